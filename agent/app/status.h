@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: Apache-2.0
+// `status`: the whole cluster as every pod sees it, as a table for `kubectl exec` or as JSON for
+// scripts. Exit code 0 only when cluster::assess() finds it healthy.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cluster/health.h"
+#include "cluster/peer_pool.h"
+#include "config/config.h"
+
+namespace agent::app {
+
+int runStatus(const config::Config& config);
+
+std::string renderStatusTable(const std::vector<cluster::PeerProbe>& pods,
+                              const cluster::Health& health);
+std::string renderStatusJson(const std::vector<cluster::PeerProbe>& pods,
+                             const cluster::Health& health);
+
+}  // namespace agent::app

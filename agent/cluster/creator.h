@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: Apache-2.0
+// Cluster creation, run by the agent of ordinal 0 only. It creates the cluster once, only from
+// provably empty nodes, and never sends CLUSTER RESET, FLUSHALL or FORGET. Every step is
+// idempotent and checked against the live state, so an attempt cut short at any point is
+// recognised and finished by the next one; anything that does not match the plan (data, a
+// foreign node, another layout) is left alone with the reason logged.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "cluster/create_plan.h"
+#include "cluster/peer_pool.h"
+
+namespace agent::cluster {
+
+// Where the creation stands after a step.
+enum class CreatePhase {
+  WaitingForPeers,  // a pod does not resolve or answer yet
+  Blocked,          // a pod is not empty and there is no cluster: never touched, reason logged
+  Creating,         // steps in progress
+  Done,             // formed by us, or a cluster already exists: nothing more to do
+};
+
+const char* createPhaseName(CreatePhase phase);
+
+// What the nodes look like against the plan; pure, for unit tests.
+struct Assessment {
+  bool consistent = true;            // every node is empty or holds exactly planned state
+  bool cluster_exists = false;       // some node sees all 16384 slots assigned
+  std::vector<std::string> reasons;  // why it is not consistent
+  std::map<int, int> attached;       // replica ordinal -> master ordinal, already in place
+};
+Assessment assessForCreation(const std::vector<PeerProbe>& pods, const CreatePlan& plan);
+
+struct CreatorOptions {
+  int nodes = 6;
+  int replicas = 1;
+  std::string my_k8s_node;
+  // Fault injection for tests: kill this process right after the named step
+  // ("slots", "epochs", "meet-half", "meet", "replicate-half").
+  std::string crash_after;
+};
+
+// Looks up the Kubernetes node of a pod through its agent; empty when unknown.
+using K8sNodeLookup = std::function<std::string(const PeerProbe& pod)>;
+
+class Creator {
+ public:
+  Creator(CreatorOptions options, PeerPool& pool, K8sNodeLookup lookup);
+  // One pass over the live state. Returns the milliseconds to wait before the next pass.
+  int64_t step();
+  CreatePhase phase() const { return phase_; }
+
+  // Counters of commands sent, by kind (for metrics).
+  const std::map<std::string, int64_t>& commandsSent() const { return sent_; }
+
+ private:
+  bool allAnswering(const std::vector<PeerProbe>& pods);
+  std::vector<std::string> k8sNodes(const std::vector<PeerProbe>& pods);
+  bool assignSlots(const std::vector<PeerProbe>& pods, const CreatePlan& plan);
+  bool setEpochs(const std::vector<PeerProbe>& pods);
+  bool meetAll(const std::vector<PeerProbe>& pods);
+  bool attachReplicas(const std::vector<PeerProbe>& pods, const CreatePlan& plan,
+                      const Assessment& a);
+  bool send(int ordinal, const std::string& what, const std::vector<std::string>& args);
+  void maybeCrash(const std::string& point);
+  void report(CreatePhase phase, const std::string& what, const std::vector<std::string>& why);
+
+  CreatorOptions options_;
+  PeerPool& pool_;
+  K8sNodeLookup lookup_;
+  CreatePhase phase_ = CreatePhase::WaitingForPeers;
+  std::map<int, std::string> k8s_nodes_;  // ordinal -> node name, once learned
+  int64_t peers_answering_since_ = 0;
+  int64_t started_ms_ = 0;
+  bool acted_ = false;  // this process sent at least one creation command
+  int64_t backoff_ms_ = 100;
+  std::string last_report_;
+  int64_t last_report_ms_ = 0;
+  std::map<std::string, int64_t> sent_;
+};
+
+}  // namespace agent::cluster

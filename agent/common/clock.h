@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: Apache-2.0
+// Monotonic milliseconds, for timeouts and ages.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+namespace agent {
+
+inline int64_t monotonicMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace agent

@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "prepare/prepare.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+
+#include <fmt/format.h>
+#include <cerrno>
+#include <cstring>
+
+#include "common/files.h"
+#include "common/log.h"
+#include "common/unique_fd.h"
+#include "peers/resolver.h"
+#include "redis/connection.h"
+
+namespace agent::prepare {
+
+namespace {
+
+const log::Logger kLog("prepare");
+
+std::optional<int> ordinalOf(const nodes_conf::Node& node, const nodes_conf::OrdinalMap& map,
+                             int cluster_nodes, const std::function<std::string(int)>& pod_host) {
+  if (auto ord = map.ordinalOf(node.id)) return ord;
+  // Redis 7.0+ with cluster-announce-hostname set to the pod's DNS name carries it in the file.
+  if (!node.address.hostname.empty()) {
+    for (int i = 0; i < cluster_nodes; ++i) {
+      if (pod_host(i) == node.address.hostname) return i;
+    }
+  }
+  return std::nullopt;
+}
+
+// Redis holds flock(LOCK_EX) on nodes.conf while it runs (7.0 writes in place, so the lock is on
+// the live inode). A second check asks the Redis address itself, for 7.2+ where the rename
+// leaves the lock on an orphaned inode.
+Status checkRedisStopped(const config::Config& c) {
+  UniqueFd fd(::open(c.nodes_conf.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.isValid() && ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
+    return fail(Errc::Refused,
+                fmt::format("{} is locked: a redis-server is running on it; prepare must run "
+                            "before redis-server starts",
+                            c.nodes_conf));
+  }
+  if (fd.isValid()) ::flock(fd.get(), LOCK_UN);
+  redis::ConnectOptions opts{200, 200, std::nullopt};
+  if (redis::Connection::open({c.redis.host, c.redis.port}, opts)) {
+    return fail(Errc::Refused,
+                fmt::format("a Redis server answers at {}: prepare must run before redis-server "
+                            "starts",
+                            c.redis.str()));
+  }
+  return {};
+}
+
+Result<nodes_conf::OrdinalMap> loadOrdinalMap(const std::string& nodes_conf_path) {
+  std::string path = nodes_conf::ordinalMapPath(nodes_conf_path);
+  auto text = files::read(path);
+  if (!text) {
+    if (text.error().code == Errc::NotFound) return nodes_conf::OrdinalMap{};
+    return text.error();
+  }
+  auto map = nodes_conf::OrdinalMap::parse(*text);
+  if (!map) {
+    // The map is a cache of facts the agent can relearn; a damaged one is ignored, not fatal.
+    kLog.warn("Ignoring unreadable ordinal map", {{"path", path}, {"err", map.error().message}});
+    return nodes_conf::OrdinalMap{};
+  }
+  return map;
+}
+
+Status writeIncludeFile(const config::Config& c) {
+  if (c.include_file.empty()) return {};
+  auto password = redis::readPasswordFile(c.redis_password_file);
+  if (!password) return password.error();
+  if (Status st = files::writeAtomically(c.include_file, renderInclude(*password), 0600); !st) {
+    return st;
+  }
+  kLog.info("Wrote the redis.conf include",
+            {{"path", c.include_file}, {"auth", password->has_value()}});
+  return {};
+}
+
+void logPlan(const RewritePlan& plan) {
+  for (const auto& ch : plan.changes) {
+    kLog.info(
+        "Rewriting node address",
+        {{"node", ch.node_id}, {"from", ch.old_host}, {"to", ch.new_host}, {"reason", ch.reason}});
+  }
+  for (const auto& k : plan.kept) {
+    kLog.warn("Keeping node address unchecked", {{"node", k.node_id}, {"reason", k.why}});
+  }
+}
+
+Result<Outcome> rewriteNodesConf(const config::Config& c, peers::Resolver& resolver,
+                                 RewritePlan& plan_out) {
+  auto text = files::read(c.nodes_conf);
+  if (!text) return text.error();
+  auto conf = nodes_conf::parse(*text);
+  if (!conf) {
+    return fail(Errc::Invalid,
+                fmt::format("{}: {}; nothing was changed", c.nodes_conf, conf.error().message));
+  }
+  for (const auto& w : conf->warnings()) kLog.warn("nodes.conf content kept as is", {{"what", w}});
+  auto map = loadOrdinalMap(c.nodes_conf);
+  if (!map) return map.error();
+  auto pod_host = [&](int ord) { return c.peerHost(ord); };
+  auto resolve = [&](int ord) -> Result<std::string> {
+    if (c.peer_host_template.empty()) return fail(Errc::NotFound, "no --peer-host-template");
+    return resolver.resolve(c.peerHost(ord), c.pod_ip);
+  };
+  plan_out = planRewrite(*conf, *map, c.pod_ip, c.cluster_nodes, pod_host, resolve);
+  logPlan(plan_out);
+  if (plan_out.changes.empty()) {
+    kLog.info("nodes.conf already has every address it can check", {{"path", c.nodes_conf}});
+    return Outcome::Unchanged;
+  }
+  for (const auto& ch : plan_out.changes) conf->setHost(ch.index, ch.new_host);
+  if (Status st = files::writeAtomically(c.nodes_conf + ".bak", *text); !st) return st.error();
+  if (Status st = files::writeAtomically(c.nodes_conf, conf->render()); !st) return st.error();
+  kLog.info("Rewrote nodes.conf", {{"path", c.nodes_conf},
+                                   {"changed", plan_out.changes.size()},
+                                   {"backup", c.nodes_conf + ".bak"}});
+  return Outcome::Rewritten;
+}
+
+}  // namespace
+
+std::vector<std::string> dataFilesIn(const std::string& data_dir) {
+  std::vector<std::string> found;
+  for (const char* name : {"dump.rdb", "appendonly.aof", "appendonlydir"}) {
+    std::string path = data_dir + "/" + name;
+    if (files::exists(path)) found.push_back(path);
+  }
+  return found;
+}
+
+std::string renderInclude(const std::optional<std::string>& password) {
+  std::string out = "# Written by redis-cluster-agent prepare. Do not edit.\n";
+  if (!password) return out;
+  // redis.conf reads double-quoted strings with C-like escapes, so any byte survives.
+  std::string quoted = "\"";
+  for (unsigned char ch : *password) {
+    if (ch == '"' || ch == '\\') {
+      quoted += '\\';
+      quoted += static_cast<char>(ch);
+    } else if (ch < 0x20 || ch >= 0x7f) {
+      quoted += fmt::format("\\x{:02x}", ch);
+    } else {
+      quoted += static_cast<char>(ch);
+    }
+  }
+  quoted += '"';
+  out += "requirepass " + quoted + "\n";
+  out += "masterauth " + quoted + "\n";
+  return out;
+}
+
+RewritePlan planRewrite(const nodes_conf::NodesConf& conf, const nodes_conf::OrdinalMap& map,
+                        const std::string& my_ip, int cluster_nodes,
+                        const std::function<std::string(int)>& pod_host,
+                        const ResolveOrdinal& resolve) {
+  RewritePlan plan;
+  const auto& nodes = conf.nodes();
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const auto& node = nodes[i];
+    if (node.isMyself()) {
+      if (!my_ip.empty() && node.address.host != my_ip) {
+        plan.changes.push_back({i, node.id, node.address.host, my_ip, "this pod's IP"});
+      }
+      continue;
+    }
+    auto ordinal = ordinalOf(node, map, cluster_nodes, pod_host);
+    if (!ordinal) {
+      plan.kept.push_back({node.id, "its pod is not known yet (no ordinal learned)"});
+      continue;
+    }
+    auto ip = resolve(*ordinal);
+    if (!ip) {
+      plan.kept.push_back(
+          {node.id, fmt::format("pod {}: {}", pod_host(*ordinal), ip.error().message)});
+      continue;
+    }
+    if (*ip != node.address.host) {
+      plan.changes.push_back({i, node.id, node.address.host, *ip,
+                              fmt::format("current IP of {}", pod_host(*ordinal))});
+    }
+  }
+  return plan;
+}
+
+Result<Report> run(const config::Config& c, peers::Resolver& resolver) {
+  if (Status st = checkRedisStopped(c); !st) return st.error();
+  Report report;
+  if (!files::exists(c.nodes_conf)) {
+    auto data = dataFilesIn(c.data_dir);
+    if (!data.empty()) {
+      return fail(Errc::Refused,
+                  fmt::format("{} is missing but {} holds data ({}): Redis would start as a new "
+                              "node with a new ID and claim slots for those keys. Restore "
+                              "nodes.conf (or {}.bak), or move the data away if it is not needed",
+                              c.nodes_conf, c.data_dir, data.front(), c.nodes_conf));
+    }
+    kLog.info("No nodes.conf and no data: a fresh node, nothing to repair",
+              {{"path", c.nodes_conf}});
+    report.outcome = Outcome::FreshNode;
+  } else {
+    auto outcome = rewriteNodesConf(c, resolver, report.plan);
+    if (!outcome) return outcome.error();
+    report.outcome = *outcome;
+  }
+  if (Status st = writeIncludeFile(c); !st) return st.error();
+  return report;
+}
+
+}  // namespace agent::prepare

@@ -1,0 +1,68 @@
+"""Fixtures for the end-to-end tests: real redis-server and real agents on loopback.
+
+Every local StatefulSet a test creates is torn down (every process killed by pid) when the test
+ends, pass or fail; on failure the agents' logs are printed.
+"""
+import os
+import shutil
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
+from localsts import LocalStatefulSet, agent_binary  # noqa: E402
+
+_NETS = iter(range(100, 250))
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: takes more than a minute")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _requirements():
+    if os.geteuid() != 0:
+        pytest.skip("end-to-end tests need root (mount namespaces for per-pod /etc/hosts)")
+    for tool in ("redis-server", "redis-cli", "unshare"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed (scripts/install-deps.sh)")
+    if not os.access(agent_binary(), os.X_OK):
+        pytest.fail(f"agent binary {agent_binary()} missing: build first (meson compile -C build)")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.when == "call" and rep.failed:
+        for sts in item.funcargs.get("sts_factory", _Factory(None)).created:
+            for p in sts.pods:
+                text = sts.agent_log_text(p.ordinal)
+                if text:
+                    rep.sections.append((f"agent log {p.name}", text[-6000:]))
+
+
+class _Factory:
+    def __init__(self, tmp_path):
+        self.tmp_path = tmp_path
+        self.created = []
+
+    def __call__(self, **kw):
+        kw.setdefault("net", f"127.{next(_NETS)}")
+        kw.setdefault("node_timeout", 5000)
+        sts = LocalStatefulSet(os.path.join(self.tmp_path, f"sts{len(self.created)}"), **kw)
+        self.created.append(sts)
+        return sts
+
+    def down(self):
+        for sts in self.created:
+            sts.down()
+
+
+@pytest.fixture
+def sts_factory(tmp_path):
+    factory = _Factory(str(tmp_path))
+    try:
+        yield factory
+    finally:
+        factory.down()

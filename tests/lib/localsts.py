@@ -1,0 +1,602 @@
+#!/usr/bin/python3
+"""The local StatefulSet: Redis Cluster "pods" on loopback, for tests, benchmarks and the demo.
+
+A pod is a redis-server (the Debian package) plus a redis-cluster-agent, both bound to the
+pod's own 127.x address (`bind` + `bind-source-addr`, so every node really has that IP), with a
+data dir that outlives the pod (the PVC) and a runtime dir that does not (an emptyDir). Pod names
+resolve through the system resolver: every agent runs in its own mount namespace
+(`unshare --mount`) with a private /etc/hosts that this module keeps current, like the headless
+Service with publishNotReadyAddresses does in Kubernetes.
+
+Every process is started in its own session, recorded by pid (and start time, so a reused pid is
+never signalled) in <root>/state.json, and stopped by pid - also when a test fails.
+
+Library: `with LocalStatefulSet(root, pods=6) as sts: sts.up(); sts.wait_healthy()`.
+CLI: `scripts/local-sts up|status|down|stop|kill|start|restart|check ...` (see --help).
+"""
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DEFAULT_AGENT = os.path.join(REPO, "build", "agent", "redis-cluster-agent")
+DEFAULT_ROOT = "/tmp/redis-cluster-agent-local"
+TEMPLATE = "redis-{ordinal}.redis-headless.default.svc.cluster.local"
+HTTP_PORT = 9839
+REDIS_PORT = 6379
+
+
+def agent_binary():
+    return os.environ.get("RCA_AGENT_BIN", DEFAULT_AGENT)
+
+
+def _proc_start_time(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _alive(pid, start_time):
+    if not pid:
+        return False
+    st = _proc_start_time(pid)
+    if st is None or st != start_time:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+class Process:
+    """A child process known by pid and start time (so a recycled pid is never signalled)."""
+
+    def __init__(self, pid, start_time, popen=None):
+        self.pid, self.start_time, self.popen = pid, start_time, popen
+
+    @classmethod
+    def spawn(cls, argv, log_path, env=None):
+        log = open(log_path, "ab")
+        p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             start_new_session=True, env=env)
+        log.close()
+        return cls(p.pid, _proc_start_time(p.pid), p)
+
+    def alive(self):
+        if self.popen is not None and self.popen.poll() is not None:
+            return False
+        return _alive(self.pid, self.start_time)
+
+    def send(self, sig):
+        if self.alive():
+            try:
+                os.kill(self.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def wait(self, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.popen is not None:
+                try:
+                    self.popen.wait(timeout=0.02)
+                    return True
+                except subprocess.TimeoutExpired:
+                    continue
+            if not self.alive():
+                return True
+            time.sleep(0.02)
+        return not self.alive()
+
+    def stop(self, sig=signal.SIGTERM, timeout=15.0):
+        self.send(sig)
+        if not self.wait(timeout):
+            self.send(signal.SIGKILL)
+            self.wait(5)
+
+    def to_json(self):
+        return {"pid": self.pid, "start_time": self.start_time}
+
+    @classmethod
+    def from_json(cls, d):
+        return cls(d["pid"], d["start_time"]) if d else None
+
+
+class Pod:
+    def __init__(self, ordinal, ip, gen, k8s_node):
+        self.ordinal, self.ip, self.gen, self.k8s_node = ordinal, ip, gen, k8s_node
+        self.redis = None
+        self.agent = None
+        self.running = False  # has an address in "DNS"
+
+    @property
+    def name(self):
+        return f"redis-{self.ordinal}"
+
+    @property
+    def dns_name(self):
+        return TEMPLATE.format(ordinal=self.ordinal)
+
+    def to_json(self):
+        return {"ordinal": self.ordinal, "ip": self.ip, "gen": self.gen, "k8s_node": self.k8s_node,
+                "running": self.running,
+                "redis": self.redis.to_json() if self.redis else None,
+                "agent": self.agent.to_json() if self.agent else None}
+
+    @classmethod
+    def from_json(cls, d):
+        p = cls(d["ordinal"], d["ip"], d["gen"], d["k8s_node"])
+        p.running = d["running"]
+        p.redis = Process.from_json(d["redis"])
+        p.agent = Process.from_json(d["agent"])
+        return p
+
+
+class LocalStatefulSet:
+    def __init__(self, root=DEFAULT_ROOT, pods=6, replicas=1, node_timeout=5000, net="127.77",
+                 password=None, with_agent=True, k8s_nodes=3, agent_args=(), redis_conf=(),
+                 poll_interval="1s", log_format="text", appendonly=True):
+        self.root = os.path.abspath(root)
+        self.size = pods
+        self.replicas = replicas
+        self.node_timeout = node_timeout
+        self.net = net
+        self.password = password
+        self.with_agent = with_agent
+        self.agent_args = list(agent_args)
+        self.redis_conf = list(redis_conf)
+        self.poll_interval = poll_interval
+        self.log_format = log_format
+        self.appendonly = appendonly
+        self.pods = [Pod(i, self._ip(i, 0), 0, f"knode-{i % k8s_nodes}") for i in range(pods)]
+        # Pods whose agent sees an empty /etc/hosts at prepare time (names do not resolve yet).
+        self.prepare_without_dns = set()
+
+    # ----- persistence (the CLI runs one command per process) -----
+
+    @property
+    def state_path(self):
+        return os.path.join(self.root, "state.json")
+
+    def save(self):
+        os.makedirs(self.root, exist_ok=True)
+        state = {k: getattr(self, k) for k in (
+            "size", "replicas", "node_timeout", "net", "password", "with_agent", "agent_args",
+            "redis_conf", "poll_interval", "log_format", "appendonly")}
+        state["pods"] = [p.to_json() for p in self.pods]
+        tmp = self.state_path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(state, f, indent=1)
+        os.replace(tmp, self.state_path)
+
+    @classmethod
+    def load(cls, root=DEFAULT_ROOT):
+        with open(os.path.join(root, "state.json")) as f:
+            state = json.load(f)
+        sts = cls(root, pods=state["size"], replicas=state["replicas"],
+                  node_timeout=state["node_timeout"], net=state["net"],
+                  password=state["password"], with_agent=state["with_agent"],
+                  agent_args=state["agent_args"], redis_conf=state["redis_conf"],
+                  poll_interval=state["poll_interval"], log_format=state["log_format"],
+                  appendonly=state["appendonly"])
+        sts.pods = [Pod.from_json(p) for p in state["pods"]]
+        return sts
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.down()
+
+    # ----- layout -----
+
+    def _ip(self, ordinal, gen):
+        return f"{self.net}.{gen}.{10 + ordinal}"
+
+    def pod_dir(self, i):
+        return os.path.join(self.root, "pods", f"redis-{i}")
+
+    def data_dir(self, i):
+        return os.path.join(self.pod_dir(i), "data")
+
+    def run_dir(self, i):
+        return os.path.join(self.pod_dir(i), "run")
+
+    def hosts_path(self, i=None):
+        return os.path.join(self.root, "hosts") if i is None else os.path.join(self.pod_dir(i), "hosts")
+
+    def agent_log(self, i):
+        return os.path.join(self.pod_dir(i), "agent.log")
+
+    def redis_log(self, i):
+        return os.path.join(self.pod_dir(i), "redis.log")
+
+    @property
+    def secret_path(self):
+        return os.path.join(self.root, "redis-password")
+
+    # ----- name resolution -----
+
+    def _hosts_text(self):
+        lines = ["127.0.0.1 localhost"]
+        for p in self.pods:
+            if p.running:
+                lines.append(f"{p.ip} {p.dns_name} {p.name}")
+        return "\n".join(lines) + "\n"
+
+    @staticmethod
+    def _rewrite_in_place(path, text):
+        # The file is bind-mounted over /etc/hosts in the agents' mount namespaces: replacing it
+        # by rename would leave them on the old inode. One write of the padded text; never a
+        # moment when the file is empty.
+        old = os.path.getsize(path) if os.path.exists(path) else 0
+        data = text.encode()
+        if len(data) < old:
+            data += b"\n" * (old - len(data))
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+
+    def write_hosts(self):
+        text = self._hosts_text()
+        self._rewrite_in_place(self.hosts_path(), text)
+        for p in self.pods:
+            os.makedirs(self.pod_dir(p.ordinal), exist_ok=True)
+            self._rewrite_in_place(self.hosts_path(p.ordinal), text)
+
+    def _in_namespace(self, hosts, argv):
+        return ["unshare", "--mount", "--", "/bin/sh", "-c",
+                'mount --bind "$0" /etc/hosts && exec "$@"', hosts] + argv
+
+    # ----- pods -----
+
+    def _redis_conf_text(self, i):
+        p = self.pods[i]
+        lines = [
+            f"bind {p.ip}", f"bind-source-addr {p.ip}", f"port {REDIS_PORT}",
+            "cluster-enabled yes", f"cluster-config-file {self.data_dir(i)}/nodes.conf",
+            f"cluster-node-timeout {self.node_timeout}", "cluster-require-full-coverage no",
+            "cluster-migration-barrier 1", f"appendonly {'yes' if self.appendonly else 'no'}",
+            "save \"\"" if not self.appendonly else "", f"dir {self.data_dir(i)}",
+            "protected-mode no", "daemonize no", f"logfile {self.redis_log(i)}",
+            f"include {self.run_dir(i)}/redis-agent.conf",
+        ] + self.redis_conf
+        return "\n".join(l for l in lines if l) + "\n"
+
+    def _common_flags(self, i):
+        p = self.pods[i]
+        flags = [f"--pod-name={p.name}", f"--redis-addr={p.ip}:{REDIS_PORT}",
+                 f"--cluster-nodes={self.size}", f"--peer-host-template={TEMPLATE}",
+                 f"--log-format={self.log_format}"]
+        if self.password is not None:
+            flags.append(f"--redis-password-file={self.secret_path}")
+        return flags
+
+    def agent_argv(self, i):
+        p = self.pods[i]
+        return [agent_binary(), "run"] + self._common_flags(i) + [
+            f"--pod-ip={p.ip}", f"--node-name={p.k8s_node}",
+            f"--nodes-conf={self.data_dir(i)}/nodes.conf", f"--cluster-replicas={self.replicas}",
+            f"--http-addr={p.ip}:{HTTP_PORT}", f"--runtime-dir={self.run_dir(i)}",
+            f"--poll-interval={self.poll_interval}"] + self.agent_args
+
+    def prepare_argv(self, i):
+        p = self.pods[i]
+        return [agent_binary(), "prepare"] + self._common_flags(i) + [
+            f"--pod-ip={p.ip}", f"--nodes-conf={self.data_dir(i)}/nodes.conf",
+            f"--include-file={self.run_dir(i)}/redis-agent.conf"]
+
+    @staticmethod
+    def agent_env():
+        # A clean environment: AGENT_* variables of the caller must not leak into the agents.
+        return {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
+
+    def _write_secret(self):
+        if self.password is None:
+            return
+        fd = os.open(self.secret_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(self.password + "\n")
+
+    def _prepare(self, i):
+        if not self.with_agent:
+            with open(os.path.join(self.run_dir(i), "redis-agent.conf"), "w") as f:
+                if self.password is not None:
+                    f.write(f'requirepass "{self.password}"\nmasterauth "{self.password}"\n')
+            return
+        hosts = self.hosts_path(i)
+        if i in self.prepare_without_dns:
+            hosts = os.path.join(self.pod_dir(i), "hosts.empty")
+            with open(hosts, "w") as f:
+                f.write("127.0.0.1 localhost\n")
+        with open(self.agent_log(i), "ab") as log:
+            rc = subprocess.run(self._in_namespace(hosts, self.prepare_argv(i)), stdout=log,
+                                stderr=subprocess.STDOUT, env=self.agent_env()).returncode
+        if rc != 0:
+            raise RuntimeError(f"prepare failed on {self.pods[i].name} (rc={rc}); see "
+                               f"{self.agent_log(i)}")
+
+    def _assign(self, i, new_ip=False, wipe=False):
+        p = self.pods[i]
+        if p.redis and p.redis.alive():
+            raise RuntimeError(f"{p.name} is already running")
+        if new_ip:
+            p.gen += 1
+            p.ip = self._ip(i, p.gen)
+        if wipe:
+            shutil.rmtree(self.data_dir(i), ignore_errors=True)
+        shutil.rmtree(self.run_dir(i), ignore_errors=True)
+        os.makedirs(self.data_dir(i), exist_ok=True)
+        os.makedirs(self.run_dir(i), exist_ok=True)
+        p.running = True
+
+    def _launch(self, i, agent=True, wait=True, before_redis=None):
+        p = self.pods[i]
+        self._prepare(i)
+        if before_redis:
+            before_redis(self, i)
+        conf = os.path.join(self.pod_dir(i), "redis.conf")
+        with open(conf, "w") as f:
+            f.write(self._redis_conf_text(i))
+        p.redis = Process.spawn(["redis-server", conf], self.redis_log(i) + ".out")
+        if agent and self.with_agent:
+            argv = self._in_namespace(self.hosts_path(i), self.agent_argv(i))
+            p.agent = Process.spawn(argv, self.agent_log(i), env=self.agent_env())
+        self.save()
+        if wait:
+            self.wait_redis(i)
+
+    def start_pod(self, i, new_ip=False, wipe=False, agent=True, wait=True, before_redis=None):
+        """Creates pod i (like the StatefulSet controller): runtime dir, DNS record, prepare,
+        redis-server, agent. new_ip moves it to a fresh address; wipe loses its PVC."""
+        self._write_secret()
+        self._assign(i, new_ip, wipe)
+        self.write_hosts()
+        self._launch(i, agent, wait, before_redis)
+
+    def start_pods(self, ordinals, new_ip=False, wipe=False, delay=None, wait=True, **kw):
+        """Creates several pods at once (podManagementPolicy: Parallel): every pod gets its IP
+        and DNS record first, then the containers start one after another."""
+        self._write_secret()
+        for i in ordinals:
+            self._assign(i, new_ip, wipe)
+        self.write_hosts()
+        for i in ordinals:
+            if delay:
+                time.sleep(delay())
+            self._launch(i, wait=False, **kw)
+        if wait:
+            for i in ordinals:
+                self.wait_redis(i)
+
+    def start_agent(self, i):
+        p = self.pods[i]
+        argv = self._in_namespace(self.hosts_path(i), self.agent_argv(i))
+        p.agent = Process.spawn(argv, self.agent_log(i), env=self.agent_env())
+        self.save()
+
+    def stop_agent(self, i, sig=signal.SIGTERM):
+        p = self.pods[i]
+        if p.agent:
+            p.agent.stop(sig)
+        self.save()
+
+    def stop_pod(self, i, sig=signal.SIGTERM, timeout=20.0):
+        """Deletes pod i: SIGTERM to redis, then to the agent (a native sidecar stops last);
+        the pod's DNS record goes away. The data dir stays."""
+        p = self.pods[i]
+        if p.redis:
+            p.redis.stop(sig, timeout)
+        if p.agent:
+            p.agent.stop(sig if sig != signal.SIGKILL else signal.SIGKILL, timeout)
+        p.running = False
+        self.write_hosts()
+        self.save()
+
+    def kill_pod(self, i):
+        self.stop_pod(i, signal.SIGKILL)
+
+    def restart_pod(self, i, new_ip=True, wipe=False, **kw):
+        self.stop_pod(i)
+        self.start_pod(i, new_ip=new_ip, wipe=wipe, **kw)
+
+    def up(self, order=None, delay=None, wait=True, **kw):
+        """Creates every pod; order/delay let tests shuffle the start."""
+        os.makedirs(self.root, exist_ok=True)
+        self.start_pods(list(order if order is not None else range(self.size)), delay=delay,
+                        wait=wait, **kw)
+
+    def down(self):
+        for p in self.pods:
+            for proc in (p.agent, p.redis):
+                if proc:
+                    proc.send(signal.SIGKILL)
+        for p in self.pods:
+            for proc in (p.agent, p.redis):
+                if proc:
+                    proc.wait(5)
+            p.running = False
+        if os.path.isdir(self.root):
+            self.save()
+
+    # ----- clients and checks -----
+
+    def redis(self, i, **kw):
+        import redis as redispy
+        return redispy.Redis(host=self.pods[i].ip, port=REDIS_PORT, password=self.password,
+                             socket_timeout=kw.pop("socket_timeout", 2),
+                             socket_connect_timeout=kw.pop("socket_connect_timeout", 2), **kw)
+
+    def command(self, i, *args):
+        """One command on pod i's Redis, the reply unparsed (redis-py parses CLUSTER NODES and
+        INFO into dicts); bulk strings come back as str."""
+        client = self.redis(i)
+        conn = client.connection_pool.get_connection(args[0])
+        try:
+            conn.send_command(*args)
+            reply = conn.read_response()
+        finally:
+            client.connection_pool.release(conn)
+            client.close()
+        return reply.decode() if isinstance(reply, bytes) else reply
+
+    def cluster_client(self, **kw):
+        import redis as redispy
+        from redis.cluster import ClusterNode
+        nodes = [ClusterNode(p.ip, REDIS_PORT) for p in self.pods if p.running]
+        return redispy.RedisCluster(startup_nodes=nodes, password=self.password, **kw)
+
+    def wait_redis(self, i, timeout=30):
+        import redis as redispy
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.pods[i].redis.alive():
+                raise RuntimeError(f"redis-server of {self.pods[i].name} exited; see "
+                                   f"{self.redis_log(i)}")
+            try:
+                self.redis(i, socket_timeout=0.5).ping()
+                return
+            except redispy.exceptions.BusyLoadingError:
+                return
+            except redispy.exceptions.ResponseError as e:
+                if "LOADING" in str(e):
+                    return
+                raise
+            except redispy.exceptions.ConnectionError:
+                time.sleep(0.02)
+        raise TimeoutError(f"{self.pods[i].name} did not answer within {timeout}s")
+
+    def status(self, json_output=True, extra=()):
+        """Runs `redis-cluster-agent status`, the one definition of healthy. Returns (rc, out)."""
+        p = next((p for p in self.pods if p.running), self.pods[0])
+        argv = [agent_binary(), "status", f"--cluster-nodes={self.size}",
+                f"--cluster-replicas={self.replicas}", f"--peer-host-template={TEMPLATE}",
+                f"--redis-addr={p.ip}:{REDIS_PORT}", "--redis-timeout=500ms"] + list(extra)
+        if json_output:
+            argv.append("--json")
+        if self.password is not None:
+            argv.append(f"--redis-password-file={self.secret_path}")
+        r = subprocess.run(self._in_namespace(self.hosts_path(), argv), capture_output=True,
+                           text=True, env=self.agent_env())
+        if json_output and r.returncode in (0, 1):
+            return r.returncode, json.loads(r.stdout)
+        return r.returncode, r.stdout + r.stderr
+
+    def healthy(self):
+        rc, out = self.status()
+        return rc == 0, out
+
+    def wait_healthy(self, timeout=60, interval=0.05):
+        deadline = time.monotonic() + timeout
+        out = None
+        while time.monotonic() < deadline:
+            ok, out = self.healthy()
+            if ok:
+                return out
+            time.sleep(interval)
+        problems = out.get("problems") if isinstance(out, dict) else out
+        raise TimeoutError(f"cluster not healthy after {timeout}s: {problems}")
+
+    def cluster_check(self):
+        """redis-cli --cluster check from pod 0's address: (rc, output)."""
+        p = next(p for p in self.pods if p.running)
+        argv = ["redis-cli", "--cluster", "check", f"{p.ip}:{REDIS_PORT}"]
+        env = dict(os.environ)
+        if self.password is not None:
+            env["REDISCLI_AUTH"] = self.password
+        r = subprocess.run(argv, capture_output=True, text=True, env=env)
+        return r.returncode, r.stdout + r.stderr
+
+    def agent_log_text(self, i):
+        try:
+            with open(self.agent_log(i), errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+
+# ----- CLI -----
+
+def _cli(argv):
+    ap = argparse.ArgumentParser(prog="local-sts", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--root", default=os.environ.get("LOCAL_STS_ROOT", DEFAULT_ROOT))
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    up = sub.add_parser("up", help="start the pods and wait until the cluster is healthy")
+    up.add_argument("--pods", type=int, default=6)
+    up.add_argument("--replicas", type=int, default=1)
+    up.add_argument("--node-timeout", type=int, default=15000)
+    up.add_argument("--password", default=None)
+    up.add_argument("--net", default="127.77")
+    up.add_argument("--timeout", type=float, default=60)
+    up.add_argument("--no-wait", action="store_true")
+    sub.add_parser("status", help="the agent's status table")
+    sub.add_parser("check", help="redis-cli --cluster check")
+    sub.add_parser("down", help="stop every process of the local StatefulSet")
+    for name, helptext in (("stop", "delete a pod (SIGTERM), keeping its data"),
+                           ("kill", "kill a pod (SIGKILL), keeping its data"),
+                           ("start", "start a stopped pod"),
+                           ("restart", "delete a pod and start it again on a new IP")):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("ordinal", type=int)
+        if name in ("start", "restart"):
+            p.add_argument("--same-ip", action="store_true")
+            p.add_argument("--wipe", action="store_true", help="start with an empty data dir")
+    args = ap.parse_args(argv)
+
+    if args.cmd == "up":
+        if os.path.exists(os.path.join(args.root, "state.json")):
+            old = LocalStatefulSet.load(args.root)
+            old.down()
+        shutil.rmtree(args.root, ignore_errors=True)
+        sts = LocalStatefulSet(args.root, pods=args.pods, replicas=args.replicas,
+                               node_timeout=args.node_timeout, password=args.password,
+                               net=args.net)
+        sts.up()
+        print(f"Started {args.pods} pods under {args.root}; waiting for the agents to form the "
+              f"cluster...")
+        if not args.no_wait:
+            t0 = time.monotonic()
+            sts.wait_healthy(timeout=args.timeout)
+            print(f"Cluster formed in {time.monotonic() - t0:.1f}s.\n")
+        rc, out = sts.status(json_output=False)
+        print(out)
+        return 0
+    sts = LocalStatefulSet.load(args.root)
+    if args.cmd == "status":
+        rc, out = sts.status(json_output=False)
+        print(out, end="")
+        return rc
+    if args.cmd == "check":
+        rc, out = sts.cluster_check()
+        print(out, end="")
+        return rc
+    if args.cmd == "down":
+        sts.down()
+        print(f"Stopped every process under {args.root}.")
+        return 0
+    if args.cmd == "stop":
+        sts.stop_pod(args.ordinal)
+    elif args.cmd == "kill":
+        sts.kill_pod(args.ordinal)
+    elif args.cmd == "start":
+        sts.start_pod(args.ordinal, new_ip=not args.same_ip, wipe=args.wipe)
+    elif args.cmd == "restart":
+        sts.restart_pod(args.ordinal, new_ip=not args.same_ip, wipe=args.wipe)
+    p = sts.pods[args.ordinal]
+    print(f"{p.name}: {'running at ' + p.ip if p.running else 'stopped'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_cli(sys.argv[1:]))

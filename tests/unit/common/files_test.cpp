@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "common/files.h"
+
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+using namespace agent;
+namespace fs = std::filesystem;
+
+namespace {
+std::string tempDir() {
+  std::string tmpl = (fs::temp_directory_path() / "rca-files-XXXXXX").string();
+  REQUIRE(mkdtemp(tmpl.data()) != nullptr);
+  return tmpl;
+}
+}  // namespace
+
+TEST_CASE("writeAtomically replaces the file and leaves no temp file") {
+  std::string dir = tempDir();
+  std::string path = dir + "/f.conf";
+  REQUIRE(files::writeAtomically(path, "one\n"));
+  REQUIRE(files::writeAtomically(path, "two\n", 0600));
+  CHECK(*files::read(path) == "two\n");
+  struct stat st {};
+  REQUIRE(stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  CHECK(std::distance(fs::directory_iterator(dir), fs::directory_iterator{}) == 1);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("writeAtomically into a missing directory fails and creates nothing") {
+  std::string dir = tempDir();
+  auto st = files::writeAtomically(dir + "/missing/f.conf", "x");
+  CHECK_FALSE(st);
+  CHECK(st.error().code == Errc::Io);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("read reports a missing file as NotFound") {
+  auto r = files::read("/nonexistent/rca/file");
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == Errc::NotFound);
+}
+
+TEST_CASE("dirName") {
+  CHECK(files::dirName("/data/nodes.conf") == "/data");
+  CHECK(files::dirName("nodes.conf") == ".");
+  CHECK(files::dirName("/nodes.conf") == "/");
+}

@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "nodes_conf/nodes_conf.h"
+
+#include <doctest/doctest.h>
+
+#include "common/text.h"
+#include "support/fixtures.h"
+
+using namespace agent;
+using agent::testing::listData;
+using agent::testing::readData;
+
+namespace {
+
+std::vector<std::string> goodFixtures() {
+  std::vector<std::string> out;
+  for (const auto& name : listData("nodes_conf")) {
+    if (name.size() > 5 && name.substr(name.size() - 5) == ".conf") out.push_back(name);
+  }
+  return out;
+}
+
+nodes_conf::NodesConf load(const std::string& name) {
+  auto conf = nodes_conf::parse(readData("nodes_conf/" + name));
+  REQUIRE_MESSAGE(conf.has_value(), name, ": ", conf.has_value() ? "" : conf.error().message);
+  return std::move(*conf);
+}
+
+// Splits a node line into fields, and the address field into its host and the rest, so two
+// renderings can be compared field by field.
+struct LineFields {
+  std::vector<std::string> fields;
+  std::string host;
+  std::string address_rest;
+};
+
+LineFields fieldsOf(std::string_view line) {
+  LineFields lf;
+  for (auto w : text::splitWords(line)) lf.fields.emplace_back(w);
+  if (lf.fields.size() > 1 && lf.fields[0] != "vars") {
+    auto addr = nodes_conf::parseNodeLine(line);
+    REQUIRE(addr.has_value());
+    lf.host = addr->address.host;
+    lf.address_rest = addr->address.render().substr(addr->address.host.size());
+    lf.fields[1] = "<address>";
+  }
+  return lf;
+}
+
+}  // namespace
+
+TEST_CASE("every fixture round-trips byte for byte") {
+  auto names = goodFixtures();
+  REQUIRE(names.size() >= 14);
+  for (const auto& name : names) {
+    CAPTURE(name);
+    std::string text = readData("nodes_conf/" + name);
+    auto conf = load(name);
+    CHECK(conf.render() == text);
+  }
+}
+
+TEST_CASE("a rewrite changes only host parts (field-wise diff)") {
+  for (const auto& name : goodFixtures()) {
+    CAPTURE(name);
+    std::string before = readData("nodes_conf/" + name);
+    auto conf = load(name);
+    for (size_t i = 0; i < conf.nodes().size(); ++i) {
+      conf.setHost(i, i % 2 ? "fd00::99:" + std::to_string(i) : "10.99.0." + std::to_string(i));
+    }
+    std::string after = conf.render();
+    auto lines_before = text::split(before, '\n');
+    auto lines_after = text::split(after, '\n');
+    REQUIRE(lines_before.size() == lines_after.size());
+    for (size_t l = 0; l < lines_before.size(); ++l) {
+      auto fb = fieldsOf(lines_before[l]);
+      auto fa = fieldsOf(lines_after[l]);
+      CHECK(fb.fields == fa.fields);
+      CHECK(fb.address_rest == fa.address_rest);
+    }
+    auto reparsed = nodes_conf::parse(after);
+    REQUIRE(reparsed.has_value());
+    for (size_t i = 0; i < conf.nodes().size(); ++i) {
+      CHECK(reparsed->nodes()[i].address.host == conf.nodes()[i].address.host);
+      CHECK(reparsed->nodes()[i].address.hostname == load(name).nodes()[i].address.hostname);
+    }
+  }
+}
+
+TEST_CASE("Redis 7.0.15 fixtures from a live cluster") {
+  SUBCASE("fresh node: empty IP and zero ports") {
+    auto conf = load("redis-7.0-fresh.conf");
+    REQUIRE(conf.nodes().size() == 1);
+    const auto& me = conf.myself();
+    CHECK(me.address.host.empty());
+    CHECK(me.address.port() == 0);
+    CHECK(me.address.busPort() == 0);
+    CHECK(me.isMaster());
+    CHECK(conf.vars().get("currentEpoch") == 0u);
+  }
+  SUBCASE("after create: three masters with redis-cli's slot ranges") {
+    auto conf = load("redis-7.0-created-master.conf");
+    CHECK(conf.nodes().size() == 6);
+    CHECK(conf.myself().slots == std::vector<nodes_conf::SlotRange>{{0, 5460}});
+    int masters = 0;
+    int slots = 0;
+    for (const auto& n : conf.nodes()) {
+      if (n.isMaster()) ++masters;
+      slots += n.slotCount();
+    }
+    CHECK(masters == 3);
+    CHECK(slots == nodes_conf::kSlotCount);
+    CHECK(conf.vars().get("currentEpoch") == 6u);
+  }
+  SUBCASE("after a failover: myself is a replica with its master's epoch") {
+    auto conf = load("redis-7.0-after-failover.conf");
+    CHECK(conf.myself().isReplica());
+    const auto* master = conf.find(conf.myself().master_id);
+    REQUIRE(master != nullptr);
+    CHECK(master->config_epoch == conf.myself().config_epoch);
+  }
+  SUBCASE("migrating and importing slots") {
+    auto mig = load("redis-7.0-migrating.conf");
+    REQUIRE(mig.myself().open_slots.size() == 1);
+    CHECK(mig.myself().open_slots[0].slot == 5461);
+    CHECK(mig.myself().open_slots[0].migrating);
+    auto imp = load("redis-7.0-importing.conf");
+    REQUIRE(imp.myself().open_slots.size() == 1);
+    CHECK_FALSE(imp.myself().open_slots[0].migrating);
+    CHECK(imp.myself().open_slots[0].node_id == mig.myself().id);
+  }
+}
+
+TEST_CASE("hand-written formats from the facts document") {
+  SUBCASE("7.0 hostname") {
+    auto conf = load("redis-7.0-hostname.conf");
+    CHECK(conf.myself().address.hostname == "redis-0.redis-headless.default.svc.cluster.local");
+    CHECK(conf.myself().address.aux.empty());
+  }
+  SUBCASE("7.2 aux fields with an empty hostname") {
+    auto conf = load("redis-7.2.conf");
+    const auto& a = conf.myself().address;
+    CHECK(a.hostname.empty());
+    REQUIRE(a.aux.size() == 2);
+    CHECK(a.aux[0] == std::pair<std::string, std::string>{"tls-port", "0"});
+    CHECK(a.aux[1].first == "shard-id");
+    CHECK(conf.warnings().empty());
+  }
+  SUBCASE("7.4 nodename, tcp-port and a migrating slot") {
+    auto conf = load("redis-7.4.conf");
+    CHECK(conf.nodes()[1].address.hostname == "redis-1.redis-headless.ns.svc.cluster.local");
+    CHECK(conf.nodes()[1].address.aux[1].second == "redis-1");
+    CHECK(conf.nodes()[2].open_slots.size() == 1);
+    CHECK(conf.nodes()[0].address.port() == 6479);
+    CHECK(conf.nodes()[0].address.busPort() == 16479);
+  }
+  SUBCASE("Valkey 8.0 client-ipv4/ipv6, replica and noflags") {
+    auto conf = load("valkey-8.0.conf");
+    const auto& a = conf.nodes()[1].address;
+    CHECK(a.aux[0] == std::pair<std::string, std::string>{"client-ipv6", "2001:db8::12"});
+    CHECK(conf.nodes()[4].isReplica());
+    CHECK(conf.nodes()[5].hasFlag("noflags"));
+    CHECK(conf.nodes()[3].hasFlag("nofailover"));
+    CHECK(conf.warnings().empty());
+  }
+  SUBCASE("IPv6 hosts split at the last colon") {
+    auto conf = load("redis-7.0-ipv6.conf");
+    CHECK(conf.myself().address.host == "fd00::10");
+    CHECK(conf.myself().address.port() == 6379);
+    CHECK(conf.myself().address.endpoint() == "[fd00::10]:6379");
+  }
+  SUBCASE("noaddr peers and a peer with an empty IP") {
+    auto conf = load("redis-7.0-noaddr.conf");
+    CHECK(conf.nodes()[1].isNoaddr());
+    CHECK(conf.nodes()[1].address.host.empty());
+    CHECK(conf.nodes()[5].address.port() == 6379);
+  }
+  SUBCASE("6.2 fail? and fail flags") {
+    auto conf = load("redis-6.2.conf");
+    CHECK(conf.nodes()[1].isPfail());
+    CHECK(conf.nodes()[5].isFailed());
+    CHECK_FALSE(conf.nodes()[5].isConnected());
+    CHECK(conf.vars().get("lastVoteEpoch") == 3u);
+  }
+  SUBCASE("files from before the bus port was written") {
+    auto conf = load("redis-3.2-nobusport.conf");
+    CHECK_FALSE(conf.myself().address.bus_text.has_value());
+    CHECK(conf.myself().address.busPort() == 16379);
+  }
+  SUBCASE("padding newlines of an in-place rewrite are kept") {
+    auto conf = load("redis-7.0-padded.conf");
+    CHECK(conf.nodes().size() == 2);
+    CHECK(conf.render() == readData("nodes_conf/redis-7.0-padded.conf"));
+  }
+}
+
+TEST_CASE("unknown aux fields are kept and reported") {
+  auto conf = nodes_conf::parse(
+      "9cf576fba0863d31d333db12d523e7e4a8e58a52 10.0.0.1:6379@16379,,tls-port=0,future=1,"
+      "shard-id=b724fb9351aee03f8cd43294e5f83ac74bafe875 myself,master - 0 0 1 connected\n");
+  REQUIRE(conf.has_value());
+  REQUIRE(conf->warnings().size() == 1);
+  CHECK(conf->warnings()[0].find("future") != std::string::npos);
+}
+
+TEST_CASE("bad files fail with the line number and the reason") {
+  struct Case {
+    const char* file;
+    const char* expected;
+  };
+  const Case cases[] = {
+      {"empty.conf", "empty"},
+      {"blank.conf", "empty"},
+      {"no-myself.conf", "line 3: no 'myself' line"},
+      {"unknown-flag.conf", "line 2: unknown flag 'leader'"},
+      {"garbage.conf", "line 2:"},
+      {"bad-slot.conf", "line 1: bad slot or slot range '0-16384'"},
+      {"short-line.conf", "line 2: expected at least 8 fields"},
+      {"two-myself.conf", "line 2: second 'myself' line"},
+      {"bad-vars.conf", "line 2: the vars line needs name/value pairs"},
+      {"truncated-id.conf", "line 1: '0867df78816f71b70ab706c84f78b583d472c5' is not a 40"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.file);
+    auto conf = nodes_conf::parse(readData(std::string("nodes_conf/bad/") + c.file));
+    REQUIRE_FALSE(conf.has_value());
+    CHECK(conf.error().code == Errc::Invalid);
+    CHECK_MESSAGE(conf.error().message.find(c.expected) != std::string::npos, conf.error().message);
+  }
+  CHECK(listData("nodes_conf/bad").size() == std::size(cases));
+}
+
+TEST_CASE("CLUSTER NODES output parses with the same grammar, without a vars line") {
+  auto nodes = nodes_conf::parseClusterNodes(
+      "0867df78816f71b70ab706c84f78b583d472c526 127.31.0.11:6379@16379 myself,master - 0 "
+      "1795603889000 1 connected 0-16383\n");
+  REQUIRE(nodes.has_value());
+  CHECK(nodes->myself().slotCount() == nodes_conf::kSlotCount);
+  CHECK_FALSE(nodes_conf::parseClusterNodes("vars currentEpoch 1 lastVoteEpoch 0\n"));
+}

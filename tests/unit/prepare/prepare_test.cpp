@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "prepare/prepare.h"
+
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+
+#include <map>
+
+#include "common/files.h"
+#include "peers/resolver.h"
+#include "support/fixtures.h"
+
+using namespace agent;
+using agent::testing::readData;
+using agent::testing::TempDir;
+
+namespace {
+
+// Pod name -> IP, like an /etc/hosts; unknown names do not resolve.
+class FakeResolver final : public peers::Resolver {
+ public:
+  std::map<std::string, std::string> hosts;
+  Result<std::string> resolve(const std::string& name, const std::string&) override {
+    auto it = hosts.find(name);
+    if (it == hosts.end()) return fail(Errc::NotFound, "cannot resolve " + name);
+    return it->second;
+  }
+};
+
+std::string pod(int i) {
+  return "redis-" + std::to_string(i) + ".svc";
+}
+
+struct Plan {
+  nodes_conf::NodesConf conf;
+  prepare::RewritePlan plan;
+  std::string rendered;
+};
+
+Plan planFor(const std::string& fixture, const nodes_conf::OrdinalMap& map,
+             const std::string& my_ip, const std::map<int, std::string>& ips) {
+  auto conf = nodes_conf::parse(readData("nodes_conf/" + fixture));
+  REQUIRE(conf.has_value());
+  auto resolve = [&](int ord) -> Result<std::string> {
+    auto it = ips.find(ord);
+    if (it == ips.end()) return fail(Errc::NotFound, "cannot resolve " + pod(ord));
+    return it->second;
+  };
+  auto plan = prepare::planRewrite(*conf, map, my_ip, 6, pod, resolve);
+  for (const auto& ch : plan.changes) conf->setHost(ch.index, ch.new_host);
+  std::string rendered = conf->render();
+  return {std::move(*conf), std::move(plan), std::move(rendered)};
+}
+
+// The 7.0 fixture's node IDs by ordinal (127.31.0.11 is ordinal 0, ...).
+nodes_conf::OrdinalMap createdClusterMap() {
+  auto conf = nodes_conf::parse(readData("nodes_conf/redis-7.0-created-master.conf"));
+  REQUIRE(conf.has_value());
+  nodes_conf::OrdinalMap map;
+  for (const auto& n : conf->nodes()) {
+    map.set(n.id, std::stoi(n.address.host.substr(n.address.host.rfind('.') + 1)) - 11);
+  }
+  return map;
+}
+
+std::string hostOf(const nodes_conf::NodesConf& conf, const nodes_conf::OrdinalMap& map, int ord) {
+  return conf.find(*map.idOf(ord))->address.host;
+}
+
+}  // namespace
+
+TEST_CASE("every node moves to its pod's current IP at once") {
+  auto map = createdClusterMap();
+  std::map<int, std::string> ips;
+  for (int i = 0; i < 6; ++i) ips[i] = "127.32.0." + std::to_string(20 + i);
+  auto p = planFor("redis-7.0-created-master.conf", map, "127.32.0.20", ips);
+  CHECK(p.plan.changes.size() == 6);
+  CHECK(p.plan.kept.empty());
+  for (int i = 0; i < 6; ++i) CHECK(hostOf(p.conf, map, i) == ips[i]);
+  CHECK(p.rendered.find("127.31.") == std::string::npos);
+}
+
+TEST_CASE("two peers that swapped IPs end up right") {
+  auto map = createdClusterMap();
+  std::map<int, std::string> ips;
+  for (int i = 0; i < 6; ++i) ips[i] = "127.31.0." + std::to_string(11 + i);
+  std::swap(ips[1], ips[2]);
+  auto p = planFor("redis-7.0-created-master.conf", map, "127.31.0.11", ips);
+  CHECK(p.plan.changes.size() == 2);
+  CHECK(hostOf(p.conf, map, 1) == "127.31.0.13");
+  CHECK(hostOf(p.conf, map, 2) == "127.31.0.12");
+}
+
+TEST_CASE("an IP reused by another pod goes to its new owner only") {
+  auto map = createdClusterMap();
+  std::map<int, std::string> ips;
+  for (int i = 0; i < 6; ++i) ips[i] = "127.31.0." + std::to_string(11 + i);
+  ips[3] = "127.31.0.99";  // pod 3 moved away ...
+  ips[4] = "127.31.0.14";  // ... and pod 4 got its old IP
+  auto p = planFor("redis-7.0-created-master.conf", map, "127.31.0.11", ips);
+  CHECK(hostOf(p.conf, map, 3) == "127.31.0.99");
+  CHECK(hostOf(p.conf, map, 4) == "127.31.0.14");
+}
+
+TEST_CASE("an unresolvable peer keeps its address and is reported") {
+  auto map = createdClusterMap();
+  std::map<int, std::string> ips = {{1, "127.40.0.2"}};
+  auto p = planFor("redis-7.0-created-master.conf", map, "127.40.0.1", ips);
+  CHECK(p.plan.changes.size() == 2);
+  CHECK(p.plan.kept.size() == 4);
+  CHECK(p.plan.kept[0].why.find("cannot resolve") != std::string::npos);
+  CHECK(hostOf(p.conf, map, 2) == "127.31.0.13");
+}
+
+TEST_CASE("a node the map does not know keeps its address") {
+  auto p = planFor("redis-7.0-created-master.conf", {}, "127.40.0.1", {{1, "127.40.0.2"}});
+  CHECK(p.plan.changes.size() == 1);  // myself only
+  CHECK(p.plan.kept.size() == 5);
+}
+
+TEST_CASE("IPv6: myself and peers") {
+  nodes_conf::OrdinalMap map;
+  auto conf = nodes_conf::parse(readData("nodes_conf/redis-7.0-ipv6.conf"));
+  REQUIRE(conf.has_value());
+  for (size_t i = 0; i < conf->nodes().size(); ++i) map.set(conf->nodes()[i].id, int(i));
+  std::map<int, std::string> ips;
+  for (int i = 0; i < 6; ++i) ips[i] = "fd00::2:" + std::to_string(i);
+  auto p = planFor("redis-7.0-ipv6.conf", map, "fd00::2:0", ips);
+  CHECK(p.plan.changes.size() == 6);
+  CHECK(p.rendered.find("fd00::2:0:6379@16379 myself,master") != std::string::npos);
+  CHECK(p.rendered.find("fd00::2:5:6379@16379 slave") != std::string::npos);
+}
+
+TEST_CASE("hostname and aux fields are kept; the hostname finds the pod without a map") {
+  SUBCASE("7.0 hostname field") {
+    std::map<int, std::string> ips;
+    for (int i = 0; i < 6; ++i) ips[i] = "10.9.0." + std::to_string(i);
+    auto conf = nodes_conf::parse(readData("nodes_conf/redis-7.0-hostname.conf"));
+    REQUIRE(conf.has_value());
+    auto resolve = [&](int ord) -> Result<std::string> { return ips[ord]; };
+    auto host = [](int i) {
+      return "redis-" + std::to_string(i) + ".redis-headless.default.svc.cluster.local";
+    };
+    auto plan = prepare::planRewrite(*conf, {}, "10.9.0.0", 6, host, resolve);
+    CHECK(plan.changes.size() == 6);
+    for (const auto& ch : plan.changes) conf->setHost(ch.index, ch.new_host);
+    CHECK(conf->render().find("10.9.0.3:6379@16379,redis-3.redis-headless.default.svc.cluster."
+                              "local slave") != std::string::npos);
+  }
+  SUBCASE("7.2 aux fields") {
+    nodes_conf::OrdinalMap map;
+    auto conf = nodes_conf::parse(readData("nodes_conf/redis-7.2.conf"));
+    REQUIRE(conf.has_value());
+    for (size_t i = 0; i < conf->nodes().size(); ++i) map.set(conf->nodes()[i].id, int(i));
+    std::map<int, std::string> ips;
+    for (int i = 0; i < 6; ++i) ips[i] = "10.8.0." + std::to_string(i);
+    auto p = planFor("redis-7.2.conf", map, "10.8.0.1", ips);
+    CHECK(p.rendered.find("10.8.0.1:6379@16379,,tls-port=0,shard-id=2a6b1f0c7e3d9a5b8c4e6f2a1d3b5"
+                          "c7e9f0a2b4c myself,master") != std::string::npos);
+  }
+}
+
+TEST_CASE("include file quotes the password for redis.conf") {
+  CHECK(prepare::renderInclude(std::nullopt).find("requirepass") == std::string::npos);
+  auto text = prepare::renderInclude(std::string("p\"a s\\s\x01"));
+  CHECK(text.find("requirepass \"p\\\"a s\\\\s\\x01\"\n") != std::string::npos);
+  CHECK(text.find("masterauth \"p\\\"a s\\\\s\\x01\"\n") != std::string::npos);
+}
+
+namespace {
+
+config::Config prepareConfig(const TempDir& dir) {
+  config::Config c;
+  c.command = config::Command::Prepare;
+  c.pod_ip = "127.41.0.1";
+  c.nodes_conf = dir.file("nodes.conf");
+  c.data_dir = dir.path();
+  c.redis = {"127.0.0.1", 1};  // nothing listens: Redis is "stopped"
+  c.peer_host_template = "redis-{ordinal}.svc";
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("run: fresh node, rewrite with backup, then nothing the second time") {
+  TempDir dir;
+  FakeResolver resolver;
+  auto c = prepareConfig(dir);
+  auto fresh = prepare::run(c, resolver);
+  REQUIRE(fresh.has_value());
+  CHECK(fresh->outcome == prepare::Outcome::FreshNode);
+  CHECK_FALSE(files::exists(c.nodes_conf));
+
+  std::string original = readData("nodes_conf/redis-7.0-created-master.conf");
+  REQUIRE(files::writeAtomically(c.nodes_conf, original));
+  auto first = prepare::run(c, resolver);
+  REQUIRE(first.has_value());
+  CHECK(first->outcome == prepare::Outcome::Rewritten);
+  CHECK(*files::read(c.nodes_conf + ".bak") == original);
+  std::string after_first = *files::read(c.nodes_conf);
+  auto second = prepare::run(c, resolver);
+  REQUIRE(second.has_value());
+  CHECK(second->outcome == prepare::Outcome::Unchanged);
+  CHECK(*files::read(c.nodes_conf) == after_first);
+}
+
+TEST_CASE("run: data without nodes.conf is refused and nothing is created") {
+  TempDir dir;
+  FakeResolver resolver;
+  auto c = prepareConfig(dir);
+  REQUIRE(files::writeAtomically(dir.file("dump.rdb"), "REDIS0010"));
+  auto r = prepare::run(c, resolver);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == Errc::Refused);
+  CHECK(r.error().message.find("holds data") != std::string::npos);
+  CHECK_FALSE(files::exists(c.nodes_conf));
+  CHECK(*files::read(dir.file("dump.rdb")) == "REDIS0010");
+}
+
+TEST_CASE("run: the include file is written with mode 0600") {
+  TempDir dir;
+  FakeResolver resolver;
+  auto c = prepareConfig(dir);
+  REQUIRE(files::writeAtomically(dir.file("secret"), "s3cret\n"));
+  c.redis_password_file = dir.file("secret");
+  c.include_file = dir.file("agent.conf");
+  REQUIRE(prepare::run(c, resolver).has_value());
+  struct stat st {};
+  REQUIRE(stat(c.include_file.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  CHECK(files::read(c.include_file)->find("requirepass \"s3cret\"") != std::string::npos);
+}

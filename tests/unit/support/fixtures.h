@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: Apache-2.0
+// Test helpers: fixture files under tests/data and per-test temporary directories.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace agent::testing {
+
+// Path of a fixture under tests/data (TEST_DATA_DIR set by meson).
+std::string dataPath(const std::string& relative);
+std::string readData(const std::string& relative);
+// Names of the files in a tests/data subdirectory, sorted.
+std::vector<std::string> listData(const std::string& relative_dir);
+
+// A fresh directory removed with everything in it when the object goes away.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace agent::testing

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "common/clock.h"
 #include "common/files.h"
 #include "common/log.h"
 #include "common/text.h"
@@ -52,7 +53,8 @@ Agent::Agent(const config::Config& config, peers::Resolver& resolver,
       creator_(creatorOptions(config), peers_,
                [this](const cluster::PeerProbe& pod) {
                  return fetchK8sNode(pod, config_.http.port, 300);
-               }),
+               },
+               activity_),
       previous_ids_(static_cast<size_t>(config.cluster_nodes)) {
   auto text = files::read(nodes_conf::ordinalMapPath(config_.nodes_conf));
   if (text) {
@@ -66,6 +68,7 @@ bool Agent::observeLocal() {
     auto conn = redis::Connection::open({config_.redis.host, config_.redis.port}, connect_);
     if (!conn) {
       local_error_ = conn.error().message;
+      activity_.errors.add("redis_unreachable");
       snapshot_.reset();
       return false;
     }
@@ -118,6 +121,19 @@ std::string Agent::peerInfo() const {
   return fmt::format("nodeName:{}\nordinal:{}\n", config_.node_name, config_.ordinal.value_or(-1));
 }
 
+void Agent::publish() {
+  auto view = std::make_shared<StateView>();
+  view->started_ms = started_ms_;
+  view->updated_ms = monotonicMs();
+  view->redis_reachable = snapshot_.has_value();
+  view->redis_error = local_error_;
+  view->local = snapshot_;
+  view->peers = peers_.last();
+  view->creator_active = creating();
+  view->create_phase = creator_.phase();
+  state_.publish(std::move(view));
+}
+
 int64_t Agent::tick() {
   if (!observeLocal()) {
     kLog.debug("Local Redis not answering", {{"err", local_error_}});
@@ -135,6 +151,7 @@ int64_t Agent::tick() {
 }
 
 int Agent::run(const StopSignal& stop) {
+  started_ms_ = monotonicMs();
   kLog.info("Agent started", {{"pod", config_.pod_name},
                               {"ordinal", config_.ordinal.value_or(-1)},
                               {"redis", config_.redis.str()},
@@ -149,6 +166,7 @@ int Agent::run(const StopSignal& stop) {
   }
   while (!stop.requested()) {
     int64_t sleep_ms = tick();
+    publish();
     if (stop.waitFor(sleep_ms)) break;
   }
   http_.stop();

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "app/state.h"
 #include "cluster/creator.h"
 #include "cluster/peer_pool.h"
 #include "cluster/snapshot.h"
@@ -26,6 +27,9 @@ class Agent {
  public:
   Agent(const config::Config& config, peers::Resolver& resolver,
         std::optional<std::string> password);
+
+  const StateStore& state() const { return state_; }
+  const Activity& activity() const { return activity_; }
   // Loops until `stop` is requested. Returns the process exit code.
   int run(const StopSignal& stop);
 
@@ -36,9 +40,13 @@ class Agent {
   void learnOrdinals(const std::vector<cluster::PeerProbe>& probes);
   void saveOrdinalMap();
   std::string peerInfo() const;
+  void publish();
   bool creating() const;
 
   const config::Config& config_;
+  Activity activity_;
+  StateStore state_;
+  int64_t started_ms_ = 0;
   redis::ConnectOptions connect_;
   cluster::PeerPool peers_;
   cluster::Creator creator_;

@@ -123,8 +123,9 @@ Assessment assessForCreation(const std::vector<PeerProbe>& pods, const CreatePla
   return a;
 }
 
-Creator::Creator(CreatorOptions options, PeerPool& pool, K8sNodeLookup lookup)
-    : options_(std::move(options)), pool_(pool), lookup_(std::move(lookup)) {}
+Creator::Creator(CreatorOptions options, PeerPool& pool, K8sNodeLookup lookup,
+                 Activity& activity)
+    : options_(std::move(options)), pool_(pool), lookup_(std::move(lookup)), activity_(activity) {}
 
 void Creator::report(CreatePhase phase, const std::string& what,
                      const std::vector<std::string>& why) {
@@ -168,8 +169,9 @@ std::vector<std::string> Creator::k8sNodes(const std::vector<PeerProbe>& pods) {
 
 bool Creator::send(int ordinal, const std::string& what, const std::vector<std::string>& args) {
   auto reply = pool_.command(ordinal, args);
-  ++sent_[what];
+  activity_.actions.add(what);
   if (!reply) {
+    activity_.errors.add("command_failed");
     kLog.warn("Creation command failed", {{"pod", pool_.last()[static_cast<size_t>(ordinal)].pod()},
                                           {"command", what},
                                           {"err", reply.error().message}});
@@ -210,7 +212,7 @@ bool Creator::setEpochs(const std::vector<PeerProbe>& pods) {
     if (me.config_epoch != 0 || p.snapshot->nodes->nodes().size() != 1) continue;
     std::string epoch = std::to_string(p.ordinal + 1);
     kLog.info("Setting config epoch", {{"pod", p.pod()}, {"epoch", epoch}});
-    send(p.ordinal, "set-config-epoch", {"CLUSTER", "SET-CONFIG-EPOCH", epoch});
+    send(p.ordinal, "set_config_epoch", {"CLUSTER", "SET-CONFIG-EPOCH", epoch});
     acted = true;
   }
   if (acted) maybeCrash("epochs");
@@ -320,6 +322,7 @@ int64_t Creator::step() {
   Health h = assess(pods, options_.replicas);
   if (!h.healthy) return kWorkingPollMs;
   if (acted_) {
+    activity_.actions.add("creation");
     report(CreatePhase::Done, "Cluster is formed",
            {fmt::format("{} ms after every pod answered", now - peers_answering_since_)});
   } else {

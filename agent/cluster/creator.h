@@ -15,6 +15,7 @@
 
 #include "cluster/create_plan.h"
 #include "cluster/peer_pool.h"
+#include "common/counters.h"
 
 namespace agent::cluster {
 
@@ -51,13 +52,10 @@ using K8sNodeLookup = std::function<std::string(const PeerProbe& pod)>;
 
 class Creator {
  public:
-  Creator(CreatorOptions options, PeerPool& pool, K8sNodeLookup lookup);
+  Creator(CreatorOptions options, PeerPool& pool, K8sNodeLookup lookup, Activity& activity);
   // One pass over the live state. Returns the milliseconds to wait before the next pass.
   int64_t step();
   CreatePhase phase() const { return phase_; }
-
-  // Counters of commands sent, by kind (for metrics).
-  const std::map<std::string, int64_t>& commandsSent() const { return sent_; }
 
  private:
   bool allAnswering(const std::vector<PeerProbe>& pods);
@@ -82,7 +80,7 @@ class Creator {
   int64_t backoff_ms_ = 100;
   std::string last_report_;
   int64_t last_report_ms_ = 0;
-  std::map<std::string, int64_t> sent_;
+  Activity& activity_;
 };
 
 }  // namespace agent::cluster

@@ -12,7 +12,10 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
 from localsts import LocalStatefulSet, agent_binary  # noqa: E402
 
-_NETS = iter(range(100, 250))
+# Each local StatefulSet gets its own 127.N network. RCA_TEST_NET_BASE moves the range so
+# test runs in separate checkouts can run at the same time without sharing addresses.
+_BASE = int(os.environ.get("RCA_TEST_NET_BASE", "100"))
+_NETS = iter(range(_BASE, _BASE + 30))
 
 
 def pytest_configure(config):

@@ -160,6 +160,8 @@ class LocalStatefulSet:
         self.pods = [Pod(i, self._ip(i, 0), 0, f"knode-{i % k8s_nodes}") for i in range(pods)]
         # Pods whose agent sees an empty /etc/hosts at prepare time (names do not resolve yet).
         self.prepare_without_dns = set()
+        # Extra `run` flags for single pods (ordinal -> list), e.g. fault injection on pod 0.
+        self.pod_agent_args = {}
 
     # ----- persistence (the CLI runs one command per process) -----
 
@@ -289,7 +291,8 @@ class LocalStatefulSet:
             f"--pod-ip={p.ip}", f"--node-name={p.k8s_node}",
             f"--nodes-conf={self.data_dir(i)}/nodes.conf", f"--cluster-replicas={self.replicas}",
             f"--http-addr={p.ip}:{HTTP_PORT}", f"--runtime-dir={self.run_dir(i)}",
-            f"--poll-interval={self.poll_interval}"] + self.agent_args
+            f"--poll-interval={self.poll_interval}"] + self.agent_args + \
+            self.pod_agent_args.get(i, [])
 
     def prepare_argv(self, i):
         p = self.pods[i]

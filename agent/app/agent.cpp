@@ -15,6 +15,13 @@ namespace {
 const log::Logger kLog("agent");
 
 constexpr int64_t kFastPollMs = 100;
+// While the cluster needs attention the loop polls this often, so a pod back on a new IP is
+// met within a fraction of node-timeout.
+constexpr int64_t kAttentionPollMs = 200;
+// Each pass waits at most this long for peers; a silent pod keeps its previous probe.
+constexpr int64_t kProbeBudgetMs = 300;
+// How long ordinal 0, already in a formed cluster, lets its creator wait for a silent pod.
+constexpr int64_t kCreatorPatienceMs = 10000;
 
 cluster::PeerPoolOptions poolOptions(const config::Config& c, const redis::ConnectOptions& opts) {
   return {c.cluster_nodes, c.redis.port, c.pod_ip, opts};
@@ -55,6 +62,8 @@ Agent::Agent(const config::Config& config, peers::Resolver& resolver,
                  return fetchK8sNode(pod, config_.http.port, 300);
                },
                activity_),
+      healer_({config.ordinal.value_or(0), config.cluster_nodes, config.redis.port, 15000}, peers_,
+              activity_),
       previous_ids_(static_cast<size_t>(config.cluster_nodes)) {
   auto text = files::read(nodes_conf::ordinalMapPath(config_.nodes_conf));
   if (text) {
@@ -74,6 +83,12 @@ bool Agent::observeLocal() {
     }
     local_.emplace(std::move(*conn));
     kLog.info("Connected to the local Redis", {{"address", config_.redis.str()}});
+    // Only CONFIG GET reveals node-timeout; it bounds how often a forced failover is retried.
+    if (auto reply = local_->command({"CONFIG", "GET", "cluster-node-timeout"});
+        reply && reply->elements.size() == 2) {
+      node_timeout_ms_ = text::parseInt(reply->elements[1].str).value_or(node_timeout_ms_);
+      healer_.setNodeTimeout(node_timeout_ms_);
+    }
   }
   auto snap = cluster::takeSnapshot(*local_);
   if (!snap) {
@@ -141,13 +156,33 @@ int64_t Agent::tick() {
   }
   if (snapshot_->loading) return kFastPollMs;
   int64_t sleep_ms = config_.poll_interval_ms;
+  const auto* me = snapshot_->myself();
+  bool member = me != nullptr && snapshot_->knownNodes() > 1 &&
+                snapshot_->slotsAssigned() == nodes_conf::kSlotCount;
+  // A creation in progress is resumed by the creator itself; but when some pod stays silent
+  // the creator waits for it, and the healer of a node that is already in a formed cluster
+  // must not wait with it.
+  if (creating() && member && creator_.phase() == cluster::CreatePhase::WaitingForPeers) {
+    if (waiting_since_ms_ == 0) waiting_since_ms_ = monotonicMs();
+    if (monotonicMs() - waiting_since_ms_ > kCreatorPatienceMs) {
+      creator_.finish("this node already belongs to a formed cluster and a pod stays silent");
+    }
+  } else {
+    waiting_since_ms_ = 0;
+  }
   if (creating()) {
     sleep_ms = std::min(sleep_ms, creator_.step());
   } else {
-    peers_.probeAll();
+    peers_.probeAll(cluster::PeerPool::Depth::Snapshot, kProbeBudgetMs);
   }
   learnOrdinals(peers_.last());
+  if (!creating() && config_.mode == config::Mode::Act) sleep_ms = std::min(sleep_ms, heal());
   return sleep_ms;
+}
+
+int64_t Agent::heal() {
+  bool attention = healer_.step(*local_, *snapshot_, ordinals_);
+  return attention ? kAttentionPollMs : config_.poll_interval_ms;
 }
 
 int Agent::run(const StopSignal& stop) {

@@ -9,6 +9,7 @@
 
 #include "app/state.h"
 #include "cluster/creator.h"
+#include "cluster/healer.h"
 #include "cluster/peer_pool.h"
 #include "cluster/snapshot.h"
 #include "common/stop.h"
@@ -42,6 +43,7 @@ class Agent {
   std::string peerInfo() const;
   void publish();
   bool creating() const;
+  int64_t heal();
 
   const config::Config& config_;
   Activity activity_;
@@ -50,6 +52,9 @@ class Agent {
   redis::ConnectOptions connect_;
   cluster::PeerPool peers_;
   cluster::Creator creator_;
+  cluster::Healer healer_;
+  int64_t node_timeout_ms_ = 15000;
+  int64_t waiting_since_ms_ = 0;
   http::Server http_;
   std::optional<redis::Connection> local_;
   std::optional<cluster::Snapshot> snapshot_;

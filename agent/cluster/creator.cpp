@@ -268,6 +268,11 @@ bool Creator::attachReplicas(const std::vector<PeerProbe>& pods, const CreatePla
   return done > 0;
 }
 
+void Creator::finish(const std::string& reason) {
+  if (phase_ == CreatePhase::Done) return;
+  report(CreatePhase::Done, "Creation is not needed", {reason});
+}
+
 int64_t Creator::step() {
   if (phase_ == CreatePhase::Done) return kMaxBackoffMs;
   auto pods = pool_.probeAll(PeerPool::Depth::Snapshot);

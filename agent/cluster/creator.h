@@ -56,6 +56,8 @@ class Creator {
   // One pass over the live state. Returns the milliseconds to wait before the next pass.
   int64_t step();
   CreatePhase phase() const { return phase_; }
+  // Ends creation for good when the local node already belongs to a formed cluster.
+  void finish(const std::string& reason);
 
  private:
   bool allAnswering(const std::vector<PeerProbe>& pods);

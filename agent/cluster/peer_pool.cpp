@@ -2,7 +2,7 @@
 #include "cluster/peer_pool.h"
 
 #include <fmt/format.h>
-#include <future>
+#include <chrono>
 
 #include "peers/resolver.h"
 
@@ -13,6 +13,7 @@ PeerPool::PeerPool(PeerPoolOptions options, peers::Resolver& resolver,
     : options_(std::move(options)), resolver_(resolver), names_(std::move(names)) {
   conns_.resize(names_.size());
   last_.resize(names_.size());
+  inflight_.resize(names_.size());
   for (size_t i = 0; i < names_.size(); ++i) {
     last_[i].ordinal = static_cast<int>(i);
     last_[i].name = names_[i];
@@ -63,20 +64,31 @@ PeerProbe PeerPool::probeOne(int ordinal, Depth depth) {
   return p;
 }
 
-std::vector<PeerProbe> PeerPool::probeAll(Depth depth) {
-  std::vector<std::future<PeerProbe>> pending;
-  pending.reserve(names_.size());
+std::vector<PeerProbe> PeerPool::probeAll(Depth depth, int64_t budget_ms) {
   for (size_t i = 0; i < names_.size(); ++i) {
-    pending.push_back(std::async(
-        std::launch::async, [this, i, depth] { return probeOne(static_cast<int>(i), depth); }));
+    if (inflight_[i]) continue;  // still busy with an earlier pass
+    inflight_[i] = std::async(std::launch::async, [this, i, depth] {
+      return probeOne(static_cast<int>(i), depth);
+    });
   }
-  for (size_t i = 0; i < pending.size(); ++i) last_[i] = pending[i].get();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(budget_ms);
+  for (size_t i = 0; i < names_.size(); ++i) {
+    auto& pending = inflight_[i];
+    if (budget_ms >= 0 && pending->wait_until(deadline) != std::future_status::ready) {
+      last_[i].stale = true;
+      continue;
+    }
+    last_[i] = pending->get();
+    pending.reset();
+  }
   return last_;
 }
 
 redis::Connection* PeerPool::connection(int ordinal) {
   auto idx = static_cast<size_t>(ordinal);
-  if (idx >= conns_.size() || !conns_[idx] || !conns_[idx]->healthy()) return nullptr;
+  if (idx >= conns_.size() || inflight_[idx] || !conns_[idx] || !conns_[idx]->healthy()) {
+    return nullptr;
+  }
   return &*conns_[idx];
 }
 

@@ -4,6 +4,7 @@
 // between polls and probed in parallel, so one silent pod costs one timeout, not one per peer.
 #pragma once
 
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,6 +27,7 @@ struct PeerProbe {
   std::string node_id;  // empty when Redis did not answer CLUSTER MYID
   std::optional<Error> error;
   std::optional<Snapshot> snapshot;  // only when probed with Depth::Snapshot
+  bool stale = false;  // this pod's probe is still running; the values are from an earlier one
   bool answering() const { return !node_id.empty(); }
   // The pod name: the first label of the DNS name (redis-3 of redis-3.redis-headless...).
   std::string pod() const { return name.substr(0, name.find('.')); }
@@ -46,14 +48,17 @@ class PeerPool {
 
   enum class Depth { Id, Snapshot };
   // Resolves every name, (re)connects where the IP changed or the link broke, asks CLUSTER MYID
-  // (Depth::Id) or takes a full snapshot (Depth::Snapshot).
-  std::vector<PeerProbe> probeAll(Depth depth = Depth::Id);
+  // (Depth::Id) or takes a full snapshot (Depth::Snapshot). Waits for every pod when
+  // budget_ms < 0; otherwise returns after budget_ms at the latest and leaves slow probes
+  // running (their pods keep the previous result, marked stale), so a silent pod whose
+  // packets are dropped costs the loop nothing but the budget.
+  std::vector<PeerProbe> probeAll(Depth depth = Depth::Id, int64_t budget_ms = -1);
   const std::vector<PeerProbe>& last() const { return last_; }
 
   // The open connection to `ordinal`'s Redis, if the last probe reached it. Not thread-safe:
   // only the agent's loop thread uses the pool.
   redis::Connection* connection(int ordinal);
-  // Runs `args` on `ordinal`'s Redis.
+  // Runs `args` on `ordinal`'s Redis. Fails while a probe of that pod is still running.
   Result<redis::Reply> command(int ordinal, const std::vector<std::string>& args);
 
  private:
@@ -64,6 +69,7 @@ class PeerPool {
   std::vector<std::string> names_;
   std::vector<std::optional<redis::Connection>> conns_;
   std::vector<PeerProbe> last_;
+  std::vector<std::optional<std::future<PeerProbe>>> inflight_;  // by ordinal
 };
 
 }  // namespace agent::cluster

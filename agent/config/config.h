@@ -55,6 +55,7 @@ struct Config {
   bool json = false;                    // status --json
   int64_t handover_timeout_ms = 20000;  // handover: the whole budget
   std::string crash_after;              // fault injection for tests (see creator.h)
+  int64_t takeover_timeout_ms = 120000;  // prepare: wait for a replica to take over (shard_guard)
 
   // Name of the pod with `ordinal`, from peer_host_template.
   std::string peerHost(int ordinal) const;

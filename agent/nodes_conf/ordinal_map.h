@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common/result.h"
 
@@ -17,10 +19,14 @@ class OrdinalMap {
  public:
   std::optional<int> ordinalOf(std::string_view node_id) const;
   std::optional<std::string> idOf(int ordinal) const;
-  // Records that `ordinal` now runs `node_id`; any other ID recorded for that ordinal is
-  // dropped (the pod lost its data and has a new identity). Returns true if anything changed.
+  // Records that `ordinal` now runs `node_id`. Another ID recorded for that ordinal moves to
+  // the retired list: that pod lost its data and came back with a new identity, so the old ID
+  // will never answer again. Returns true if anything changed.
   bool set(const std::string& node_id, int ordinal);
   const std::map<std::string, int>& entries() const { return by_id_; }
+  // The ordinal a retired ID ran in, if it is one.
+  std::optional<int> retiredOrdinal(std::string_view node_id) const;
+  const std::vector<std::pair<std::string, int>>& retired() const { return retired_; }
   bool operator==(const OrdinalMap&) const = default;
 
   std::string render() const;
@@ -28,6 +34,7 @@ class OrdinalMap {
 
  private:
   std::map<std::string, int> by_id_;
+  std::vector<std::pair<std::string, int>> retired_;  // oldest first, bounded
 };
 
 // Where the map lives for a given nodes.conf path: "<dir>/nodes.ordinals".

@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/unique_fd.h"
 #include "peers/resolver.h"
+#include "prepare/shard_guard.h"
 #include "redis/connection.h"
 
 namespace agent::prepare {
@@ -75,7 +76,8 @@ Status writeIncludeFile(const config::Config& c) {
   if (c.include_file.empty()) return {};
   auto password = redis::readPasswordFile(c.redis_password_file);
   if (!password) return password.error();
-  if (Status st = files::writeAtomically(c.include_file, renderInclude(*password), 0600); !st) {
+  if (Status st = files::writeAtomically(c.include_file, renderInclude(*password, c.pod_ip), 0600);
+      !st) {
     return st;
   }
   kLog.info("Wrote the redis.conf include",
@@ -95,7 +97,8 @@ void logPlan(const RewritePlan& plan) {
 }
 
 Result<Outcome> rewriteNodesConf(const config::Config& c, peers::Resolver& resolver,
-                                 RewritePlan& plan_out) {
+                                 RewritePlan& plan_out,
+                                 std::optional<nodes_conf::NodesConf>& conf_out) {
   auto text = files::read(c.nodes_conf);
   if (!text) return text.error();
   auto conf = nodes_conf::parse(*text);
@@ -113,6 +116,7 @@ Result<Outcome> rewriteNodesConf(const config::Config& c, peers::Resolver& resol
   };
   plan_out = planRewrite(*conf, *map, c.pod_ip, c.cluster_nodes, pod_host, resolve);
   logPlan(plan_out);
+  conf_out = *conf;
   if (plan_out.changes.empty()) {
     kLog.info("nodes.conf already has every address it can check", {{"path", c.nodes_conf}});
     return Outcome::Unchanged;
@@ -137,8 +141,10 @@ std::vector<std::string> dataFilesIn(const std::string& data_dir) {
   return found;
 }
 
-std::string renderInclude(const std::optional<std::string>& password) {
+std::string renderInclude(const std::optional<std::string>& password,
+                          const std::string& announce_ip) {
   std::string out = "# Written by redis-cluster-agent prepare. Do not edit.\n";
+  if (!announce_ip.empty()) out += "cluster-announce-ip " + announce_ip + "\n";
   if (!password) return out;
   // redis.conf reads double-quoted strings with C-like escapes, so any byte survives.
   std::string quoted = "\"";
@@ -207,9 +213,11 @@ Result<Report> run(const config::Config& c, peers::Resolver& resolver) {
               {{"path", c.nodes_conf}});
     report.outcome = Outcome::FreshNode;
   } else {
-    auto outcome = rewriteNodesConf(c, resolver, report.plan);
+    std::optional<nodes_conf::NodesConf> conf;
+    auto outcome = rewriteNodesConf(c, resolver, report.plan, conf);
     if (!outcome) return outcome.error();
     report.outcome = *outcome;
+    if (Status st = guardShardData(c, *conf, resolver); !st) return st.error();
   }
   if (Status st = writeIncludeFile(c); !st) return st.error();
   return report;

@@ -63,7 +63,10 @@ Result<Report> run(const config::Config& config, peers::Resolver& resolver);
 // Data files Redis would load (RDB, AOF) that exist in `data_dir`.
 std::vector<std::string> dataFilesIn(const std::string& data_dir);
 
-// redis.conf lines with requirepass/masterauth, the password quoted for redis.conf's parser.
-std::string renderInclude(const std::optional<std::string>& password);
+// The redis.conf include: cluster-announce-ip (so this node states its address from its first
+// packet, even with a fresh or wiped nodes.conf), and requirepass/masterauth with the password
+// quoted for redis.conf's parser.
+std::string renderInclude(const std::optional<std::string>& password,
+                          const std::string& announce_ip);
 
 }  // namespace agent::prepare

@@ -38,3 +38,19 @@ TEST_CASE("a damaged map is an error with its line") {
 TEST_CASE("the map lives beside nodes.conf") {
   CHECK(nodes_conf::ordinalMapPath("/data/nodes.conf") == "/data/nodes.ordinals");
 }
+
+TEST_CASE("a replaced identity is retired and survives a round-trip") {
+  nodes_conf::OrdinalMap map;
+  map.set(kA, 4);
+  map.set(kB, 4);
+  CHECK(map.retiredOrdinal(kA) == 4);
+  CHECK_FALSE(map.retiredOrdinal(kB));
+  auto parsed = nodes_conf::OrdinalMap::parse(map.render());
+  REQUIRE(parsed.has_value());
+  CHECK(parsed->retiredOrdinal(kA) == 4);
+  CHECK(parsed->ordinalOf(kB) == 4);
+  // An ID that answers again is no longer retired.
+  CHECK(parsed->set(kA, 4));
+  CHECK_FALSE(parsed->retiredOrdinal(kA));
+  CHECK(parsed->retiredOrdinal(kB) == 4);
+}

@@ -161,8 +161,9 @@ TEST_CASE("hostname and aux fields are kept; the hostname finds the pod without 
 }
 
 TEST_CASE("include file quotes the password for redis.conf") {
-  CHECK(prepare::renderInclude(std::nullopt).find("requirepass") == std::string::npos);
-  auto text = prepare::renderInclude(std::string("p\"a s\\s\x01"));
+  CHECK(prepare::renderInclude(std::nullopt, "").find("requirepass") == std::string::npos);
+  auto text = prepare::renderInclude(std::string("p\"a s\\s\x01"), "10.0.0.7");
+  CHECK(text.find("cluster-announce-ip 10.0.0.7\n") != std::string::npos);
   CHECK(text.find("requirepass \"p\\\"a s\\\\s\\x01\"\n") != std::string::npos);
   CHECK(text.find("masterauth \"p\\\"a s\\\\s\\x01\"\n") != std::string::npos);
 }
@@ -193,6 +194,7 @@ TEST_CASE("run: fresh node, rewrite with backup, then nothing the second time") 
 
   std::string original = readData("nodes_conf/redis-7.0-created-master.conf");
   REQUIRE(files::writeAtomically(c.nodes_conf, original));
+  REQUIRE(files::writeAtomically(dir.file("dump.rdb"), "REDIS0010"));
   auto first = prepare::run(c, resolver);
   REQUIRE(first.has_value());
   CHECK(first->outcome == prepare::Outcome::Rewritten);
@@ -229,4 +231,27 @@ TEST_CASE("run: the include file is written with mode 0600") {
   REQUIRE(stat(c.include_file.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
   CHECK(files::read(c.include_file)->find("requirepass \"s3cret\"") != std::string::npos);
+}
+
+TEST_CASE("run: a master without data files waits for its replica, within a bound") {
+  TempDir dir;
+  FakeResolver resolver;  // no pod resolves: the replica cannot be reached
+  auto c = prepareConfig(dir);
+  c.takeover_timeout_ms = 300;
+  REQUIRE(files::writeAtomically(c.nodes_conf,
+                                 readData("nodes_conf/redis-7.0-created-master.conf")));
+  auto r = prepare::run(c, resolver);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == Errc::Refused);
+  CHECK(r.error().message.find("no replica took them over") != std::string::npos);
+}
+
+TEST_CASE("run: a master without data and without any replica starts empty") {
+  TempDir dir;
+  FakeResolver resolver;
+  auto c = prepareConfig(dir);
+  c.takeover_timeout_ms = 300;
+  REQUIRE(files::writeAtomically(c.nodes_conf, readData("nodes_conf/redis-3.2-nobusport.conf")));
+  auto r = prepare::run(c, resolver);
+  CHECK(r.has_value());
 }

@@ -190,13 +190,6 @@ void planReplicate(const HealInput& in, HealPlan& plan) {
                           podOf(in, mine->id),
                           fmt::format("empty node joins as replica of the master with the fewest "
                                       "replicas ({})", count)});
-  // A MEET from the new replica tells every node its new role at once.
-  for (const auto& p : *in.pods) {
-    if (p.ordinal != in.my_ordinal && liveProbe(p)) {
-      plan.actions.push_back(meetAction(p, view.find(p.node_id), in.default_port,
-                                        "announce this node's new role"));
-    }
-  }
 }
 
 // A retired ID whose pod answers with another ID now: that identity is gone with its data.
@@ -365,6 +358,21 @@ void Healer::execute(redis::Connection& local, const HealAction& a) {
     activity_.errors.add("command_failed");
     kLog.warn("Healing command failed", {{"on", on}, {"command", a.args[0] + " " + a.args[1]},
                                          {"err", reply.error().message}});
+    return;
+  }
+  if (a.kind == Kind::Replicate) announceRole(local);
+}
+
+// A MEET from a node that just became a replica tells every node its new role at once,
+// instead of whenever each of them next hears from it.
+void Healer::announceRole(redis::Connection& local) {
+  for (const auto& p : pool_.last()) {
+    if (p.ordinal == options_.my_ordinal || !liveProbe(p)) continue;
+    int port = portOf(p, nullptr, options_.default_port);
+    auto reply = local.command({"CLUSTER", "MEET", p.ip, std::to_string(port),
+                                std::to_string(busOf(p, nullptr, port))});
+    activity_.actions.add("meet");
+    if (!reply) activity_.errors.add("command_failed");
   }
 }
 

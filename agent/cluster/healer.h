@@ -79,6 +79,7 @@ class Healer {
  private:
   bool due(const HealAction& a, int64_t now);
   void execute(redis::Connection& local, const HealAction& a);
+  void announceRole(redis::Connection& local);
   void reportWaiting(const HealPlan& plan);
 
   HealerOptions options_;

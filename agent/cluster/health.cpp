@@ -42,6 +42,12 @@ void checkShards(const PeerProbe& viewer, const nodes_conf::NodesConf& nodes, in
                  int replicas, const Pods& pods, std::vector<std::string>& out) {
   int masters = 0;
   for (const auto& n : nodes.nodes()) {
+    if (n.isMaster() && n.slots.empty() && !n.isFailed() && !n.inHandshake()) {
+      auto it = pods.by_id.find(n.id);
+      out.push_back(fmt::format("{} sees {} as a master without slots (serving nothing, "
+                                "replicating nothing)", viewer.pod(),
+                                it == pods.by_id.end() ? shortId(n.id) : it->second->pod()));
+    }
     if (!n.isMaster() || n.slots.empty()) continue;
     ++masters;
     int count = 0;

@@ -10,6 +10,7 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
+sys.dont_write_bytecode = True
 from localsts import LocalStatefulSet, agent_binary  # noqa: E402
 
 # Each local StatefulSet gets its own 127.N network. RCA_TEST_NET_BASE moves the range so

@@ -157,6 +157,7 @@ class LocalStatefulSet:
         self.poll_interval = poll_interval
         self.log_format = log_format
         self.appendonly = appendonly
+        self.k8s_nodes = k8s_nodes
         self.pods = [Pod(i, self._ip(i, 0), 0, f"knode-{i % k8s_nodes}") for i in range(pods)]
         # Pods whose agent sees an empty /etc/hosts at prepare time (names do not resolve yet).
         self.prepare_without_dns = set()
@@ -330,11 +331,13 @@ class LocalStatefulSet:
             raise RuntimeError(f"prepare failed on {self.pods[i].name} (rc={rc}); see "
                                f"{self.agent_log(i)}")
 
-    def _assign(self, i, new_ip=False, wipe=False):
+    def _assign(self, i, new_ip=False, wipe=False, ip=None):
         p = self.pods[i]
         if p.redis and p.redis.alive():
             raise RuntimeError(f"{p.name} is already running")
-        if new_ip:
+        if ip is not None:
+            p.ip = ip
+        elif new_ip:
             p.gen += 1
             p.ip = self._ip(i, p.gen)
         if wipe:
@@ -368,12 +371,15 @@ class LocalStatefulSet:
         self.write_hosts()
         self._launch(i, agent, wait, before_redis)
 
-    def start_pods(self, ordinals, new_ip=False, wipe=False, delay=None, wait=True, **kw):
+    def start_pods(self, ordinals, new_ip=False, wipe=False, delay=None, wait=True, ips=None,
+                   **kw):
         """Creates several pods at once (podManagementPolicy: Parallel): every pod gets its IP
-        and DNS record first, then the containers start one after another."""
+        and DNS record first, then the containers start one after another. `ips` gives some
+        pods a chosen address (e.g. another pod's old one)."""
         self._write_secret()
+        ordinals = list(ordinals)
         for i in ordinals:
-            self._assign(i, new_ip, wipe)
+            self._assign(i, new_ip, wipe, (ips or {}).get(i))
         self.write_hosts()
         for i in ordinals:
             if delay:
@@ -414,13 +420,47 @@ class LocalStatefulSet:
         self.stop_pod(i)
         self.start_pod(i, new_ip=new_ip, wipe=wipe, **kw)
 
+    def scale(self, n):
+        """Changes the StatefulSet's replica count. New pods are created by start_pod; pods
+        beyond n must be stopped first. Agents started later get --cluster-nodes=n."""
+        for p in self.pods[n:]:
+            if p.redis and p.redis.alive():
+                raise RuntimeError(f"stop {p.name} before scaling in")
+        del self.pods[n:]
+        while len(self.pods) < n:
+            i = len(self.pods)
+            self.pods.append(Pod(i, self._ip(i, 0), 0, f"knode-{i % self.k8s_nodes}"))
+        self.size = n
+        self.write_hosts()
+        self.save()
+
     def up(self, order=None, delay=None, wait=True, **kw):
         """Creates every pod; order/delay let tests shuffle the start."""
         os.makedirs(self.root, exist_ok=True)
         self.start_pods(list(order if order is not None else range(self.size)), delay=delay,
                         wait=wait, **kw)
 
+    # ----- a dead pod's address goes silent (no RST), like a deleted pod's IP in Kubernetes -----
+
+    @property
+    def _nft_table(self):
+        return "rca_" + self.net.replace(".", "_")
+
+    def silence(self, ip):
+        """Drops every packet sent to `ip`: connects to it time out instead of being refused."""
+        t = self._nft_table
+        subprocess.run(["nft", "add", "table", "inet", t], check=True)
+        subprocess.run(["nft", "add", "chain", "inet", t, "out",
+                        "{ type filter hook output priority 0 ; }"], check=True)
+        subprocess.run(["nft", "add", "rule", "inet", t, "out", "ip", "daddr", ip, "drop"],
+                       check=True)
+
+    def unsilence_all(self):
+        subprocess.run(["nft", "delete", "table", "inet", self._nft_table],
+                       stderr=subprocess.DEVNULL)
+
     def down(self):
+        self.unsilence_all()
         for p in self.pods:
             for proc in (p.agent, p.redis):
                 if proc:

@@ -37,7 +37,9 @@ constexpr int64_t kJoinSettleMs = 300;
 
 using Kind = HealAction::Kind;
 
-std::string shortId(const std::string& id) { return id.substr(0, 8); }
+std::string shortId(const std::string& id) {
+  return id.substr(0, 8);
+}
 
 bool liveProbe(const PeerProbe& p) {
   return !p.stale && p.answering() && p.snapshot && p.snapshot->nodes && !p.ip.empty();
@@ -62,9 +64,11 @@ int busOf(const PeerProbe& p, const nodes_conf::Node* known, int port) {
 HealAction meetAction(const PeerProbe& p, const nodes_conf::Node* known, int fallback_port,
                       std::string reason) {
   int port = portOf(p, known, fallback_port);
-  return {Kind::Meet, -1,
+  return {Kind::Meet,
+          -1,
           {"CLUSTER", "MEET", p.ip, std::to_string(port), std::to_string(busOf(p, known, port))},
-          p.pod(), std::move(reason)};
+          p.pod(),
+          std::move(reason)};
 }
 
 std::string podOf(const HealInput& in, const std::string& id) {
@@ -98,7 +102,8 @@ void planAddressRepairs(const HealInput& in, HealPlan& plan) {
     } else if (n->address.host != p.ip) {
       reason = fmt::format("known at '{}', its pod is at {}", n->address.host, p.ip);
     } else if (n->isFailed() || n->isPfail()) {
-      reason = n->isFailed() ? "flagged fail although its pod answers" : "flagged fail? although its pod answers";
+      reason = n->isFailed() ? "flagged fail although its pod answers"
+                             : "flagged fail? although its pod answers";
     } else {
       continue;
     }
@@ -142,8 +147,10 @@ bool failoverPending(const HealInput& in, HealPlan& plan) {
     if (m.isMaster() && !m.slots.empty() && (m.isFailed() || m.isPfail()) &&
         healthyReplicas(view, m.id) > 0) {
       plan.phase = HealPhase::Waiting;
-      plan.waiting.push_back(fmt::format("master {} is failing and its replica should take over "
-                                         "first", podOf(in, m.id)));
+      plan.waiting.push_back(
+          fmt::format("master {} is failing and its replica should take over "
+                      "first",
+                      podOf(in, m.id)));
       return true;
     }
   }
@@ -162,7 +169,8 @@ void planReplicate(const HealInput& in, HealPlan& plan) {
     return;
   }
   std::vector<std::pair<std::pair<int, std::string>, const nodes_conf::Node*>> joiners;
-  std::vector<std::pair<std::pair<int, std::pair<int, std::string>>, const nodes_conf::Node*>> masters;
+  std::vector<std::pair<std::pair<int, std::pair<int, std::string>>, const nodes_conf::Node*>>
+      masters;
   for (const auto& n : view.nodes()) {
     if (n.inHandshake() || n.isNoaddr() || n.isFailed() || n.isPfail() || !n.isMaster()) continue;
     if (n.slots.empty()) {
@@ -186,10 +194,13 @@ void planReplicate(const HealInput& in, HealPlan& plan) {
   }
   if (mine == nullptr) return;
   plan.phase = HealPhase::Joining;
-  plan.actions.push_back({Kind::Replicate, -1, {"CLUSTER", "REPLICATE", mine->id},
+  plan.actions.push_back({Kind::Replicate,
+                          -1,
+                          {"CLUSTER", "REPLICATE", mine->id},
                           podOf(in, mine->id),
                           fmt::format("empty node joins as replica of the master with the fewest "
-                                      "replicas ({})", count)});
+                                      "replicas ({})",
+                                      count)});
 }
 
 // A retired ID whose pod answers with another ID now: that identity is gone with its data.
@@ -219,11 +230,14 @@ void planForcedFailover(const HealInput& in, HealPlan& plan) {
     }
   }
   auto ordinal = in.map->retiredOrdinal(me->master_id);
-  plan.actions.push_back({Kind::FailoverForce, -1, {"CLUSTER", "FAILOVER", "FORCE"},
+  plan.actions.push_back({Kind::FailoverForce,
+                          -1,
+                          {"CLUSTER", "FAILOVER", "FORCE"},
                           shortId(me->master_id),
                           fmt::format("master {} is gone for good (pod {} runs node {} now); this "
-                                      "replica holds the shard's data", shortId(me->master_id),
-                                      *ordinal, shortId((*in.pods)[static_cast<size_t>(*ordinal)].node_id))});
+                                      "replica holds the shard's data",
+                                      shortId(me->master_id), *ordinal,
+                                      shortId((*in.pods)[static_cast<size_t>(*ordinal)].node_id))});
 }
 
 // Why `id` may not be forgotten yet, judged from every pod's view; empty when it may.
@@ -255,18 +269,20 @@ void planForgets(const HealInput& in, HealPlan& plan) {
   for (const auto& id : candidates) {
     if (!certainlyGone(in, id)) continue;
     if (std::string blocker = forgetBlocker(in, id); !blocker.empty()) {
-      plan.waiting.push_back(fmt::format("stale node {} cannot be forgotten yet: {}", shortId(id),
-                                         blocker));
+      plan.waiting.push_back(
+          fmt::format("stale node {} cannot be forgotten yet: {}", shortId(id), blocker));
       continue;
     }
     for (const auto& p : *in.pods) {
       if (!liveProbe(p) || p.snapshot->nodes->find(id) == nullptr) continue;
-      plan.actions.push_back({Kind::Forget, p.ordinal == in.my_ordinal ? -1 : p.ordinal,
-                              {"CLUSTER", "FORGET", id}, shortId(id),
-                              fmt::format("its pod {} runs node {} now",
-                                          *in.map->retiredOrdinal(id),
-                                          shortId((*in.pods)[static_cast<size_t>(
-                                              *in.map->retiredOrdinal(id))].node_id))});
+      plan.actions.push_back(
+          {Kind::Forget,
+           p.ordinal == in.my_ordinal ? -1 : p.ordinal,
+           {"CLUSTER", "FORGET", id},
+           shortId(id),
+           fmt::format(
+               "its pod {} runs node {} now", *in.map->retiredOrdinal(id),
+               shortId((*in.pods)[static_cast<size_t>(*in.map->retiredOrdinal(id))].node_id))});
     }
   }
 }
@@ -279,12 +295,15 @@ void findUnexpected(const HealInput& in, HealPlan& plan) {
     if (is_pod || in.map->retiredOrdinal(n.id)) continue;
     auto ordinal = in.map->ordinalOf(n.id);
     if (ordinal && *ordinal >= in.nodes) {
-      plan.unexpected.push_back(fmt::format("node {} of ordinal {} is beyond --cluster-nodes {} "
-                                            "(scaled in?); it is kept", shortId(n.id), *ordinal,
-                                            in.nodes));
+      plan.unexpected.push_back(
+          fmt::format("node {} of ordinal {} is beyond --cluster-nodes {} "
+                      "(scaled in?); it is kept",
+                      shortId(n.id), *ordinal, in.nodes));
     } else if (!ordinal) {
-      plan.unexpected.push_back(fmt::format("node {} at {} is no pod of this StatefulSet; it is "
-                                            "kept", shortId(n.id), n.address.endpoint()));
+      plan.unexpected.push_back(
+          fmt::format("node {} at {} is no pod of this StatefulSet; it is "
+                      "kept",
+                      shortId(n.id), n.address.endpoint()));
     }
   }
 }
@@ -330,8 +349,9 @@ Healer::Healer(HealerOptions options, PeerPool& pool, Activity& activity)
 bool Healer::due(const HealAction& a, int64_t now) {
   std::string key = a.key();
   auto [seen, inserted] = first_seen_.emplace(key, now);
-  int64_t settle = a.kind == Kind::Replicate ? kReplicateSettleMs
-                   : (phase_ == HealPhase::Joining && a.kind == Kind::Meet) ? kJoinSettleMs : 0;
+  int64_t settle = a.kind == Kind::Replicate                                ? kReplicateSettleMs
+                   : (phase_ == HealPhase::Joining && a.kind == Kind::Meet) ? kJoinSettleMs
+                                                                            : 0;
   if (now - seen->second < settle) return false;
   int64_t interval = kMeetIntervalMs;
   if (a.kind == Kind::Forget) interval = kForgetIntervalMs;
@@ -350,14 +370,17 @@ void Healer::execute(redis::Connection& local, const HealAction& a) {
       {Kind::FailoverForce, {"failover", "Taking over the slots of a gone master"}}};
   const auto& [counter, message] = kNames.at(a.kind);
   std::string on = a.target < 0 ? "local" : pool_.last()[static_cast<size_t>(a.target)].pod();
-  kLog.info(message, {{"on", on}, {"subject", a.subject}, {"command", a.args[0] + " " + a.args[1]},
+  kLog.info(message, {{"on", on},
+                      {"subject", a.subject},
+                      {"command", a.args[0] + " " + a.args[1]},
                       {"reason", a.reason}});
   auto reply = a.target < 0 ? local.command(a.args) : pool_.command(a.target, a.args);
   activity_.actions.add(counter);
   if (!reply) {
     activity_.errors.add("command_failed");
-    kLog.warn("Healing command failed", {{"on", on}, {"command", a.args[0] + " " + a.args[1]},
-                                         {"err", reply.error().message}});
+    kLog.warn(
+        "Healing command failed",
+        {{"on", on}, {"command", a.args[0] + " " + a.args[1]}, {"err", reply.error().message}});
     return;
   }
   if (a.kind == Kind::Replicate) announceRole(local);
@@ -369,8 +392,8 @@ void Healer::announceRole(redis::Connection& local) {
   for (const auto& p : pool_.last()) {
     if (p.ordinal == options_.my_ordinal || !liveProbe(p)) continue;
     int port = portOf(p, nullptr, options_.default_port);
-    auto reply = local.command({"CLUSTER", "MEET", p.ip, std::to_string(port),
-                                std::to_string(busOf(p, nullptr, port))});
+    auto reply = local.command(
+        {"CLUSTER", "MEET", p.ip, std::to_string(port), std::to_string(busOf(p, nullptr, port))});
     activity_.actions.add("meet");
     if (!reply) activity_.errors.add("command_failed");
   }
@@ -387,8 +410,8 @@ void Healer::reportWaiting(const HealPlan& plan) {
 
 bool Healer::step(redis::Connection& local, const Snapshot& snapshot,
                   const nodes_conf::OrdinalMap& map) {
-  HealInput in{options_.my_ordinal, options_.nodes, options_.default_port, &snapshot,
-               &pool_.last(), &map};
+  HealInput in{options_.my_ordinal, options_.nodes, options_.default_port,
+               &snapshot,           &pool_.last(),  &map};
   HealPlan plan = planHealing(in);
   phase_ = plan.phase;
   unexpected_ = plan.unexpected;
@@ -405,8 +428,8 @@ bool Healer::step(redis::Connection& local, const Snapshot& snapshot,
   std::erase_if(first_seen_, [&](const auto& kv) { return !planned.count(kv.first); });
   bool unsettled = false;
   for (const auto& n : snapshot.nodes ? snapshot.nodes->nodes() : std::vector<nodes_conf::Node>{}) {
-    if (!n.isMyself() && (!n.isConnected() || n.isFailed() || n.isPfail() || n.isNoaddr() ||
-                          n.inHandshake())) {
+    if (!n.isMyself() &&
+        (!n.isConnected() || n.isFailed() || n.isPfail() || n.isNoaddr() || n.inHandshake())) {
       unsettled = true;
     }
   }

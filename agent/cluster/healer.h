@@ -41,11 +41,11 @@ struct HealAction {
 
 struct HealInput {
   int my_ordinal = 0;
-  int nodes = 0;                                // pods in the StatefulSet
+  int nodes = 0;  // pods in the StatefulSet
   int default_port = 6379;
-  const Snapshot* local = nullptr;              // this pod's Redis
-  const std::vector<PeerProbe>* pods = nullptr; // every ordinal, probed with snapshots
-  const nodes_conf::OrdinalMap* map = nullptr;  // incl. retired IDs
+  const Snapshot* local = nullptr;               // this pod's Redis
+  const std::vector<PeerProbe>* pods = nullptr;  // every ordinal, probed with snapshots
+  const nodes_conf::OrdinalMap* map = nullptr;   // incl. retired IDs
 };
 
 struct HealPlan {
@@ -70,8 +70,7 @@ class Healer {
   Healer(HealerOptions options, PeerPool& pool, Activity& activity);
   // Plans and executes one pass. Returns true when the cluster needs attention (the loop then
   // polls fast).
-  bool step(redis::Connection& local, const Snapshot& snapshot,
-            const nodes_conf::OrdinalMap& map);
+  bool step(redis::Connection& local, const Snapshot& snapshot, const nodes_conf::OrdinalMap& map);
   HealPhase phase() const { return phase_; }
   void setNodeTimeout(int64_t ms) { options_.node_timeout_ms = ms; }
   const std::vector<std::string>& unexpected() const { return unexpected_; }
@@ -86,8 +85,8 @@ class Healer {
   PeerPool& pool_;
   Activity& activity_;
   HealPhase phase_ = HealPhase::Idle;
-  std::map<std::string, int64_t> last_sent_;  // action key -> monotonic ms
-  std::map<std::string, int64_t> first_seen_; // action key -> since when it has been planned
+  std::map<std::string, int64_t> last_sent_;   // action key -> monotonic ms
+  std::map<std::string, int64_t> first_seen_;  // action key -> since when it has been planned
   std::string last_waiting_;
   std::vector<std::string> unexpected_;
 };

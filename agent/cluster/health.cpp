@@ -44,9 +44,10 @@ void checkShards(const PeerProbe& viewer, const nodes_conf::NodesConf& nodes, in
   for (const auto& n : nodes.nodes()) {
     if (n.isMaster() && n.slots.empty() && !n.isFailed() && !n.inHandshake()) {
       auto it = pods.by_id.find(n.id);
-      out.push_back(fmt::format("{} sees {} as a master without slots (serving nothing, "
-                                "replicating nothing)", viewer.pod(),
-                                it == pods.by_id.end() ? shortId(n.id) : it->second->pod()));
+      out.push_back(
+          fmt::format("{} sees {} as a master without slots (serving nothing, "
+                      "replicating nothing)",
+                      viewer.pod(), it == pods.by_id.end() ? shortId(n.id) : it->second->pod()));
     }
     if (!n.isMaster() || n.slots.empty()) continue;
     ++masters;

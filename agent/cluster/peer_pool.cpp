@@ -67,9 +67,8 @@ PeerProbe PeerPool::probeOne(int ordinal, Depth depth) {
 std::vector<PeerProbe> PeerPool::probeAll(Depth depth, int64_t budget_ms) {
   for (size_t i = 0; i < names_.size(); ++i) {
     if (inflight_[i]) continue;  // still busy with an earlier pass
-    inflight_[i] = std::async(std::launch::async, [this, i, depth] {
-      return probeOne(static_cast<int>(i), depth);
-    });
+    inflight_[i] = std::async(std::launch::async,
+                              [this, i, depth] { return probeOne(static_cast<int>(i), depth); });
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(budget_ms);
   for (size_t i = 0; i < names_.size(); ++i) {

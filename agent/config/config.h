@@ -52,9 +52,9 @@ struct Config {
   log::Format log_format = log::Format::Text;
   log::Level log_level = log::Level::Info;
 
-  bool json = false;                    // status --json
-  int64_t handover_timeout_ms = 20000;  // handover: the whole budget
-  std::string crash_after;              // fault injection for tests (see creator.h)
+  bool json = false;                     // status --json
+  int64_t handover_timeout_ms = 20000;   // handover: the whole budget
+  std::string crash_after;               // fault injection for tests (see creator.h)
   int64_t takeover_timeout_ms = 120000;  // prepare: wait for a replica to take over (shard_guard)
 
   // Name of the pod with `ordinal`, from peer_host_template.

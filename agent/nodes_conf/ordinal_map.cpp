@@ -74,9 +74,8 @@ Result<OrdinalMap> OrdinalMap::parse(std::string_view text) {
     if (retired) words.erase(words.begin());
     auto ordinal = words.size() == 2 ? text::parseUint(words[1]) : std::nullopt;
     if (!ordinal || !isValidNodeId(words[0]) || *ordinal > 100000) {
-      return fail(Errc::Invalid, fmt::format(
-                                     "line {}: expected '[retired] <40-hex node ID> <ordinal>'",
-                                     line_no));
+      return fail(Errc::Invalid,
+                  fmt::format("line {}: expected '[retired] <40-hex node ID> <ordinal>'", line_no));
     }
     if (retired) {
       map.retired_.emplace_back(std::string(words[0]), static_cast<int>(*ordinal));

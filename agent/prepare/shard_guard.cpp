@@ -20,7 +20,8 @@ const log::Logger kLog("prepare");
 constexpr int64_t kPollMs = 200;
 constexpr int64_t kRetryForceMs = 5000;
 
-bool overlaps(const std::vector<nodes_conf::SlotRange>& a, const std::vector<nodes_conf::SlotRange>& b) {
+bool overlaps(const std::vector<nodes_conf::SlotRange>& a,
+              const std::vector<nodes_conf::SlotRange>& b) {
   for (const auto& x : a) {
     for (const auto& y : b) {
       if (x.first <= y.last && y.first <= x.last) return true;
@@ -31,9 +32,9 @@ bool overlaps(const std::vector<nodes_conf::SlotRange>& a, const std::vector<nod
 
 // What the live pods say about this node's shard.
 struct ShardView {
-  const cluster::PeerProbe* new_owner = nullptr;      // a master that owns our slots now
-  const cluster::PeerProbe* best_replica = nullptr;   // answering replica with most data
-  bool replica_known = false;                         // any view lists a replica of ours
+  const cluster::PeerProbe* new_owner = nullptr;     // a master that owns our slots now
+  const cluster::PeerProbe* best_replica = nullptr;  // answering replica with most data
+  bool replica_known = false;                        // any view lists a replica of ours
 };
 
 ShardView inspect(const std::vector<cluster::PeerProbe>& pods, const nodes_conf::Node& me) {
@@ -61,17 +62,22 @@ Status guardShardData(const config::Config& c, const nodes_conf::NodesConf& conf
                       peers::Resolver& resolver) {
   const auto& me = conf.myself();
   if (!me.isMaster() || me.slots.empty() || !dataFilesIn(c.data_dir).empty()) return {};
-  kLog.warn("This node owns slots but has no data files: its replica takes over before Redis "
-            "starts, so the shard keeps its data", {{"node", me.id}, {"slots", me.slotCount()}});
+  kLog.warn(
+      "This node owns slots but has no data files: its replica takes over before Redis "
+      "starts, so the shard keeps its data",
+      {{"node", me.id}, {"slots", me.slotCount()}});
   if (c.peer_host_template.empty()) {
-    return fail(Errc::Refused, "a master without data needs --peer-host-template to find its "
-                               "replica; refusing to start it as the owner of its slots");
+    return fail(Errc::Refused,
+                "a master without data needs --peer-host-template to find its "
+                "replica; refusing to start it as the owner of its slots");
   }
   auto password = redis::readPasswordFile(c.redis_password_file);
   if (!password) return password.error();
   std::vector<std::string> names;
   for (int i = 0; i < c.cluster_nodes; ++i) names.push_back(c.peerHost(i));
-  cluster::PeerPool pool({c.cluster_nodes, c.redis.port, c.pod_ip,
+  cluster::PeerPool pool({c.cluster_nodes,
+                          c.redis.port,
+                          c.pod_ip,
                           {c.redis_timeout_ms, c.redis_timeout_ms, *password}},
                          resolver, names);
   bool listed_in_file = false;
@@ -82,8 +88,10 @@ Status guardShardData(const config::Config& c, const nodes_conf::NodesConf& conf
     auto pods = pool.probeAll(cluster::PeerPool::Depth::Snapshot, 2 * c.redis_timeout_ms);
     ShardView v = inspect(pods, me);
     if (v.new_owner != nullptr) {
-      kLog.info("The slots of this node are served by another master now; Redis may start and "
-                "will follow it", {{"owner", v.new_owner->pod()}});
+      kLog.info(
+          "The slots of this node are served by another master now; Redis may start and "
+          "will follow it",
+          {{"owner", v.new_owner->pod()}});
       return {};
     }
     if (!listed_in_file && !v.replica_known) {
@@ -100,8 +108,8 @@ Status guardShardData(const config::Config& c, const nodes_conf::NodesConf& conf
     int64_t now = monotonicMs();
     if (v.best_replica != nullptr && now - last_force >= kRetryForceMs) {
       kLog.info("Asking the replica to take over", {{"replica", v.best_replica->pod()},
-                                                     {"command", "CLUSTER FAILOVER FORCE"},
-                                                     {"reason", "this master has no data"}});
+                                                    {"command", "CLUSTER FAILOVER FORCE"},
+                                                    {"reason", "this master has no data"}});
       auto reply = pool.command(v.best_replica->ordinal, {"CLUSTER", "FAILOVER", "FORCE"});
       if (!reply) kLog.warn("CLUSTER FAILOVER FORCE failed", {{"err", reply.error().message}});
       last_force = now;
@@ -110,7 +118,8 @@ Status guardShardData(const config::Config& c, const nodes_conf::NodesConf& conf
       return fail(Errc::Refused,
                   fmt::format("node {} owns {} slots but has no data, and no replica took them "
                               "over within {} ms; starting it would replace the replica's data "
-                              "with nothing", me.id, me.slotCount(), c.takeover_timeout_ms));
+                              "with nothing",
+                              me.id, me.slotCount(), c.takeover_timeout_ms));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(kPollMs));
   }

@@ -123,6 +123,7 @@ def moved_targets_live(sts):
 def test_3_pods_swap_ips_pairwise(cluster, dns_at_prepare):
     sts = cluster
     before = roles(sts)
+    meets = meets_sent(sts)
     ips = {p.ordinal: p.ip for p in sts.pods}
     for i in range(6):
         sts.stop_pod(i)
@@ -140,6 +141,8 @@ def test_3_pods_swap_ips_pairwise(cluster, dns_at_prepare):
     assert {i: r[0] for i, r in after.items()} == {i: r[0] for i, r in before.items()}
     if dns_at_prepare:
         assert after == before
+    else:
+        assert meets_sent(sts) > meets, "only the runtime loop could heal, but it sent no MEET"
     # Without DNS at prepare time a replica's Redis dials its master's old IP (now another
     # pod) before any agent runs, and keeps the higher epoch it saw there for that master;
     # roles stay, and every address is repaired.

@@ -12,7 +12,9 @@ using Kind = HealAction::Kind;
 namespace {
 
 // Node ID number i: 40 times the hex digit i.
-std::string id(int i) { return std::string(40, "0123456789abcdef"[i]); }
+std::string id(int i) {
+  return std::string(40, "0123456789abcdef"[i]);
+}
 
 std::string line(int i, const std::string& ip, const std::string& flags, const std::string& master,
                  const std::string& slots, const std::string& link = "connected") {
@@ -29,7 +31,8 @@ std::string view(int me, std::map<int, std::string> edits = {}) {
       continue;
     }
     std::string flags = std::string(i == me ? "myself," : "") + (i < 3 ? "master" : "slave");
-    out += line(i, fmt::format("10.0.0.{}", i), flags, i < 3 ? "-" : id(i - 3), i < 3 ? slots[i] : "");
+    out +=
+        line(i, fmt::format("10.0.0.{}", i), flags, i < 3 ? "-" : id(i - 3), i < 3 ? slots[i] : "");
   }
   return out;
 }
@@ -42,9 +45,9 @@ Snapshot snap(const std::string& nodes, int64_t keys = 0) {
   for (const auto& n : parsed->nodes()) assigned += n.slotCount();
   std::string info = fmt::format("role:{}\r\nslave_repl_offset:100\r\n", "master");
   if (keys > 0) info += fmt::format("db0:keys={},expires=0,avg_ttl=0\r\n", keys);
-  auto s = snapshotFromText(info, fmt::format("cluster_state:ok\r\ncluster_slots_assigned:{}\r\n",
-                                              assigned),
-                            full ? nodes : "");
+  auto s = snapshotFromText(
+      info, fmt::format("cluster_state:ok\r\ncluster_slots_assigned:{}\r\n", assigned),
+      full ? nodes : "");
   REQUIRE(s.has_value());
   return *s;
 }
@@ -124,8 +127,8 @@ TEST_CASE("an empty node joins a formed cluster, but not a cluster still being c
 
   World fresh;
   for (int i = 0; i < 6; ++i) {
-    fresh.pods.push_back(probe(i, fmt::format("10.0.0.{}", i),
-                               snap(line(i, "", "myself,master", "-", ""))));
+    fresh.pods.push_back(
+        probe(i, fmt::format("10.0.0.{}", i), snap(line(i, "", "myself,master", "-", ""))));
   }
   fresh.local = *fresh.pods[3].snapshot;
   CHECK(fresh.plan(3).actions.empty());
@@ -133,9 +136,8 @@ TEST_CASE("an empty node joins a formed cluster, but not a cluster still being c
 
 TEST_CASE("empty nodes in the cluster replicate the masters with the fewest replicas, spread") {
   // Pods 4 and 5 were wiped: they are masters without slots; masters 1 and 2 lost replicas.
-  std::map<int, std::string> edits = {
-      {4, line(4, "10.0.0.4", "master", "-", "")},
-      {5, line(5, "10.0.0.5", "master", "-", "")}};
+  std::map<int, std::string> edits = {{4, line(4, "10.0.0.4", "master", "-", "")},
+                                      {5, line(5, "10.0.0.5", "master", "-", "")}};
   auto w = healthy(0);
   auto as = [&](int me) {
     auto e = edits;
@@ -181,7 +183,8 @@ TEST_CASE("a retired, failed, slot-less ID is forgotten on every node that knows
   auto w = wipedReplica();
   auto forgets = ofKind(w.plan(0), Kind::Forget);
   CHECK(forgets.size() == 5);  // pods 0-3 and 5; the new node 7 never knew it
-  for (const auto& f : forgets) CHECK(f.args == std::vector<std::string>{"CLUSTER", "FORGET", id(4)});
+  for (const auto& f : forgets)
+    CHECK(f.args == std::vector<std::string>{"CLUSTER", "FORGET", id(4)});
 }
 
 TEST_CASE("an ID is not forgotten while anything says it may be alive or needed") {

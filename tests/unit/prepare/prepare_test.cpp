@@ -238,8 +238,8 @@ TEST_CASE("run: a master without data files waits for its replica, within a boun
   FakeResolver resolver;  // no pod resolves: the replica cannot be reached
   auto c = prepareConfig(dir);
   c.takeover_timeout_ms = 300;
-  REQUIRE(files::writeAtomically(c.nodes_conf,
-                                 readData("nodes_conf/redis-7.0-created-master.conf")));
+  REQUIRE(
+      files::writeAtomically(c.nodes_conf, readData("nodes_conf/redis-7.0-created-master.conf")));
   auto r = prepare::run(c, resolver);
   REQUIRE_FALSE(r.has_value());
   CHECK(r.error().code == Errc::Refused);

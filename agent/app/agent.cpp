@@ -50,11 +50,12 @@ Agent::Agent(const config::Config& config, peers::Resolver& resolver,
     : config_(config),
       connect_{config.redis_timeout_ms, config.redis_timeout_ms, std::move(password)},
       peers_(poolOptions(config, connect_), resolver, peerNames(config)),
-      creator_(creatorOptions(config), peers_,
-               [this](const cluster::PeerProbe& pod) {
-                 return fetchK8sNode(pod, config_.http.port, 300);
-               },
-               activity_),
+      creator_(
+          creatorOptions(config), peers_,
+          [this](const cluster::PeerProbe& pod) {
+            return fetchK8sNode(pod, config_.http.port, 300);
+          },
+          activity_),
       previous_ids_(static_cast<size_t>(config.cluster_nodes)) {
   auto text = files::read(nodes_conf::ordinalMapPath(config_.nodes_conf));
   if (text) {

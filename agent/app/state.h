@@ -18,10 +18,10 @@
 namespace agent::app {
 
 struct StateView {
-  int64_t started_ms = 0;       // monotonic, when the agent started
-  int64_t updated_ms = 0;       // monotonic, end of the last loop pass
+  int64_t started_ms = 0;  // monotonic, when the agent started
+  int64_t updated_ms = 0;  // monotonic, end of the last loop pass
   bool redis_reachable = false;
-  std::string redis_error;      // why the local Redis did not answer
+  std::string redis_error;                 // why the local Redis did not answer
   std::optional<cluster::Snapshot> local;  // the local Redis, absent when unreachable
   std::vector<cluster::PeerProbe> peers;   // last probe of every pod, by ordinal
   bool creator_active = false;             // this agent is ordinal 0 and creation is not done

@@ -4,6 +4,7 @@
 // nodes.conf: Redis owns that file while it runs (prepare is its only other writer).
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -13,6 +14,7 @@
 #include "cluster/snapshot.h"
 #include "common/stop.h"
 #include "config/config.h"
+#include "control/server.h"
 #include "http/server.h"
 #include "nodes_conf/ordinal_map.h"
 #include "redis/connection.h"
@@ -42,6 +44,11 @@ class Agent {
   std::string peerInfo() const;
   void publish();
   bool creating() const;
+  void startControl();
+  // Runs on the control socket's thread; only touches thread-safe members.
+  control::Line handleHandover(const control::Request& request, const control::Emit& emit);
+  bool localIsMasterWithSlots();
+  void lingerForHandover();
 
   const config::Config& config_;
   Activity activity_;
@@ -51,6 +58,8 @@ class Agent {
   cluster::PeerPool peers_;
   cluster::Creator creator_;
   http::Server http_;
+  std::unique_ptr<control::Server> control_;
+  bool stopping_ = false;
   std::optional<redis::Connection> local_;
   std::optional<cluster::Snapshot> snapshot_;
   std::string local_error_;

@@ -1,0 +1,184 @@
+"""A bounded write load for rolling-restart tests and benchmarks (loopback only).
+
+One thread per shard INCRs a few counters whose slots that shard owns, through its own redis-py
+cluster client (which follows MOVED and retries after connection errors). Each thread counts,
+per counter, the increments it attempted and the ones Redis acknowledged, and measures the
+longest time between two acknowledged writes on its shard: the write gap a client saw. The
+threads pace themselves (`interval`) and stop when told or after `max_seconds`.
+
+After a run, every counter must hold at least its acknowledged increments (none lost) and at
+most its attempted ones (a failed attempt may or may not have been applied).
+"""
+import logging
+import sys
+import threading
+import time
+
+import redis
+from redis.crc import key_slot
+
+# redis-py logs every MOVED and connection error it handles with a traceback; the writer counts
+# them instead.
+_quiet = logging.getLogger("redis")
+_quiet.addHandler(logging.NullHandler())
+_quiet.propagate = False
+
+
+def _ignore_redis_py_del_bug(unraisable, _default=sys.unraisablehook):
+    # redis-py 4.3.4: ClusterNode.__del__ fails on a node whose __init__ did not finish (a
+    # refused connection during a topology refresh). Harmless; everything else is reported.
+    obj = getattr(unraisable, "object", None)
+    if isinstance(unraisable.exc_value, AttributeError) and \
+            getattr(obj, "__qualname__", "") == "ClusterNode.__del__":
+        return
+    _default(unraisable)
+
+
+sys.unraisablehook = _ignore_redis_py_del_bug
+
+
+def shard_ranges(sts, ordinal=0):
+    """Slot ranges of every master with slots, from pod `ordinal`'s CLUSTER NODES, in slot
+    order: [[(first, last), ...], ...], one list per shard."""
+    shards = []
+    for line in sts.command(ordinal, "CLUSTER", "NODES").splitlines():
+        fields = line.split()
+        if "master" not in fields[2].split(",") or len(fields) < 9:
+            continue
+        ranges = []
+        for part in fields[8:]:
+            if part.startswith("["):
+                continue
+            first, _, last = part.partition("-")
+            ranges.append((int(first), int(last or first)))
+        if ranges:
+            shards.append(sorted(ranges))
+    return sorted(shards)
+
+
+def keys_for_shards(shards, per_shard):
+    """`per_shard` counter names whose slots fall in each shard."""
+    out = [[] for _ in shards]
+    n = 0
+    while any(len(k) < per_shard for k in out):
+        key = f"counter:{n}"
+        slot = key_slot(key.encode())
+        for idx, ranges in enumerate(shards):
+            if len(out[idx]) < per_shard and any(a <= slot <= b for a, b in ranges):
+                out[idx].append(key)
+        n += 1
+    return out
+
+
+class _ShardWriter(threading.Thread):
+    def __init__(self, sts, index, keys, interval, stop, max_seconds):
+        super().__init__(name=f"writer-shard{index}", daemon=True)
+        self.sts, self.index, self.keys = sts, index, keys
+        self.interval, self.stop_event, self.max_seconds = interval, stop, max_seconds
+        self.attempted = {k: 0 for k in keys}
+        self.acked = {k: 0 for k in keys}
+        self.errors = 0
+        self.last_error = None
+        self.max_gap = 0.0
+        self.max_gap_at = None  # seconds since start when the longest gap began
+        self.started = None
+
+    def _client(self):
+        return self.sts.cluster_client(socket_timeout=1, socket_connect_timeout=1)
+
+    def _gap(self, now, last_ack):
+        # Gaps count from the first acknowledged write: client start-up is not an outage.
+        if last_ack is not None and now - last_ack > self.max_gap:
+            self.max_gap, self.max_gap_at = now - last_ack, last_ack - self.started
+
+    def run(self):
+        self.started = time.monotonic()
+        last_ack = None
+        client = None
+        n = 0
+        while not self.stop_event.is_set() and time.monotonic() - self.started < self.max_seconds:
+            key = self.keys[n % len(self.keys)]
+            n += 1
+            self.attempted[key] += 1
+            try:
+                if client is None:
+                    client = self._client()
+                client.incr(key)
+            except Exception as e:  # noqa: BLE001 - any failure is an unacknowledged attempt
+                self.errors += 1
+                self.last_error = f"{type(e).__name__}: {e}"
+                if client is not None and not isinstance(e, redis.exceptions.RedisError):
+                    # redis-py 4.3.4 can leave a cluster client broken after a failed
+                    # topology refresh; a real application would build a new one too.
+                    try:
+                        client.close()
+                    except Exception:  # noqa: BLE001
+                        pass
+                    client = None
+                self.stop_event.wait(0.01)
+                continue
+            now = time.monotonic()
+            self.acked[key] += 1
+            self._gap(now, last_ack)
+            last_ack = now
+            self.stop_event.wait(self.interval)
+        # Writes still failing when the run ends are a gap too.
+        self._gap(time.monotonic(), last_ack)
+        if client is not None:
+            client.close()
+
+
+class CounterWriter:
+    def __init__(self, sts, keys_per_shard=4, interval=0.002, max_seconds=900):
+        self.sts = sts
+        self.shards = shard_ranges(sts)
+        self.keys = keys_for_shards(self.shards, keys_per_shard)
+        self._stop = threading.Event()
+        self.threads = [_ShardWriter(sts, i, keys, interval, self._stop, max_seconds)
+                        for i, keys in enumerate(self.keys)]
+
+    def start(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        for t in self.threads:
+            t.join(30)
+
+    @property
+    def longest_gap(self):
+        return max(t.max_gap for t in self.threads)
+
+    def totals(self):
+        return (sum(sum(t.attempted.values()) for t in self.threads),
+                sum(sum(t.acked.values()) for t in self.threads))
+
+    def check_counters(self):
+        """Problems with the final counter values: empty when no acknowledged write was lost
+        and no counter holds more than was attempted."""
+        client = self.sts.cluster_client(socket_timeout=2)
+        problems = []
+        try:
+            for t in self.threads:
+                for key in t.keys:
+                    value = int(client.get(key) or 0)
+                    if value < t.acked[key]:
+                        problems.append(f"{key}: {value} < {t.acked[key]} acknowledged (lost)")
+                    if value > t.attempted[key]:
+                        problems.append(f"{key}: {value} > {t.attempted[key]} attempted")
+        finally:
+            client.close()
+        return problems
+
+    def report(self):
+        lines = []
+        for t, ranges in zip(self.threads, self.shards):
+            slots = ",".join(f"{a}-{b}" for a, b in ranges)
+            at = f" at +{t.max_gap_at:.1f}s" if t.max_gap_at is not None else ""
+            lines.append(f"shard {t.index} (slots {slots}): longest write gap {t.max_gap:.3f}s{at}, "
+                         f"{sum(t.acked.values())} acknowledged of {sum(t.attempted.values())} "
+                         f"attempted, {t.errors} errors"
+                         + (f" (last: {t.last_error})" if t.last_error else ""))
+        return lines

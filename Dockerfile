@@ -10,7 +10,7 @@ COPY meson.build meson_options.txt ./
 COPY agent agent
 RUN meson setup /build --buildtype=release -Dtests=disabled -De2e_tests=disabled \
  && meson compile -C /build \
- && strip /build/agent/redis-cluster-agent
+ && strip /build/agent/redis-cluster-agent /build/agent/redis-cluster-agent-handover
 
 FROM debian:bookworm-slim
 RUN apt-get update \
@@ -18,6 +18,8 @@ RUN apt-get update \
       libprometheus-cpp-core1.0 libspdlog1.10 libfmt9 \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /build/agent/redis-cluster-agent /usr/local/bin/redis-cluster-agent
+# Static preStop client; `run` copies it into the runtime dir shared with the redis container.
+COPY --from=build /build/agent/redis-cluster-agent-handover /usr/local/bin/redis-cluster-agent-handover
 USER 65532:65532
 EXPOSE 9839
 ENTRYPOINT ["/usr/local/bin/redis-cluster-agent"]

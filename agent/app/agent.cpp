@@ -2,17 +2,23 @@
 #include "app/agent.h"
 
 #include <fmt/format.h>
+#include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include "common/clock.h"
 #include "common/files.h"
 #include "common/log.h"
 #include "common/text.h"
+#include "control/install.h"
+#include "handover/handover.h"
 
 namespace agent::app {
 
 namespace {
 
 const log::Logger kLog("agent");
+const log::Logger kHandoverLog("handover");
 
 constexpr int64_t kFastPollMs = 100;
 // While the cluster needs attention the loop polls this often, so a pod back on a new IP is
@@ -22,6 +28,22 @@ constexpr int64_t kAttentionPollMs = 200;
 constexpr int64_t kProbeBudgetMs = 300;
 // How long ordinal 0, already in a formed cluster, lets its creator wait for a silent pod.
 constexpr int64_t kCreatorPatienceMs = 10000;
+// After SIGTERM, how long a master's agent keeps the control socket open for a handover that
+// has not arrived yet (classic sidecar: the preStop of the redis container starts at about the
+// same time as this container's SIGTERM).
+constexpr int64_t kStopLingerMs = 5000;
+// Bounds on the budget a client may ask for.
+constexpr int64_t kMinHandoverMs = 1000;
+constexpr int64_t kMaxHandoverMs = 300000;
+
+control::LineKind lineKind(handover::Outcome::Kind kind) {
+  switch (kind) {
+    case handover::Outcome::Kind::HandedOver: return control::LineKind::Done;
+    case handover::Outcome::Kind::Skipped: return control::LineKind::Skipped;
+    case handover::Outcome::Kind::Failed: return control::LineKind::Failed;
+  }
+  return control::LineKind::Failed;
+}
 
 cluster::PeerPoolOptions poolOptions(const config::Config& c, const redis::ConnectOptions& opts) {
   return {c.cluster_nodes, c.redis.port, c.pod_ip, opts};
@@ -147,6 +169,7 @@ void Agent::publish() {
   view->peers = peers_.last();
   view->creator_active = creating();
   view->create_phase = creator_.phase();
+  view->stopping = stopping_;
   state_.publish(std::move(view));
 }
 
@@ -186,6 +209,89 @@ int64_t Agent::heal() {
   return attention ? kAttentionPollMs : config_.poll_interval_ms;
 }
 
+void Agent::startControl() {
+  auto installed = control::installClient(config_.runtime_dir);
+  if (installed) {
+    kLog.info("Installed the handover client", {{"path", *installed}});
+  } else {
+    activity_.errors.add("handover_client_install");
+    kLog.warn("Could not install the handover client; a preStop must bring its own",
+              {{"err", installed.error().message}});
+  }
+  auto server = control::Server::start(
+      config_.socketPath(),
+      [this](const control::Request& r, const control::Emit& e) { return handleHandover(r, e); });
+  if (!server) {
+    activity_.errors.add("control_socket");
+    kLog.error("Cannot open the control socket; handovers are impossible",
+               {{"path", config_.socketPath()}, {"err", server.error().message}});
+    return;
+  }
+  control_ = std::move(*server);
+  kLog.info("Listening for handovers", {{"socket", config_.socketPath()}});
+}
+
+control::Line Agent::handleHandover(const control::Request& request, const control::Emit& emit) {
+  if (config_.mode == config::Mode::Observe) {
+    kHandoverLog.info("Handover skipped: observe mode");
+    return {control::LineKind::Skipped, "the agent runs in observe mode and never fails over"};
+  }
+  handover::Options options;
+  options.local_host = config_.redis.host;
+  options.local_port = config_.redis.port;
+  options.timeout_ms = std::clamp(request.timeout_ms, kMinHandoverMs, kMaxHandoverMs);
+  auto env = handover::redisEnvironment(connect_);
+  auto outcome = handover::run(*env, options, [&](const std::string& step) {
+    kHandoverLog.info("Handover step", {{"step", step}});
+    emit(step);
+  });
+  log::Fields fields = {{"result", control::lineKindName(lineKind(outcome.kind))},
+                        {"elapsedMs", outcome.elapsed_ms},
+                        {"forced", outcome.forced},
+                        {"detail", outcome.message}};
+  if (outcome.kind == handover::Outcome::Kind::HandedOver) {
+    activity_.actions.add(outcome.forced ? "failover_force" : "failover");
+    kHandoverLog.info("Handover finished", fields);
+  } else if (outcome.kind == handover::Outcome::Kind::Failed) {
+    activity_.errors.add("handover_failed");
+    kHandoverLog.warn("Handover failed; Redis will stop as the master", fields);
+  } else {
+    kHandoverLog.info("Handover not needed", fields);
+  }
+  return {lineKind(outcome.kind), outcome.message};
+}
+
+bool Agent::localIsMasterWithSlots() {
+  if (!observeLocal() || !snapshot_->myself()) return false;
+  return snapshot_->myself()->isMaster() && !snapshot_->myself()->slots.empty();
+}
+
+// Classic sidecar mode: this container's SIGTERM and the redis container's preStop come at
+// about the same time, in any order. A handover in progress is finished; while the local Redis
+// is still a master with slots, one that has not arrived yet gets kStopLingerMs. As a native
+// sidecar the agent is stopped after Redis has exited, and this returns at once.
+void Agent::lingerForHandover() {
+  if (!control_ || config_.mode == config::Mode::Observe) return;
+  int64_t served = control_->served();
+  int64_t deadline = monotonicMs() + kStopLingerMs;
+  int64_t next_check = 0;
+  bool announced = false;
+  while (control_->busy() || control_->served() == served) {
+    int64_t now = monotonicMs();
+    if (!control_->busy() && now >= deadline) return;
+    if (!control_->busy() && now >= next_check) {
+      if (!localIsMasterWithSlots()) return;
+      next_check = now + kFastPollMs;
+    }
+    if (!announced) {
+      kLog.info("Waiting for a handover before stopping",
+                {{"inProgress", control_->busy()}, {"maxWaitMs", kStopLingerMs}});
+      announced = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
 int Agent::run(const StopSignal& stop) {
   started_ms_ = monotonicMs();
   kLog.info("Agent started", {{"pod", config_.pod_name},
@@ -200,11 +306,16 @@ int Agent::run(const StopSignal& stop) {
     kLog.error("Cannot start the HTTP listener", {{"err", st.error().message}});
     return 1;
   }
+  startControl();
   while (!stop.requested()) {
     int64_t sleep_ms = tick();
     publish();
     if (stop.waitFor(sleep_ms)) break;
   }
+  stopping_ = true;
+  publish();
+  lingerForHandover();
+  control_.reset();
   http_.stop();
   kLog.info("Agent stopped");
   return 0;

@@ -4,6 +4,7 @@
 // nodes.conf: Redis owns that file while it runs (prepare is its only other writer).
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -14,6 +15,7 @@
 #include "cluster/snapshot.h"
 #include "common/stop.h"
 #include "config/config.h"
+#include "control/server.h"
 #include "http/server.h"
 #include "nodes_conf/ordinal_map.h"
 #include "redis/connection.h"
@@ -44,6 +46,11 @@ class Agent {
   void publish();
   bool creating() const;
   int64_t heal();
+  void startControl();
+  // Runs on the control socket's thread; only touches thread-safe members.
+  control::Line handleHandover(const control::Request& request, const control::Emit& emit);
+  bool localIsMasterWithSlots();
+  void lingerForHandover();
 
   const config::Config& config_;
   Activity activity_;
@@ -56,6 +63,8 @@ class Agent {
   int64_t node_timeout_ms_ = 15000;
   int64_t waiting_since_ms_ = 0;
   http::Server http_;
+  std::unique_ptr<control::Server> control_;
+  bool stopping_ = false;
   std::optional<redis::Connection> local_;
   std::optional<cluster::Snapshot> snapshot_;
   std::string local_error_;

@@ -12,6 +12,7 @@
 #include "app/status.h"
 #include "common/log.h"
 #include "config/config.h"
+#include "control/client.h"
 #include "peers/resolver.h"
 #include "prepare/prepare.h"
 #include "redis/connection.h"
@@ -109,8 +110,7 @@ int mainEntry(int argc, char** argv) {
     case config::Command::Run: return runAgent(c);
     case config::Command::Status: return runStatus(c);
     case config::Command::Handover:
-      std::fprintf(stderr, "handover is not implemented yet\n");
-      return kExitFailure;
+      return control::runHandoverClient(c.socketPath(), c.handover_timeout_ms);
   }
   return kExitUsage;
 }

@@ -11,8 +11,15 @@ Service with publishNotReadyAddresses does in Kubernetes.
 Every process is started in its own session, recorded by pid (and start time, so a reused pid is
 never signalled) in <root>/state.json, and stopped by pid - also when a test fails.
 
+Pod deletion follows the kubelet: `delete_pod` runs the redis container's preStop (the handover
+client the agent installs in the runtime dir), then SIGTERM; the agent, a native sidecar, is
+stopped after Redis exits, or - as a classic sidecar - gets SIGTERM when the preStop starts.
+`rollout_restart` is `kubectl rollout restart`: highest ordinal first, delete, start on a new
+address, wait until ready, next.
+
 Library: `with LocalStatefulSet(root, pods=6) as sts: sts.up(); sts.wait_healthy()`.
-CLI: `scripts/local-sts up|status|down|stop|kill|start|restart|check ...` (see --help).
+CLI: `scripts/local-sts up|status|down|stop|kill|start|restart|delete|prestop|rollout-restart|check`
+(see --help).
 """
 import argparse
 import json
@@ -139,6 +146,24 @@ class Pod:
         p.redis = Process.from_json(d["redis"])
         p.agent = Process.from_json(d["agent"])
         return p
+
+
+class PreStop:
+    """What a preStop hook run returned: rc None when the kubelet had to kill it."""
+
+    def __init__(self, ordinal, rc, output, seconds):
+        self.ordinal, self.rc, self.output, self.seconds = ordinal, rc, output, seconds
+
+    @property
+    def outcome(self):
+        """'done', 'skipped' or 'failed' from the client's final line."""
+        for word in ("done", "skipped", "failed"):
+            if f"handover: {word}:" in self.output:
+                return word
+        return "failed"
+
+    def __repr__(self):
+        return f"PreStop(redis-{self.ordinal}, rc={self.rc}, {self.seconds:.3f}s, {self.output!r})"
 
 
 class LocalStatefulSet:
@@ -416,6 +441,83 @@ class LocalStatefulSet:
     def kill_pod(self, i):
         self.stop_pod(i, signal.SIGKILL)
 
+    # ----- termination the way the kubelet does it -----
+
+    def prestop_argv(self, i, timeout="20s"):
+        """The redis container's preStop exec: the static client the agent installed in the
+        runtime dir (the emptyDir both containers mount)."""
+        return [os.path.join(self.run_dir(i), "handover"), f"--runtime-dir={self.run_dir(i)}",
+                f"--timeout={timeout}"]
+
+    def prestop(self, i, timeout="20s", limit=60.0):
+        """Runs pod i's preStop hook; the kubelet kills it after `limit` seconds."""
+        t0 = time.monotonic()
+        try:
+            r = subprocess.run(self.prestop_argv(i, timeout), capture_output=True, text=True,
+                               env=self.agent_env(), timeout=limit)
+            rc, out = r.returncode, r.stdout + r.stderr
+        except subprocess.TimeoutExpired as e:
+            rc, out = None, f"{e.stdout or ''}{e.stderr or ''}preStop killed after {limit}s"
+        except OSError as e:
+            rc, out = 127, f"preStop could not run: {e}"
+        return PreStop(i, rc, out, time.monotonic() - t0)
+
+    def delete_pod(self, i, prestop=True, sidecar="native", grace=60.0, handover_timeout="20s",
+                   after_prestop=None):
+        """`kubectl delete pod` with terminationGracePeriodSeconds=grace: the preStop of the redis
+        container (unless prestop=False, the tutorial's plain SIGTERM), then SIGTERM to redis.
+        sidecar="native": the agent is stopped after redis has exited; "classic": the agent gets
+        SIGTERM as the preStop starts. after_prestop(sts, i, result) runs between the preStop
+        and redis' SIGTERM. Whatever still runs at the end of the grace period gets SIGKILL.
+        Returns the PreStop result (None without preStop)."""
+        p = self.pods[i]
+        deadline = time.monotonic() + grace
+        left = lambda: max(0.1, deadline - time.monotonic())  # noqa: E731
+        if sidecar == "classic" and p.agent:
+            p.agent.send(signal.SIGTERM)
+        result = self.prestop(i, handover_timeout, left()) if prestop else None
+        if after_prestop:
+            after_prestop(self, i, result)
+        if p.redis:
+            p.redis.stop(signal.SIGTERM, left())
+        if p.agent:
+            p.agent.stop(signal.SIGTERM, left())
+        p.running = False
+        self.write_hosts()
+        self.save()
+        return result
+
+    def rollout_restart(self, prestop=True, sidecar="native", new_ip=True, away=0.0,
+                        ready_timeout=120, on_pod=None):
+        """`kubectl rollout restart` of the StatefulSet: from the highest ordinal down, delete
+        the pod (delete_pod), wait `away` seconds (the time Kubernetes takes to schedule the new
+        pod and attach its volume), start it (on a new address unless new_ip=False) and wait
+        until the cluster is ready again before the next pod. Returns one record per pod."""
+        records = []
+        for i in reversed(range(self.size)):
+            role = self.role(i)
+            t0 = time.monotonic()
+            pre = self.delete_pod(i, prestop=prestop, sidecar=sidecar)
+            t_stopped = time.monotonic()
+            if away:
+                time.sleep(away)
+            self.start_pod(i, new_ip=new_ip)
+            self.wait_ready(timeout=ready_timeout)
+            rec = {"ordinal": i, "role": role, "prestop": pre, "stop_s": t_stopped - t0,
+                   "total_s": time.monotonic() - t0, "ip": self.pods[i].ip}
+            records.append(rec)
+            if on_pod:
+                on_pod(rec)
+        return records
+
+    def role(self, i):
+        """'master' or 'slave' from INFO replication, None when pod i does not answer."""
+        import redis as redispy
+        try:
+            return self.redis(i, socket_timeout=1).info("replication")["role"]
+        except redispy.exceptions.RedisError:
+            return None
+
     def restart_pod(self, i, new_ip=True, wipe=False, **kw):
         self.stop_pod(i)
         self.start_pod(i, new_ip=new_ip, wipe=wipe, **kw)
@@ -551,6 +653,20 @@ class LocalStatefulSet:
         problems = out.get("problems") if isinstance(out, dict) else out
         raise TimeoutError(f"cluster not healthy after {timeout}s: {problems}")
 
+    def wait_ready(self, timeout=60, interval=0.1):
+        """Healthy per `status` and no warnings, i.e. every replica's replication link is up
+        too: a rollout must not take the next master down before its replica is in sync (the
+        handover needs one)."""
+        deadline = time.monotonic() + timeout
+        out = None
+        while time.monotonic() < deadline:
+            ok, out = self.healthy()
+            if ok and not out.get("warnings"):
+                return out
+            time.sleep(interval)
+        detail = (out.get("problems") or out.get("warnings")) if isinstance(out, dict) else out
+        raise TimeoutError(f"cluster not ready after {timeout}s: {detail}")
+
     def cluster_check(self):
         """redis-cli --cluster check from pod 0's address: (rc, output)."""
         p = next(p for p in self.pods if p.running)
@@ -595,6 +711,22 @@ def _cli(argv):
         if name in ("start", "restart"):
             p.add_argument("--same-ip", action="store_true")
             p.add_argument("--wipe", action="store_true", help="start with an empty data dir")
+    d = sub.add_parser("delete", help="kubectl delete pod: preStop (handover), SIGTERM; the pod "
+                                      "stays down until 'start'")
+    d.add_argument("ordinal", type=int)
+    pre = sub.add_parser("prestop", help="run only the preStop hook (handover) of a pod")
+    pre.add_argument("ordinal", type=int)
+    ro = sub.add_parser("rollout-restart", aliases=["rolling-restart"],
+                        help="kubectl rollout restart: every pod, highest ordinal first")
+    ro.add_argument("--same-ip", action="store_true")
+    ro.add_argument("--away", type=float, default=0.0,
+                    help="seconds between a pod's exit and its new start (scheduling, volume)")
+    ro.add_argument("--timeout", type=float, default=120, help="readiness wait per pod")
+    for p in (d, ro):
+        p.add_argument("--no-prestop", action="store_true",
+                       help="plain SIGTERM, no handover (the tutorial's behaviour)")
+        p.add_argument("--classic-sidecar", action="store_true",
+                       help="the agent gets SIGTERM as the preStop starts (no native sidecar)")
     args = ap.parse_args(argv)
 
     if args.cmd == "up":
@@ -628,7 +760,28 @@ def _cli(argv):
         sts.down()
         print(f"Stopped every process under {args.root}.")
         return 0
-    if args.cmd == "stop":
+    if args.cmd == "prestop":
+        r = sts.prestop(args.ordinal)
+        print(r.output, end="")
+        print(f"(preStop took {r.seconds:.3f}s, exit code {r.rc})")
+        return 0 if r.rc == 0 else 1
+    if args.cmd in ("rollout-restart", "rolling-restart"):
+        def show(rec):
+            pre = rec["prestop"]
+            what = f"handover {pre.outcome} in {pre.seconds:.3f}s" if pre else "no preStop"
+            print(f"redis-{rec['ordinal']} ({rec['role']}): {what}; back at {rec['ip']}, "
+                  f"ready after {rec['total_s']:.1f}s", flush=True)
+        sts.rollout_restart(prestop=not args.no_prestop,
+                            sidecar="classic" if args.classic_sidecar else "native",
+                            new_ip=not args.same_ip, away=args.away, ready_timeout=args.timeout,
+                            on_pod=show)
+        return 0
+    if args.cmd == "delete":
+        r = sts.delete_pod(args.ordinal, prestop=not args.no_prestop,
+                           sidecar="classic" if args.classic_sidecar else "native")
+        if r:
+            print(r.output, end="")
+    elif args.cmd == "stop":
         sts.stop_pod(args.ordinal)
     elif args.cmd == "kill":
         sts.kill_pod(args.ordinal)

@@ -1,94 +1,192 @@
-"""A bounded writer for end-to-end tests and benchmarks: a real cluster client (redis-py's
-RedisCluster, like the tutorial's hit-counter app) increments counters spread over every shard
-and records what was acknowledged, what was attempted, whether any counter ever went backwards,
-and the longest time each counter could not be written.
+"""A bounded write load for rolling-restart tests and benchmarks (loopback only).
+
+One thread per shard INCRs a few counters whose slots that shard owns, through its own redis-py
+cluster client (which follows MOVED and retries after connection errors). Each thread counts,
+per counter, the increments it attempted and the ones Redis acknowledged, and measures the
+longest time between two acknowledged writes on its shard: the write gap a client saw. The
+threads pace themselves (`interval`) and stop when told or after `max_seconds`.
+
+After a run, every counter must hold at least its acknowledged increments (none lost) and at
+most its attempted ones (a failed attempt may or may not have been applied), and no INCR may
+ever have returned less than an earlier one on the same counter (a counter going backwards
+means a node took over a shard without its data).
 """
+import logging
+import sys
 import threading
 import time
 
-from redis.cluster import ClusterNode, RedisCluster
+import redis
+from redis.crc import key_slot
 
-# Hash tags that land on each of three redis-cli-style shards (slot 0-5460, 5461-10922, rest).
-KEYS = [f"counter:{{{tag}}}" for tag in ("a", "b", "c", "d", "e", "f")]
+# redis-py logs every MOVED and connection error it handles with a traceback; the writer counts
+# them instead.
+_quiet = logging.getLogger("redis")
+_quiet.addHandler(logging.NullHandler())
+_quiet.propagate = False
 
 
-class Writer:
-    def __init__(self, startup, password=None, keys=KEYS, interval=0.005, max_ops=2_000_000):
-        self.startup = startup          # [(ip, port)]
-        self.password = password
-        self.keys = list(keys)
-        self.interval = interval
-        self.max_ops = max_ops
-        self.acked = {k: 0 for k in self.keys}
-        self.attempted = {k: 0 for k in self.keys}
-        self.last_value = {k: 0 for k in self.keys}
-        self.backwards = []             # (key, previous, new)
+def _ignore_redis_py_del_bug(unraisable, _default=sys.unraisablehook):
+    # redis-py 4.3.4: ClusterNode.__del__ fails on a node whose __init__ did not finish (a
+    # refused connection during a topology refresh). Harmless; everything else is reported.
+    obj = getattr(unraisable, "object", None)
+    if isinstance(unraisable.exc_value, AttributeError) and \
+            getattr(obj, "__qualname__", "") == "ClusterNode.__del__":
+        return
+    _default(unraisable)
+
+
+sys.unraisablehook = _ignore_redis_py_del_bug
+
+
+def shard_ranges(sts, ordinal=0):
+    """Slot ranges of every master with slots, from pod `ordinal`'s CLUSTER NODES, in slot
+    order: [[(first, last), ...], ...], one list per shard."""
+    shards = []
+    for line in sts.command(ordinal, "CLUSTER", "NODES").splitlines():
+        fields = line.split()
+        if "master" not in fields[2].split(",") or len(fields) < 9:
+            continue
+        ranges = []
+        for part in fields[8:]:
+            if part.startswith("["):
+                continue
+            first, _, last = part.partition("-")
+            ranges.append((int(first), int(last or first)))
+        if ranges:
+            shards.append(sorted(ranges))
+    return sorted(shards)
+
+
+def keys_for_shards(shards, per_shard):
+    """`per_shard` counter names whose slots fall in each shard."""
+    out = [[] for _ in shards]
+    n = 0
+    while any(len(k) < per_shard for k in out):
+        key = f"counter:{n}"
+        slot = key_slot(key.encode())
+        for idx, ranges in enumerate(shards):
+            if len(out[idx]) < per_shard and any(a <= slot <= b for a, b in ranges):
+                out[idx].append(key)
+        n += 1
+    return out
+
+
+class _ShardWriter(threading.Thread):
+    def __init__(self, sts, index, keys, interval, stop, max_seconds):
+        super().__init__(name=f"writer-shard{index}", daemon=True)
+        self.sts, self.index, self.keys = sts, index, keys
+        self.interval, self.stop_event, self.max_seconds = interval, stop, max_seconds
+        self.attempted = {k: 0 for k in keys}
+        self.acked = {k: 0 for k in keys}
         self.errors = 0
-        self.gaps = {k: 0.0 for k in self.keys}   # longest time without a successful write
-        self._last_ok = {}
-        self._stop = threading.Event()
-        self._thread = None
+        self.last_error = None
+        self.last_value = {k: 0 for k in keys}
+        self.backwards = []  # (key, previous value, new value)
+        self.max_gap = 0.0
+        self.max_gap_at = None  # seconds since start when the longest gap began
+        self.started = None
 
     def _client(self):
-        return RedisCluster(startup_nodes=[ClusterNode(h, p) for h, p in self.startup],
-                            password=self.password, socket_timeout=1, socket_connect_timeout=1,
-                            cluster_error_retry_attempts=1)
+        return self.sts.cluster_client(socket_timeout=1, socket_connect_timeout=1)
 
-    def _run(self):
+    def _gap(self, now, last_ack):
+        # Gaps count from the first acknowledged write: client start-up is not an outage.
+        if last_ack is not None and now - last_ack > self.max_gap:
+            self.max_gap, self.max_gap_at = now - last_ack, last_ack - self.started
+
+    def run(self):
+        self.started = time.monotonic()
+        last_ack = None
         client = None
-        ops = 0
-        while not self._stop.is_set() and ops < self.max_ops:
-            for key in self.keys:
-                ops += 1
-                self.attempted[key] += 1
-                now = time.monotonic()
-                try:
-                    if client is None:
-                        client = self._client()
-                    value = client.incr(key)
-                # redis-py raises RedisClusterException (no RedisError) and occasionally
-                # internal errors while the topology changes: any failure is "not acknowledged".
-                except Exception:  # noqa: BLE001
-                    self.errors += 1
-                    if client is not None:
-                        try:
-                            client.close()
-                        except Exception:  # noqa: BLE001
-                            pass
+        n = 0
+        while not self.stop_event.is_set() and time.monotonic() - self.started < self.max_seconds:
+            key = self.keys[n % len(self.keys)]
+            n += 1
+            self.attempted[key] += 1
+            try:
+                if client is None:
+                    client = self._client()
+                value = client.incr(key)
+            except Exception as e:  # noqa: BLE001 - any failure is an unacknowledged attempt
+                self.errors += 1
+                self.last_error = f"{type(e).__name__}: {e}"
+                if client is not None and not isinstance(e, redis.exceptions.RedisError):
+                    # redis-py 4.3.4 can leave a cluster client broken after a failed
+                    # topology refresh; a real application would build a new one too.
+                    try:
+                        client.close()
+                    except Exception:  # noqa: BLE001
+                        pass
                     client = None
-                    time.sleep(0.05)
-                    continue
-                self.acked[key] += 1
-                if value < self.last_value[key]:
-                    self.backwards.append((key, self.last_value[key], value))
-                self.last_value[key] = value
-                prev = self._last_ok.get(key, self._started)
-                self.gaps[key] = max(self.gaps[key], now - prev)
-                self._last_ok[key] = time.monotonic()
-            time.sleep(self.interval)
+                self.stop_event.wait(0.01)
+                continue
+            now = time.monotonic()
+            self.acked[key] += 1
+            if value < self.last_value[key]:
+                self.backwards.append((key, self.last_value[key], value))
+            self.last_value[key] = value
+            self._gap(now, last_ack)
+            last_ack = now
+            self.stop_event.wait(self.interval)
+        # Writes still failing when the run ends are a gap too.
+        self._gap(time.monotonic(), last_ack)
         if client is not None:
             client.close()
 
+
+class CounterWriter:
+    def __init__(self, sts, keys_per_shard=4, interval=0.002, max_seconds=900):
+        self.sts = sts
+        self.shards = shard_ranges(sts)
+        self.keys = keys_for_shards(self.shards, keys_per_shard)
+        self._stop = threading.Event()
+        self.threads = [_ShardWriter(sts, i, keys, interval, self._stop, max_seconds)
+                        for i, keys in enumerate(self.keys)]
+
     def start(self):
-        self._started = time.monotonic()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        for t in self.threads:
+            t.start()
         return self
 
     def stop(self):
         self._stop.set()
-        if self._thread:
-            self._thread.join(30)
-        end = time.monotonic()
-        for key in self.keys:
-            self.gaps[key] = max(self.gaps[key], end - self._last_ok.get(key, self._started))
+        for t in self.threads:
+            t.join(30)
 
-    def verify(self, client):
-        """Final values lie between acknowledged and attempted increments; never backwards."""
-        problems = list(f"{k} went back from {a} to {b}" for k, a, b in self.backwards)
-        for key in self.keys:
-            final = int(client.get(key) or 0)
-            if not self.acked[key] <= final <= self.attempted[key]:
-                problems.append(f"{key}: final {final}, acknowledged {self.acked[key]}, "
-                                f"attempted {self.attempted[key]}")
+    @property
+    def longest_gap(self):
+        return max(t.max_gap for t in self.threads)
+
+    def totals(self):
+        return (sum(sum(t.attempted.values()) for t in self.threads),
+                sum(sum(t.acked.values()) for t in self.threads))
+
+    def check_counters(self):
+        """Problems with the final counter values: empty when no acknowledged write was lost
+        and no counter holds more than was attempted."""
+        client = self.sts.cluster_client(socket_timeout=2)
+        problems = [f"{k} went back from {a} to {b}" for t in self.threads
+                    for k, a, b in t.backwards]
+        try:
+            for t in self.threads:
+                for key in t.keys:
+                    value = int(client.get(key) or 0)
+                    if value < t.acked[key]:
+                        problems.append(f"{key}: {value} < {t.acked[key]} acknowledged (lost)")
+                    if value > t.attempted[key]:
+                        problems.append(f"{key}: {value} > {t.attempted[key]} attempted")
+        finally:
+            client.close()
         return problems
+
+    def report(self):
+        lines = []
+        for t, ranges in zip(self.threads, self.shards):
+            slots = ",".join(f"{a}-{b}" for a, b in ranges)
+            at = f" at +{t.max_gap_at:.1f}s" if t.max_gap_at is not None else ""
+            lines.append(f"shard {t.index} (slots {slots}): longest write gap {t.max_gap:.3f}s{at}, "
+                         f"{sum(t.acked.values())} acknowledged of {sum(t.attempted.values())} "
+                         f"attempted, {t.errors} errors"
+                         + (f" (last: {t.last_error})" if t.last_error else ""))
+        return lines

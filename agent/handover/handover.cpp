@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "handover/handover.h"
+
+#include <fmt/format.h>
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include "common/clock.h"
+#include "handover/plan.h"
+
+namespace agent::handover {
+
+namespace {
+
+class RedisNode final : public Node {
+ public:
+  explicit RedisNode(redis::Connection conn) : conn_(std::move(conn)) {}
+  Result<cluster::Snapshot> snapshot() override { return cluster::takeSnapshot(conn_); }
+  Result<redis::Reply> command(const std::vector<std::string>& args) override {
+    return conn_.command(args);
+  }
+
+ private:
+  redis::Connection conn_;
+};
+
+class RedisEnvironment final : public Environment {
+ public:
+  explicit RedisEnvironment(redis::ConnectOptions connect) : connect_(std::move(connect)) {}
+  Result<std::unique_ptr<Node>> open(const std::string& host, int port) override {
+    auto conn = redis::Connection::open({host, port}, connect_);
+    if (!conn) return conn.error();
+    return std::unique_ptr<Node>(std::make_unique<RedisNode>(std::move(*conn)));
+  }
+  int64_t nowMs() override { return monotonicMs(); }
+  void sleepMs(int64_t ms) override { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+ private:
+  redis::ConnectOptions connect_;
+};
+
+std::string roleText(const Result<cluster::Snapshot>& snap) {
+  if (!snap) return snap.error().message;
+  const nodes_conf::Node* me = snap->myself();
+  if (me == nullptr) return "loading";
+  if (me->isMaster()) return fmt::format("master with {} slots", me->slotCount());
+  return fmt::format("replica of {}", me->master_id.substr(0, 8));
+}
+
+// Writes paused on the master for the forced attempt are resumed however it ends: by then the
+// node is either a replica (paused writes get redirected) or still the master.
+class WritePause {
+ public:
+  explicit WritePause(Node& master) : master_(master) {}
+  ~WritePause() {
+    if (paused_) (void)master_.command({"CLIENT", "UNPAUSE"});
+  }
+  WritePause(const WritePause&) = delete;
+  WritePause& operator=(const WritePause&) = delete;
+  Status pause(int64_t ms) {
+    auto reply = master_.command({"CLIENT", "PAUSE", std::to_string(ms), "WRITE"});
+    if (!reply) return reply.error();
+    paused_ = true;
+    return {};
+  }
+
+ private:
+  Node& master_;
+  bool paused_ = false;
+};
+
+// One handover, from request to outcome.
+class Run {
+ public:
+  Run(Environment& env, const Options& options, const Progress& progress)
+      : env_(env),
+        opt_(options),
+        progress_(progress),
+        start_(env.nowMs()),
+        deadline_(start_ + options.timeout_ms) {}
+  Outcome execute();
+
+ private:
+  Outcome handOver(Node& master, Node& replica, const Candidate& c,
+                   const cluster::Snapshot& replica_snap);
+  Outcome forceFallback(Node& master, Node& replica, const Candidate& c, int64_t elections_before);
+  Outcome awaitDemotion(Node& master, Node& replica, const Candidate& c);
+  Outcome switched(const Candidate& c) const {
+    return finish(
+        Outcome::Kind::HandedOver,
+        fmt::format("roles switched in {} ms: {} is the master now, this node its replica",
+                    env_.nowMs() - start_, c.describe()));
+  }
+  bool waitForSwitch(Node& master, Node& replica, const std::string& new_id, int64_t until,
+                     std::string& seen);
+  bool waitCaughtUp(Node& master, Node& replica, int64_t until, std::string& seen);
+  void pause(int64_t until);
+  int64_t remaining() const { return std::max<int64_t>(0, deadline_ - env_.nowMs()); }
+  Outcome finish(Outcome::Kind kind, std::string message, bool forced = false) const {
+    return Outcome{kind, std::move(message), forced, env_.nowMs() - start_};
+  }
+
+  Environment& env_;
+  const Options& opt_;
+  const Progress& progress_;
+  int64_t start_;
+  int64_t deadline_;
+};
+
+Outcome Run::execute() {
+  auto local = env_.open(opt_.local_host, opt_.local_port);
+  if (!local)
+    return finish(Outcome::Kind::Failed,
+                  "the local Redis does not answer: " + local.error().message);
+  auto snap = (*local)->snapshot();
+  if (!snap)
+    return finish(Outcome::Kind::Failed, "cannot read the local Redis: " + snap.error().message);
+  Decision d = decide(*snap);
+  if (!d.hand_over) return finish(Outcome::Kind::Skipped, d.reason);
+  progress_(d.reason);
+  std::vector<std::string> ruled_out;
+  for (const Candidate& c : d.candidates) {
+    auto replica = env_.open(c.host, c.port);
+    Result<cluster::Snapshot> rsnap = replica ? (*replica)->snapshot() : replica.error();
+    std::optional<std::string> problem =
+        rsnap ? replicaProblem(*rsnap, d.my_id) : std::optional(rsnap.error().message);
+    if (!problem) return handOver(**local, **replica, c, *rsnap);
+    ruled_out.push_back(fmt::format("{}: {}", c.describe(), *problem));
+    progress_(fmt::format("replica {} cannot take over: {}", c.describe(), *problem));
+  }
+  std::string why;
+  for (const auto& r : ruled_out) why += (why.empty() ? "" : "; ") + r;
+  return finish(Outcome::Kind::Skipped, "no replica can take over now: " + why);
+}
+
+Outcome Run::handOver(Node& master, Node& replica, const Candidate& c,
+                      const cluster::Snapshot& replica_snap) {
+  int64_t elections_before = electionsStarted(replica_snap);
+  progress_(fmt::format("sending CLUSTER FAILOVER to {}", c.describe()));
+  auto sent = replica.command({"CLUSTER", "FAILOVER"});
+  if (!sent) {
+    progress_(fmt::format("{} refused CLUSTER FAILOVER: {}", c.describe(), sent.error().message));
+    return forceFallback(master, replica, c, elections_before);
+  }
+  std::string seen;
+  int64_t until = std::min(deadline_, env_.nowMs() + kAttemptMs);
+  if (waitForSwitch(master, replica, c.id, until, seen)) {
+    return switched(c);
+  }
+  progress_(
+      fmt::format("roles did not switch in {} ms (this node: {})", env_.nowMs() - start_, seen));
+  return forceFallback(master, replica, c, elections_before);
+}
+
+// FORCE skips the master's handshake, so it could lose writes the replica has not received.
+// It is sent only while the master's writes are paused and the replica's offset equals the
+// master's, and only when no election ran for this shard yet (the vote lock, plan.h).
+Outcome Run::forceFallback(Node& master, Node& replica, const Candidate& c,
+                           int64_t elections_before) {
+  if (!opt_.allow_force) return finish(Outcome::Kind::Failed, "handover failed; FORCE disabled");
+  auto rsnap = replica.snapshot();
+  if (!rsnap) return finish(Outcome::Kind::Failed, "replica lost: " + rsnap.error().message);
+  if (rsnap->myself() != nullptr && rsnap->myself()->isMaster()) {
+    return awaitDemotion(master, replica, c);
+  }
+  if (auto blocker =
+          forceBlocker({elections_before, electionsStarted(*rsnap), remaining(), kForceNeededMs})) {
+    return finish(Outcome::Kind::Failed, "handover failed, not forcing: " + *blocker);
+  }
+  WritePause writes(master);
+  if (Status st = writes.pause(remaining()); !st) {
+    return finish(Outcome::Kind::Failed, "cannot pause writes: " + st.error().message);
+  }
+  progress_(fmt::format("writes paused on this master; waiting for {} to catch up", c.describe()));
+  std::string seen;
+  if (!waitCaughtUp(master, replica, deadline_, seen)) {
+    return finish(Outcome::Kind::Failed, "not forcing, the replica did not catch up: " + seen);
+  }
+  progress_(fmt::format("{} caught up ({}); sending CLUSTER FAILOVER FORCE", c.describe(), seen));
+  if (auto sent = replica.command({"CLUSTER", "FAILOVER", "FORCE"}); !sent) {
+    return finish(Outcome::Kind::Failed, "CLUSTER FAILOVER FORCE refused: " + sent.error().message);
+  }
+  if (!waitForSwitch(master, replica, c.id, deadline_, seen)) {
+    return finish(
+        Outcome::Kind::Failed,
+        fmt::format("forced failover did not switch roles in time (this node: {})", seen));
+  }
+  return finish(
+      Outcome::Kind::HandedOver,
+      fmt::format("roles switched by a forced failover: {} is the master now", c.describe()), true);
+}
+
+// The replica won its election but this node has not heard yet. Writes it acknowledged now
+// would be overruled by the new master and lost, so they stay paused until it has.
+Outcome Run::awaitDemotion(Node& master, Node& replica, const Candidate& c) {
+  WritePause writes(master);
+  if (Status st = writes.pause(std::max<int64_t>(remaining(), 1)); !st) {
+    return finish(Outcome::Kind::Failed, "cannot pause writes: " + st.error().message);
+  }
+  progress_(fmt::format("{} won the election; writes paused here until this node follows it",
+                        c.describe()));
+  std::string seen;
+  if (!waitForSwitch(master, replica, c.id, deadline_, seen)) {
+    return finish(Outcome::Kind::Failed,
+                  fmt::format("{} is a master, but this node has not learned it (this node: {})",
+                              c.describe(), seen));
+  }
+  return switched(c);
+}
+
+bool Run::waitForSwitch(Node& master, Node& replica, const std::string& new_id, int64_t until,
+                        std::string& seen) {
+  while (true) {
+    auto m = master.snapshot();
+    auto r = replica.snapshot();
+    if (m && r && rolesSwitched(*m, *r, new_id)) return true;
+    seen = roleText(m);
+    if (env_.nowMs() >= until) return false;
+    pause(until);
+  }
+}
+
+bool Run::waitCaughtUp(Node& master, Node& replica, int64_t until, std::string& seen) {
+  while (true) {
+    auto m = master.snapshot();
+    auto r = replica.snapshot();
+    if (m && r) {
+      seen = fmt::format("master offset {}, replica offset {}",
+                         m->info.integerOr("master_repl_offset", -1),
+                         r->info.integerOr("slave_repl_offset", -1));
+      if (caughtUp(*m, *r)) return true;
+    } else {
+      seen = !m ? m.error().message : r.error().message;
+    }
+    if (env_.nowMs() >= until) return false;
+    pause(until);
+  }
+}
+
+void Run::pause(int64_t until) {
+  env_.sleepMs(std::max<int64_t>(1, std::min(opt_.poll_ms, until - env_.nowMs())));
+}
+
+}  // namespace
+
+std::unique_ptr<Environment> redisEnvironment(redis::ConnectOptions connect) {
+  return std::make_unique<RedisEnvironment>(std::move(connect));
+}
+
+Outcome run(Environment& env, const Options& options, const Progress& progress) {
+  return Run(env, options, progress).execute();
+}
+
+}  // namespace agent::handover

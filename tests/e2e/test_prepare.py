@@ -148,3 +148,16 @@ def test_redis_loads_every_rewritten_70_file(tmp_path, path):
     finally:
         p.terminate()
         p.wait(10)
+
+
+def test_json_logs_are_one_valid_object_per_line(tmp_path):
+    import json
+    shutil.copy(os.path.join(DATA, "bad", "unknown-flag.conf"), tmp_path / "nodes.conf")
+    r = run_prepare(str(tmp_path), extra=("--log-format=json",))
+    assert r.returncode == 1
+    lines = r.stdout.splitlines()
+    assert lines
+    for line in lines:
+        event = json.loads(line)
+        assert {"ts", "level", "logger", "msg"} <= set(event)
+    assert any(json.loads(l).get("err", "").startswith(str(tmp_path)) for l in lines)

@@ -169,7 +169,7 @@ class PreStop:
 class LocalStatefulSet:
     def __init__(self, root=DEFAULT_ROOT, pods=6, replicas=1, node_timeout=5000, net="127.77",
                  password=None, with_agent=True, k8s_nodes=3, agent_args=(), redis_conf=(),
-                 poll_interval="1s", log_format="text", appendonly=True):
+                 poll_interval="1s", log_format="text", appendonly=True, runtime=None):
         self.root = os.path.abspath(root)
         self.size = pods
         self.replicas = replicas
@@ -188,6 +188,12 @@ class LocalStatefulSet:
         self.prepare_without_dns = set()
         # Extra `run` flags for single pods (ordinal -> list), e.g. fault injection on pod 0.
         self.pod_agent_args = {}
+        # How a pod's containers run. None: the build's agent and redis-server as host processes,
+        # configured by this module. Otherwise an object with init_containers(sts, i),
+        # start_redis(sts, i) and start_agent(sts, i) (both return a Process) and cleanup(sts),
+        # e.g. tests/packaging/chartpod.py's ChartRuntime (the chart's own pod spec). Not saved
+        # in state.json: the CLI always uses the default.
+        self.runtime = runtime
 
     # ----- persistence (the CLI runs one command per process) -----
 
@@ -339,6 +345,9 @@ class LocalStatefulSet:
             f.write(self.password + "\n")
 
     def _prepare(self, i):
+        if self.runtime:
+            self.runtime.init_containers(self, i)
+            return
         if not self.with_agent:
             with open(os.path.join(self.run_dir(i), "redis-agent.conf"), "w") as f:
                 if self.password is not None:
@@ -377,13 +386,15 @@ class LocalStatefulSet:
         self._prepare(i)
         if before_redis:
             before_redis(self, i)
-        conf = os.path.join(self.pod_dir(i), "redis.conf")
-        with open(conf, "w") as f:
-            f.write(self._redis_conf_text(i))
-        p.redis = Process.spawn(["redis-server", conf], self.redis_log(i) + ".out")
+        if self.runtime:
+            p.redis = self.runtime.start_redis(self, i)
+        else:
+            conf = os.path.join(self.pod_dir(i), "redis.conf")
+            with open(conf, "w") as f:
+                f.write(self._redis_conf_text(i))
+            p.redis = Process.spawn(["redis-server", conf], self.redis_log(i) + ".out")
         if agent and self.with_agent:
-            argv = self._in_namespace(self.hosts_path(i), self.agent_argv(i))
-            p.agent = Process.spawn(argv, self.agent_log(i), env=self.agent_env())
+            p.agent = self._spawn_agent(i)
         self.save()
         if wait:
             self.wait_redis(i)
@@ -414,10 +425,14 @@ class LocalStatefulSet:
             for i in ordinals:
                 self.wait_redis(i)
 
-    def start_agent(self, i):
-        p = self.pods[i]
+    def _spawn_agent(self, i):
+        if self.runtime:
+            return self.runtime.start_agent(self, i)
         argv = self._in_namespace(self.hosts_path(i), self.agent_argv(i))
-        p.agent = Process.spawn(argv, self.agent_log(i), env=self.agent_env())
+        return Process.spawn(argv, self.agent_log(i), env=self.agent_env())
+
+    def start_agent(self, i):
+        self.pods[i].agent = self._spawn_agent(i)
         self.save()
 
     def stop_agent(self, i, sig=signal.SIGTERM):
@@ -572,6 +587,8 @@ class LocalStatefulSet:
                 if proc:
                     proc.wait(5)
             p.running = False
+        if self.runtime:
+            self.runtime.cleanup(self)
         if os.path.isdir(self.root):
             self.save()
 

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Builds the images the packaging tests run, with podman and no registry: the base image (made
+# by make-base-image.sh when absent), the agent image from the repository's Dockerfile as it is,
+# and a Debian-based stand-in for the official redis image. Prints the agent image's size.
+# Usage: build-images.sh AGENT_TAG REDIS_TAG
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+. "$here/podman-env.sh"
+agent_tag=$1
+redis_tag=$2
+
+"$here/make-base-image.sh"
+
+t0=$(date +%s)
+# --network host: RUN apt-get reaches the Debian mirror without a bridge network.
+podman build --network host --pull=never -q -t "$agent_tag" -f "$repo/Dockerfile" "$repo" >/dev/null
+t1=$(date +%s)
+podman build --network host --pull=never -q -t "$redis_tag" -f "$here/redis-standin.Dockerfile" "$here" >/dev/null
+t2=$(date +%s)
+
+size() { podman image inspect --format '{{.Size}}' "$1"; }
+base=$(size docker.io/library/debian:bookworm-slim)
+agent=$(size "$agent_tag")
+awk -v a="$agent" -v b="$base" -v tag="$agent_tag" -v s=$((t1 - t0)) 'BEGIN {
+  printf "agent image %s: %.1f MB (base %.1f MB + %.1f MB agent and libraries), built in %ds\n",
+    tag, a / 1e6, b / 1e6, (a - b) / 1e6, s }'
+echo "redis stand-in $redis_tag built in $((t2 - t1))s"

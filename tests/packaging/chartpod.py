@@ -1,0 +1,341 @@
+"""The chart's pod, run on the local StatefulSet: chart and binary cannot disagree.
+
+`helm template` renders the chart; ChartRuntime then runs the rendered pod spec's containers for
+each pod of tests/lib/localsts.py, taking command, args, env, volume mounts and security
+context from the StatefulSet as they are. Only what Kubernetes itself would supply is filled
+in: the downward API (POD_IP, POD_NAME, NODE_NAME), `$(VAR)` expansion, the volumes (a PVC is
+the pod's data dir, an emptyDir a fresh directory per pod start, ConfigMaps and Secrets files
+written from the rendered objects and the test's secrets), and the pod network: each local pod
+has its own 127.x address instead of a network namespace, so Redis gets `--bind <pod IP>
+--bind-source-addr <pod IP>` appended (in a pod, `bind * -::*` reaches the same addresses).
+
+Two runners start a container: PodrootRunner (tests/lib/podroot.py: a private mount namespace
+with the volumes at their mount paths, the build's agent binary at the image's path, the
+container's uid/gid and read-only root) and PodmanRunner (the real images with
+`podman run --network host`).
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import yaml
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
+from localsts import Process  # noqa: E402
+
+CHART = os.path.join(REPO, "charts", "redis-cluster-agent")
+PODROOT = os.path.join(REPO, "tests", "lib", "podroot.py")
+# What every image's ENV has (Debian's default; the official redis image has the same).
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def helm():
+    return os.environ.get("RCA_HELM", os.path.join(REPO, ".cache", "tools", "helm"))
+
+
+def helm_template(*args, release="redis", namespace="default", chart=CHART):
+    """`helm template` of the chart: (returncode, stdout, stderr)."""
+    r = subprocess.run([helm(), "template", release, chart, "--namespace", namespace, *args],
+                       capture_output=True, text=True)
+    return r.returncode, r.stdout, r.stderr
+
+
+def render(*args, **kw):
+    """The rendered objects; raises with helm's message when rendering fails."""
+    rc, out, err = helm_template(*args, **kw)
+    if rc != 0:
+        raise RuntimeError(f"helm template failed: {err.strip()}")
+    return [d for d in yaml.safe_load_all(out) if d]
+
+
+def find(docs, kind, name=None):
+    found = [d for d in docs if d.get("kind") == kind
+             and (name is None or d["metadata"]["name"] == name)]
+    if len(found) != 1:
+        raise LookupError(f"expected one {kind} {name or ''}, found {len(found)}")
+    return found[0]
+
+
+def expand(text, env):
+    """Kubernetes' $(VAR) expansion: defined variables are replaced, $$ is a literal $,
+    anything else stays as it is."""
+    def sub(m):
+        if m.group(0) == "$$":
+            return "$"
+        return env.get(m.group(1), m.group(0))
+    return re.sub(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)", sub, text)
+
+
+class ContainerRun:
+    """One container of one pod, ready to start: argv, env, mounts (host, container, ro),
+    uid/gid/groups and whether its root filesystem is read-only."""
+
+    def __init__(self, name, image, argv, env, mounts, uid, gid, groups, read_only):
+        self.name, self.image, self.argv, self.env = name, image, argv, env
+        self.mounts, self.uid, self.gid, self.groups = mounts, uid, gid, groups
+        self.read_only = read_only
+
+
+class PodSpec:
+    """The rendered StatefulSet's pod template."""
+
+    def __init__(self, docs):
+        self.docs = docs
+        self.sts = find(docs, "StatefulSet")
+        self.spec = self.sts["spec"]["template"]["spec"]
+        self.claims = [c["metadata"]["name"] for c in self.sts["spec"].get("volumeClaimTemplates", [])]
+
+    @property
+    def replicas(self):
+        return self.sts["spec"]["replicas"]
+
+    def init_containers(self):
+        """The init containers that run to completion, in order (not native sidecars)."""
+        return [c for c in self.spec.get("initContainers", []) if c.get("restartPolicy") != "Always"]
+
+    def container(self, name):
+        """A long-running container: an ordinary one or a native sidecar."""
+        sidecars = [c for c in self.spec.get("initContainers", [])
+                    if c.get("restartPolicy") == "Always"]
+        for c in self.spec["containers"] + sidecars:
+            if c["name"] == name:
+                return c
+        raise LookupError(f"no long-running container {name!r} in the pod spec")
+
+    def security(self, c):
+        pod = self.spec.get("securityContext", {})
+        ctr = c.get("securityContext", {})
+        uid = ctr.get("runAsUser", pod.get("runAsUser"))
+        gid = ctr.get("runAsGroup", pod.get("runAsGroup"))
+        groups = [g for g in (gid, pod.get("fsGroup")) if g is not None]
+        groups += pod.get("supplementalGroups", [])
+        return uid, gid, sorted(set(groups)), bool(ctr.get("readOnlyRootFilesystem"))
+
+    @staticmethod
+    def env(c, pod):
+        """The container's own variables as the kubelet resolves them: in order, each value
+        expanded with the ones before it (the image's ENV is not visible to the kubelet)."""
+        field_values = {"status.podIP": pod.ip, "metadata.name": pod.name,
+                        "spec.nodeName": pod.k8s_node, "metadata.namespace": "default"}
+        env = {}
+        for e in c.get("env", []):
+            if "value" in e:
+                env[e["name"]] = expand(str(e["value"]), env)
+            elif "fieldRef" in e.get("valueFrom", {}):
+                env[e["name"]] = field_values[e["valueFrom"]["fieldRef"]["fieldPath"]]
+            else:
+                raise NotImplementedError(f"env {e['name']}: only value and fieldRef are supported")
+        return env
+
+    def run(self, c, pod, volumes, image_env):
+        own = self.env(c, pod)
+        if "command" not in c:
+            raise AssertionError(f"container {c['name']} has no command: the chart must not "
+                                 "depend on an image's entrypoint")
+        argv = [expand(str(a), own) for a in c["command"] + c.get("args", [])]
+        env = {**image_env, "HOSTNAME": pod.name, **own}
+        mounts = []
+        for m in c.get("volumeMounts", []):
+            src = volumes[m["name"]]
+            if m.get("subPath"):
+                src = os.path.join(src, m["subPath"])
+            mounts.append((src, m["mountPath"], bool(m.get("readOnly"))))
+        uid, gid, groups, read_only = self.security(c)
+        return ContainerRun(c["name"], c["image"], argv, env, mounts, uid, gid, groups, read_only)
+
+
+class ChartRuntime:
+    """localsts runtime: the rendered pod spec's containers for every pod.
+
+    images maps each image reference of the pod spec to the runner's stand-in for it;
+    secrets maps a Secret's name to its data ({key: value}), as the cluster would hold it;
+    redis_container / agent_container name the long-running containers."""
+
+    def __init__(self, docs, runner, secrets=None, redis_container="redis",
+                 agent_container="agent"):
+        self.pod = PodSpec(docs)
+        self.docs = docs
+        self.runner = runner
+        self.secrets = secrets or {}
+        self.redis_name, self.agent_name = redis_container, agent_container
+        self._volumes = {}  # ordinal -> {volume name: host path}, made when the pod starts
+
+    # ----- volumes -----
+
+    def _owner(self):
+        ps = self.pod.spec.get("securityContext", {})
+        return ps.get("runAsUser", 0), ps.get("fsGroup", ps.get("runAsGroup", 0))
+
+    @staticmethod
+    def _write_files(directory, data, items, mode, owner):
+        shutil.rmtree(directory, ignore_errors=True)
+        os.makedirs(directory)
+        os.chmod(directory, 0o755)
+        paths = {i["key"]: i["path"] for i in items} if items else {k: k for k in data}
+        for key, rel in paths.items():
+            path = os.path.join(directory, rel)
+            with open(path, "w") as f:
+                f.write(data[key])
+            os.chmod(path, mode)
+            os.chown(path, *owner)
+
+    def make_volumes(self, sts, i):
+        """Host directories for pod i's volumes, made the way the kubelet would when the pod
+        is created: each pod has its own copy of every volume."""
+        uid, fs_group = self._owner()
+        out = {}
+        for claim in self.pod.claims:
+            out[claim] = sts.data_dir(i)
+            os.chown(out[claim], uid, fs_group)
+        for v in self.pod.spec.get("volumes", []):
+            name = v["name"]
+            if "emptyDir" in v:
+                path = os.path.join(sts.run_dir(i), "emptydir", name)
+                os.makedirs(path, exist_ok=True)
+                os.chmod(path, 0o777)
+            elif "configMap" in v:
+                cm = find(self.docs, "ConfigMap", v["configMap"]["name"])
+                path = os.path.join(sts.pod_dir(i), "volumes", name)
+                self._write_files(path, cm["data"], v["configMap"].get("items"),
+                                  v["configMap"].get("defaultMode", 0o644), (0, 0))
+            elif "secret" in v:
+                sec = v["secret"]
+                path = os.path.join(sts.pod_dir(i), "volumes", name)
+                self._write_files(path, self.secrets[sec["secretName"]], sec.get("items"),
+                                  sec.get("defaultMode", 0o644), (0, fs_group))
+            else:
+                raise NotImplementedError(f"volume {name}: unsupported type")
+            out[name] = path
+        self._volumes[i] = out
+        return out
+
+    # ----- the localsts runtime interface -----
+
+    def container_run(self, sts, i, container):
+        image_env = self.runner.image_env(container["image"])
+        return self.pod.run(container, sts.pods[i], self._volumes[i], image_env)
+
+    def init_containers(self, sts, i):
+        """The pod's creation: its volumes, then every init container to completion."""
+        self.make_volumes(sts, i)
+        for c in self.pod.init_containers():
+            run = self.container_run(sts, i, c)
+            with open(sts.agent_log(i), "ab") as log:
+                log.write(f"--- init container {c['name']}\n".encode())
+                log.flush()
+                rc = subprocess.run(self.runner.argv(sts, i, run), stdout=log,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    env=self.runner.env(run)).returncode
+            if rc != 0:
+                raise RuntimeError(f"init container {c['name']} of {sts.pods[i].name} failed "
+                                   f"(rc={rc}); see {sts.agent_log(i)}")
+
+    def redis_run(self, sts, i):
+        run = self.container_run(sts, i, self.pod.container(self.redis_name))
+        ip = sts.pods[i].ip
+        run.argv += ["--bind", ip, "--bind-source-addr", ip]
+        return run
+
+    def start_redis(self, sts, i):
+        run = self.redis_run(sts, i)
+        return Process.spawn(self.runner.argv(sts, i, run), sts.redis_log(i) + ".out",
+                             env=self.runner.env(run))
+
+    def agent_run(self, sts, i):
+        return self.container_run(sts, i, self.pod.container(self.agent_name))
+
+    def start_agent(self, sts, i):
+        run = self.agent_run(sts, i)
+        return Process.spawn(self.runner.argv(sts, i, run), sts.agent_log(i),
+                             env=self.runner.env(run))
+
+    def cleanup(self, sts):
+        self.runner.cleanup(sts)
+
+
+class PodrootRunner:
+    """Containers as host processes in a podroot mount namespace. images maps an image
+    reference to (files, env): files [(host path, container path)] the image provides."""
+
+    def __init__(self, images):
+        self.images = images
+
+    def image_env(self, image):
+        return self.images[image][1]
+
+    def argv(self, sts, i, run):
+        root = os.path.join(sts.pod_dir(i), "roots", run.name)
+        os.makedirs(root, exist_ok=True)
+        argv = [sys.executable, PODROOT, "--root", root, "--hosts", sts.hosts_path(i)]
+        for src, dst in self.images[run.image][0]:
+            argv += ["--mount", f"{src}:{dst}:ro"]
+        for src, dst, ro in run.mounts:
+            argv += ["--mount", f"{src}:{dst}" + (":ro" if ro else "")]
+        if run.uid is not None:
+            argv += ["--uid", str(run.uid), "--gid", str(run.gid if run.gid is not None else run.uid),
+                     "--groups", ",".join(str(g) for g in run.groups)]
+        if run.read_only:
+            argv.append("--read-only")
+        return argv + ["--"] + run.argv
+
+    @staticmethod
+    def env(run):
+        return run.env
+
+    def cleanup(self, sts):
+        pass  # every process is the container's own; localsts stops them by pid
+
+
+class PodmanRunner:
+    """Containers from real images: `podman run --network host`, each pod on its own 127.x
+    address. images maps the chart's image reference to a local image. Every container
+    carries the label rca-test=<prefix>; cleanup removes them even if the client was killed."""
+
+    def __init__(self, images, prefix):
+        self.images = images
+        self.prefix = prefix
+
+    def image_env(self, image):
+        # The image's own ENV is applied by podman; only the container's entries are passed.
+        return {}
+
+    def argv(self, sts, i, run):
+        name = f"{self.prefix}-{sts.pods[i].name}-{run.name}"
+        argv = ["podman", "run", "--rm", "--name", name, "--label", f"rca-test={self.prefix}",
+                "--network", "host", "--no-hosts", "-v", f"{sts.hosts_path(i)}:/etc/hosts:ro",
+                "--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--pull", "never"]
+        for src, dst, ro in run.mounts:
+            argv += ["-v", f"{src}:{dst}" + (":ro" if ro else "")]
+        if run.uid is not None:
+            argv += ["--user", f"{run.uid}:{run.gid if run.gid is not None else run.uid}"]
+            for g in run.groups:
+                argv += ["--group-add", str(g)]
+        if run.read_only:
+            argv += ["--read-only", "--read-only-tmpfs=false"]
+        for k, v in run.env.items():
+            if k != "HOSTNAME":
+                argv += ["-e", f"{k}={v}"]
+        argv += ["--hostname", sts.pods[i].name, "--entrypoint", run.argv[0],
+                 self.images[run.image]] + run.argv[1:]
+        # A container of the same name left by a killed client would block the new one.
+        subprocess.run(["podman", "rm", "-f", "-t", "0", name], capture_output=True)
+        return argv
+
+    @staticmethod
+    def env(run):
+        return dict(os.environ)
+
+    def cleanup(self, sts):
+        ids = subprocess.run(["podman", "ps", "-aq", "--filter", f"label=rca-test={self.prefix}"],
+                             capture_output=True, text=True).stdout.split()
+        if ids:
+            subprocess.run(["podman", "rm", "-f", "-t", "0", *ids], capture_output=True)
+
+
+def agent_image_files(agent_binary):
+    """The build's agent binary where the agent image has it."""
+    return [(agent_binary, "/opt/redis-cluster-agent/bin/redis-cluster-agent")]

@@ -1,0 +1,65 @@
+"""Fixtures for the packaging tests (the chart, the manifests, the image).
+
+They need the tools of scripts/install-packaging-tools.sh (helm, node modules, podman) and fail,
+rather than skip, when those are missing: CI runs them on purpose. Local StatefulSets use the
+top of the RCA_TEST_NET_BASE range (+25..+29), clear of the end-to-end tests' networks.
+"""
+import itertools
+import os
+import shutil
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
+sys.path.insert(0, HERE)
+
+import chartpod  # noqa: E402
+from localsts import LocalStatefulSet  # noqa: E402
+
+_BASE = int(os.environ.get("RCA_TEST_NET_BASE", "100"))
+# Reused in turn: every test stops its StatefulSet (processes by pid, containers by label)
+# before the next one starts.
+_NETS = itertools.cycle(range(_BASE + 25, _BASE + 30))
+
+
+def next_net():
+    return f"127.{next(_NETS)}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _tools():
+    missing = [p for p in (chartpod.helm(), os.path.join(HERE, "node_modules"))
+               if not os.path.exists(p)]
+    if missing:
+        pytest.fail(f"missing {missing}: run scripts/install-packaging-tools.sh")
+
+
+def new_sts(root, docs, runtime, password=None, **kw):
+    """A local StatefulSet sized like the rendered StatefulSet, running the chart's pod."""
+    pod = chartpod.PodSpec(docs)
+    agent_env = {e["name"]: e.get("value") for e in pod.container("agent").get("env", [])}
+    shutil.rmtree(root, ignore_errors=True)
+    os.makedirs(root)
+    return LocalStatefulSet(root, pods=pod.replicas,
+                            replicas=int(agent_env["AGENT_CLUSTER_REPLICAS"]),
+                            net=kw.pop("net", None) or next_net(), password=password,
+                            runtime=runtime, **kw)
+
+
+def attach_logs(rep, sts):
+    for p in sts.pods:
+        text = sts.agent_log_text(p.ordinal)
+        if text:
+            rep.sections.append((f"agent log {p.name}", text[-4000:]))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.when == "call" and rep.failed:
+        for sts in getattr(item.module, "STARTED", []):
+            attach_logs(rep, sts)

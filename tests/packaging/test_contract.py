@@ -1,0 +1,234 @@
+"""Contract test: the chart's rendered pod spec, run as it is on the local StatefulSet.
+
+Command, args, env, volume mounts and security context of every container come from
+`helm template`; only what Kubernetes supplies is filled in (chartpod.py). So the flags and
+variables the chart passes, the paths it mounts, the user it runs as and the redis.conf it
+writes must all work with the agent binary of this build, or the cluster does not form.
+"""
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+import chartpod
+from conftest import new_sts
+from localsts import agent_binary
+
+PASSWORD = "contract-Pa55word"
+# Contract values: names matching the local StatefulSet (redis-N.redis-headless.default...),
+# auth on (the Secret mounted as a file, the 0600 include), a short node timeout as in the
+# end-to-end tests.
+VALUES = ["--set", "fullnameOverride=redis", "--set", "auth.enabled=true",
+          "--set", "auth.existingSecret=redis-auth", "--set", "cluster.nodeTimeout=5000"]
+SECRETS = {"redis-auth": {"redis-password": PASSWORD}}
+# Endpoints the chart's probes and monitors use that the agent does not serve yet; the probes
+# and metrics work adds them. The test requires this set to be exact, so it shrinks as they land.
+PENDING_ENDPOINTS = {"/startupz", "/livez", "/readyz", "/metrics"}
+
+STARTED = []  # local StatefulSets of this module, for the logs of a failed test
+
+
+def podroot_runtime(docs):
+    spec = chartpod.PodSpec(docs)
+    agent_ref = spec.container("agent")["image"]
+    redis_ref = spec.container("redis")["image"]
+    agent_path = "/opt/redis-cluster-agent/bin:" + chartpod.DEFAULT_PATH
+    runner = chartpod.PodrootRunner({
+        agent_ref: (chartpod.agent_image_files(agent_binary()), {"PATH": agent_path}),
+        redis_ref: ([], {"PATH": chartpod.DEFAULT_PATH}),
+    })
+    return chartpod.ChartRuntime(docs, runner, secrets=SECRETS)
+
+
+@pytest.fixture(scope="module")
+def docs():
+    return chartpod.render(*VALUES)
+
+
+@pytest.fixture(scope="module")
+def cluster(docs, tmp_path_factory):
+    sts = new_sts(str(tmp_path_factory.mktemp("contract") / "sts"), docs, podroot_runtime(docs),
+                  password=PASSWORD, node_timeout=5000)
+    STARTED.append(sts)
+    try:
+        sts.up()
+        sts.wait_healthy(timeout=60)
+        yield sts
+    finally:
+        sts.down()
+
+
+def proc_ids(pid):
+    with open(f"/proc/{pid}/status") as f:
+        fields = dict(line.split(":", 1) for line in f)
+    return int(fields["Uid"].split()[0]), int(fields["Gid"].split()[0])
+
+
+def test_chart_invocation_forms_the_cluster(cluster, docs):
+    rc, out = cluster.status()
+    assert rc == 0, out
+    pod_sc = chartpod.find(docs, "StatefulSet")["spec"]["template"]["spec"]["securityContext"]
+    for p in cluster.pods:
+        assert p.agent.alive() and p.redis.alive()
+        assert proc_ids(p.agent.pid) == (pod_sc["runAsUser"], pod_sc["runAsGroup"])
+        assert proc_ids(p.redis.pid) == (pod_sc["runAsUser"], pod_sc["runAsGroup"])
+    # requirepass reached Redis through prepare's include: no password, no service.
+    r = subprocess.run(["redis-cli", "-h", cluster.pods[0].ip, "ping"], capture_output=True,
+                       text=True)
+    assert r.stdout.startswith("NOAUTH"), r.stdout + r.stderr
+    # The password is a file, never an argument or a variable.
+    for p in cluster.pods:
+        with open(f"/proc/{p.agent.pid}/cmdline", "rb") as f:
+            assert PASSWORD.encode() not in f.read()
+        with open(f"/proc/{p.agent.pid}/environ", "rb") as f:
+            assert PASSWORD.encode() not in f.read()
+
+
+def http_get_probes(docs):
+    """(container, probe, path, port number) of every httpGet probe and scrape path."""
+    spec = chartpod.PodSpec(docs)
+    found = []
+    for name in ("agent", "redis"):
+        c = spec.container(name)
+        ports = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
+        for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+            get = c.get(probe, {}).get("httpGet")
+            if get:
+                # A named port resolves among the probe's own container's ports only.
+                port = ports[get["port"]] if isinstance(get["port"], str) else get["port"]
+                found.append((name, probe, get["path"], port))
+    agent_port = spec.container("agent")["ports"][0]["containerPort"]
+    monitors = chartpod.render(*VALUES, "--set", "metrics.podMonitor.enabled=true")
+    for ep in chartpod.find(monitors, "PodMonitor")["spec"]["podMetricsEndpoints"]:
+        found.append(("agent", "PodMonitor", ep["path"], agent_port))
+    return found
+
+
+def test_probe_endpoints_answer(cluster, docs):
+    failing, report = set(), []
+    probes = http_get_probes(docs)
+    assert {p[1] for p in probes} >= {"startupProbe", "livenessProbe", "readinessProbe"}
+    for container, probe, path, port in probes:
+        for pod in cluster.pods:
+            url = f"http://{pod.ip}:{port}{path}"
+            try:
+                status = urllib.request.urlopen(url, timeout=2).status
+            except urllib.error.HTTPError as e:
+                status = e.code
+            except OSError as e:
+                status = str(e)
+            report.append(f"{pod.name} {container}.{probe} {url}: {status}")
+            if status != 200:
+                failing.add(path)
+    assert failing == PENDING_ENDPOINTS, "\n".join(report)
+
+
+def test_prestop_handover_flags_are_known_to_the_binary(cluster, docs):
+    runtime = cluster.runtime
+    run = runtime.redis_run(cluster, 0)
+    command = chartpod.PodSpec(docs).container("redis")["lifecycle"]["preStop"]["exec"]["command"]
+    # The redis container's preStop, in its own filesystem (the shared agent tree), with --help:
+    # the binary rejects unknown flags (exit 2) before it prints help (exit 0).
+    run.argv = list(command) + ["--help"]
+    r = subprocess.run(runtime.runner.argv(cluster, 0, run), capture_output=True, text=True,
+                       env=runtime.runner.env(run))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "handover" in r.stdout
+
+
+LIVENESS_HARNESS = r"""
+import os, socket, subprocess, sys, time
+script, server_reply = sys.argv[1], sys.argv[2]
+subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+if server_reply == "none":
+    print(subprocess.run(["sh", "-c", script]).returncode); sys.exit()
+srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", 6379)); srv.listen(1)
+child = subprocess.Popen(["sh", "-c", script], stdout=subprocess.DEVNULL)
+conn, _ = srv.accept(); conn.recv(1024); conn.sendall(server_reply.encode() + b"\r\n")
+print(child.wait(timeout=10))
+"""
+
+
+@pytest.mark.parametrize("reply,alive", [
+    ("+PONG", True), ("-LOADING Redis is loading the dataset in memory", True),
+    ("-MASTERDOWN Link with MASTER is down", True), ("-NOAUTH Authentication required.", True),
+    ("-ERR unknown command", False), ("none", False)])
+def test_redis_liveness_probe_script(docs, reply, alive):
+    """The redis container's liveness command against a fake Redis on 127.0.0.1:6379 in a
+    private network namespace (or none at all)."""
+    probe = chartpod.PodSpec(docs).container("redis")["livenessProbe"]["exec"]["command"]
+    assert probe[:2] == ["sh", "-c"]
+    r = subprocess.run(["unshare", "--net", "--", sys.executable, "-c", LIVENESS_HARNESS,
+                        probe[2], reply], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert (int(r.stdout.split()[-1]) == 0) == alive, r.stdout
+
+
+def test_pod_back_on_a_new_ip_heals(cluster):
+    old_ip = cluster.pods[1].ip
+    cluster.restart_pod(1, new_ip=True)
+    new_ip = cluster.pods[1].ip
+    assert new_ip != old_ip
+    cluster.wait_healthy(timeout=60)
+    nodes = cluster.command(0, "CLUSTER", "NODES")
+    assert f"{new_ip}:6379" in nodes and f"{old_ip}:6379" not in nodes, nodes
+
+
+# ----- broken values the static checks cannot see: the binary or Redis refuses them -----
+
+def exit_code(proc, within):
+    try:
+        return proc.popen.wait(timeout=within)
+    except subprocess.TimeoutExpired:
+        return None
+
+
+@pytest.mark.parametrize("name,values,failure", [
+    ("good values", [], None),
+    # Every agent container gets the same variables: prepare, the first, stops the pod's start
+    # (Kubernetes: Init:CrashLoopBackOff).
+    ("misspelt agent variable", ["--set", "agent.extraEnv[0].name=AGENT_POLL_INTERVALL",
+                                 "--set", "agent.extraEnv[0].value=2s"], "init"),
+    ("tutorial typo in redis.conf", ["--set", "redis.extraConfig=cluster-require-full-covcr no"],
+     "redis"),
+])
+def test_broken_setting_stops_the_pod(name, values, failure, tmp_path):
+    docs = chartpod.render(*VALUES, *values)
+    sts = new_sts(str(tmp_path / "sts"), docs, podroot_runtime(docs), password=PASSWORD)
+    STARTED.append(sts)
+    try:
+        if failure == "init":
+            with pytest.raises(RuntimeError, match="init container prepare .* failed .rc=2"):
+                sts.start_pod(0, wait=False)
+            assert "unknown environment variable AGENT_POLL_INTERVALL" in sts.agent_log_text(0)
+            return
+        sts.start_pod(0, wait=False)
+        pod = sts.pods[0]
+        if failure == "redis":
+            assert exit_code(pod.redis, within=10) == 1
+            with open(sts.redis_log(0) + ".out") as f:
+                assert "Bad directive" in f.read()
+        else:
+            time.sleep(2)
+            assert pod.redis.alive() and pod.agent.alive(), sts.agent_log_text(0)
+    finally:
+        sts.down()
+
+
+def test_wrong_peer_names_never_form_a_cluster(tmp_path):
+    """The peer DNS names are part of the contract: with a cluster domain the pods do not
+    have, the agents never find each other (the cluster forms in ~3 s when they do)."""
+    docs = chartpod.render(*VALUES, "--set", "clusterDomain=cluster.example")
+    sts = new_sts(str(tmp_path / "sts"), docs, podroot_runtime(docs), password=PASSWORD)
+    STARTED.append(sts)
+    try:
+        sts.up()
+        with pytest.raises(TimeoutError):
+            sts.wait_healthy(timeout=10)
+    finally:
+        sts.down()

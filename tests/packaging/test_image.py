@@ -1,0 +1,128 @@
+"""The agent image, built by podman from the repository's Dockerfile as it is, running the
+chart's pod on the local StatefulSet: every container from an image (`podman run --network
+host`, each pod on its own 127.x address), Redis from a Debian-based stand-in for the official
+image. Six pods form the cluster; one comes back on a new IP and the cluster heals.
+"""
+import hashlib
+import os
+import subprocess
+
+import pytest
+
+import chartpod
+from conftest import new_sts
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+AGENT_IMAGE = os.environ.get("RCA_AGENT_IMAGE", "localhost/redis-cluster-agent:ci")
+REDIS_IMAGE = os.environ.get("RCA_REDIS_IMAGE", "localhost/rca-redis-standin:7.0.15")
+EMPTY_IMAGE = "localhost/rca-empty:latest"
+BASE_IMAGE = "docker.io/library/debian:bookworm-slim"
+SIZE_BUDGET = 40e6  # bytes the agent image may add to its base
+PASSWORD = "image-Pa55word"
+VALUES = ["--set", "fullnameOverride=redis", "--set", "auth.enabled=true",
+          "--set", "auth.existingSecret=redis-auth", "--set", "cluster.nodeTimeout=5000"]
+
+# Containers of this checkout carry the label rca-test=<PREFIX>; leftovers of a killed run are
+# removed before the tests start (they would hold the pods' addresses).
+PREFIX = "rca-image-" + hashlib.sha1(chartpod.REPO.encode()).hexdigest()[:8]
+STARTED = []
+
+
+def podman(*args, check=True):
+    r = subprocess.run(["podman", *args], capture_output=True, text=True)
+    if check and r.returncode != 0:
+        raise RuntimeError(f"podman {' '.join(args)}: {r.stderr.strip()}")
+    return r
+
+
+@pytest.fixture(scope="module", autouse=True)
+def images():
+    conf = subprocess.run(["bash", "-c", f". {HERE}/podman-env.sh && echo $CONTAINERS_CONF"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    os.environ["CONTAINERS_CONF"] = conf
+    chartpod.PodmanRunner({}, PREFIX).cleanup(None)
+    if any(podman("image", "exists", i, check=False).returncode for i in (AGENT_IMAGE, REDIS_IMAGE)):
+        subprocess.run([os.path.join(HERE, "build-images.sh"), AGENT_IMAGE, REDIS_IMAGE], check=True)
+    if podman("image", "exists", EMPTY_IMAGE, check=False).returncode:
+        # No files at all: no libc, no shell. Stands in for the Alpine (musl) redis image.
+        empty = subprocess.run(["tar", "-cf", "-", "--files-from", "/dev/null"], capture_output=True,
+                               check=True).stdout
+        subprocess.run(["podman", "import", "-", EMPTY_IMAGE], input=empty, capture_output=True,
+                       check=True)
+
+
+@pytest.fixture(scope="module")
+def docs():
+    return chartpod.render(*VALUES)
+
+
+def image_size(image):
+    return int(podman("image", "inspect", "--format", "{{.Size}}", image).stdout)
+
+
+def test_image_is_small():
+    extra = image_size(AGENT_IMAGE) - image_size(BASE_IMAGE)
+    print(f"agent image adds {extra / 1e6:.1f} MB to {BASE_IMAGE}")
+    assert extra < SIZE_BUDGET
+
+
+def test_image_runs_the_chart_command_as_a_numeric_non_root_user(docs):
+    inspect = podman("image", "inspect", "--format",
+                     "{{.Config.User}}|{{json .Config.Entrypoint}}", AGENT_IMAGE).stdout.strip()
+    user, entrypoint = inspect.split("|")
+    uid, gid = (int(x) for x in user.split(":"))
+    assert uid != 0 and gid != 0
+    command = chartpod.PodSpec(docs).container("agent")["command"]
+    assert entrypoint == f'["{command[0]}"]'
+    # As the image's own user, and as the chart's, on a read-only root.
+    for user_args in ([], ["--user", "999:999"]):
+        r = podman("run", "--rm", "--network", "host", "--read-only", "--read-only-tmpfs=false",
+                   "--cap-drop", "ALL", *user_args, AGENT_IMAGE, "version")
+        assert r.stdout.startswith("redis-cluster-agent ")
+
+
+def test_shared_agent_tree_runs_in_other_images(docs, tmp_path):
+    """The chart's install-agent init container copies the agent tree into an emptyDir for
+    the redis container's preStop; the tree must run there: in the Redis image and in an
+    image with no libc at all (as in Alpine's)."""
+    spec = chartpod.PodSpec(docs)
+    install = next(c for c in spec.init_containers() if c["name"] == "install-agent")
+    mount = install["volumeMounts"][0]["mountPath"]
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    os.chown(bundle, 999, 999)
+    podman("run", "--rm", "--network", "host", "--user", "999:999", "--read-only",
+           "-v", f"{bundle}:{mount}", "--entrypoint", install["command"][0], AGENT_IMAGE,
+           *install["command"][1:])
+    redis = spec.container("redis")
+    target = next(m for m in redis["volumeMounts"] if m["name"] == "agent-bundle")["mountPath"]
+    prestop = redis["lifecycle"]["preStop"]["exec"]["command"]
+    for image in (REDIS_IMAGE, EMPTY_IMAGE):
+        r = podman("run", "--rm", "--network", "host", "--user", "999:999", "--read-only",
+                   "-v", f"{bundle}:{target}:ro", "--entrypoint", prestop[0], image, "version")
+        assert r.stdout.startswith("redis-cluster-agent "), (image, r.stdout, r.stderr)
+
+
+def test_cluster_from_images_forms_and_heals(docs, tmp_path):
+    spec = chartpod.PodSpec(docs)
+    runner = chartpod.PodmanRunner({spec.container("agent")["image"]: AGENT_IMAGE,
+                                    spec.container("redis")["image"]: REDIS_IMAGE},
+                                   prefix=PREFIX)
+    runtime = chartpod.ChartRuntime(docs, runner, secrets={"redis-auth": {"redis-password": PASSWORD}})
+    sts = new_sts(str(tmp_path / "sts"), docs, runtime, password=PASSWORD, node_timeout=5000)
+    STARTED.append(sts)
+    try:
+        sts.up()
+        sts.wait_healthy(timeout=90)
+        names = podman("ps", "--filter", f"label=rca-test={runner.prefix}", "--format",
+                       "{{.Names}}").stdout.split()
+        assert len(names) == 2 * sts.size, names  # redis + agent per pod; init containers gone
+        old_ip = sts.pods[3].ip
+        sts.restart_pod(3, new_ip=True)
+        sts.wait_healthy(timeout=60)
+        nodes = sts.command(0, "CLUSTER", "NODES")
+        assert f"{sts.pods[3].ip}:6379" in nodes and f"{old_ip}:6379" not in nodes, nodes
+    finally:
+        sts.down()
+        left = podman("ps", "-aq", "--filter", f"label=rca-test={runner.prefix}").stdout.split()
+        assert not left, f"containers left behind: {left}"

@@ -2,9 +2,10 @@
 # container. Build: podman build -t redis-cluster-agent .   (or docker build)
 #
 # The runtime stage holds one self-contained tree, /opt/redis-cluster-agent: the binary plus
-# every library it loads, glibc's loader included (scripts/bundle-agent.sh). The chart copies
-# that tree into an emptyDir so the redis container (official image, Debian or Alpine) can run
-# the agent for its preStop handover. Nothing in the image is written at run time, so it runs
+# every library it loads, glibc's loader included (scripts/bundle-agent.sh), and the statically
+# linked handover client, which `run` copies into the runtime dir the redis container shares so
+# its preStop can run it in the official Debian or Alpine image. Nothing in the image is written
+# at run time, so it runs
 # with a read-only root filesystem, as any non-root user (default 65532; the chart uses 999,
 # the redis user, so files shared with Redis have one owner).
 

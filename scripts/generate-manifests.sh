@@ -10,6 +10,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 helm=${HELM:-.cache/tools/helm}
 namespace=redis
+if [ ! -x "$helm" ]; then
+  echo "generate-manifests: no helm at $helm (run scripts/install-packaging-tools.sh)" >&2
+  exit 2
+fi
 
 render() {
   local out=$1
@@ -45,7 +49,11 @@ if [ "${1:-}" = "--check" ]; then
   fi
   echo "$dir matches the chart"
 else
+  # Render next to manifests/ first: a failed render must not leave it half written.
+  tmp=$(mktemp -d manifests.tmp.XXXXXX)
+  trap 'rm -rf "$tmp"' EXIT
+  render "$tmp"
   rm -f manifests/*.yaml
-  render manifests
+  mv "$tmp"/*.yaml manifests/
   echo "wrote manifests/"
 fi

@@ -337,5 +337,8 @@ class PodmanRunner:
 
 
 def agent_image_files(agent_binary):
-    """The build's agent binary where the agent image has it."""
-    return [(agent_binary, "/opt/redis-cluster-agent/bin/redis-cluster-agent")]
+    """The build's agent binary and its static handover client where the agent image has
+    them (`run` installs the client from beside its own binary into the runtime dir)."""
+    client = os.path.join(os.path.dirname(agent_binary), "redis-cluster-agent-handover")
+    return [(agent_binary, "/opt/redis-cluster-agent/bin/redis-cluster-agent"),
+            (client, "/opt/redis-cluster-agent/bin/redis-cluster-agent-handover")]

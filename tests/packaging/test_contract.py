@@ -140,6 +140,26 @@ def test_prestop_handover_flags_are_known_to_the_binary(cluster, docs):
     assert "handover" in r.stdout
 
 
+def test_prestop_hands_a_master_over(cluster, docs):
+    """The chart's preStop command, run in the redis container's view as the kubelet would,
+    moves mastership to the replica."""
+    runtime = cluster.runtime
+    deadline = time.monotonic() + 30
+    while cluster.status()[1]["warnings"]:  # replicas still in their first sync
+        assert time.monotonic() < deadline, cluster.status()[1]["warnings"]
+        time.sleep(0.2)
+    master = next(p.ordinal for p in cluster.pods
+                  if cluster.redis(p.ordinal).info("replication")["role"] == "master")
+    run = runtime.redis_run(cluster, master)
+    run.argv = list(chartpod.PodSpec(docs).container("redis")["lifecycle"]["preStop"]["exec"]["command"])
+    r = subprocess.run(runtime.runner.argv(cluster, master, run), capture_output=True, text=True,
+                       env=runtime.runner.env(run), timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "done" in r.stdout, r.stdout
+    assert cluster.redis(master).info("replication")["role"] == "slave"
+    cluster.wait_healthy(timeout=30)
+
+
 LIVENESS_HARNESS = r"""
 import os, socket, subprocess, sys, time
 script, server_reply = sys.argv[1], sys.argv[2]

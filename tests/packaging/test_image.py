@@ -81,26 +81,24 @@ def test_image_runs_the_chart_command_as_a_numeric_non_root_user(docs):
         assert r.stdout.startswith("redis-cluster-agent ")
 
 
-def test_shared_agent_tree_runs_in_other_images(docs, tmp_path):
-    """The chart's install-agent init container copies the agent tree into an emptyDir for
-    the redis container's preStop; the tree must run there: in the Redis image and in an
-    image with no libc at all (as in Alpine's)."""
-    spec = chartpod.PodSpec(docs)
-    install = next(c for c in spec.init_containers() if c["name"] == "install-agent")
-    mount = install["volumeMounts"][0]["mountPath"]
-    bundle = tmp_path / "bundle"
-    bundle.mkdir()
-    os.chown(bundle, 999, 999)
+def test_handover_client_runs_in_other_images(docs, tmp_path):
+    """The agent copies its static handover client into the runtime dir the redis container
+    shares, for the preStop; it must run there: in the Redis image and in an image with no libc
+    at all (as in Alpine's)."""
+    out = tmp_path / "client"
+    out.mkdir()
+    os.chown(out, 999, 999)
     podman("run", "--rm", "--network", "host", "--user", "999:999", "--read-only",
-           "-v", f"{bundle}:{mount}", "--entrypoint", install["command"][0], AGENT_IMAGE,
-           *install["command"][1:])
-    redis = spec.container("redis")
-    target = next(m for m in redis["volumeMounts"] if m["name"] == "agent-bundle")["mountPath"]
+           "-v", f"{out}:/out", "--entrypoint", "/bin/cp", AGENT_IMAGE,
+           "/opt/redis-cluster-agent/bin/redis-cluster-agent-handover", "/out/handover")
+    redis = chartpod.PodSpec(docs).container("redis")
     prestop = redis["lifecycle"]["preStop"]["exec"]["command"]
+    target = os.path.dirname(prestop[0])
     for image in (REDIS_IMAGE, EMPTY_IMAGE):
         r = podman("run", "--rm", "--network", "host", "--user", "999:999", "--read-only",
-                   "-v", f"{bundle}:{target}:ro", "--entrypoint", prestop[0], image, "version")
-        assert r.stdout.startswith("redis-cluster-agent "), (image, r.stdout, r.stderr)
+                   "-v", f"{out}:{target}:ro", "--entrypoint", prestop[0], image, *prestop[1:],
+                   "--help")
+        assert "redis-cluster-agent-handover" in r.stdout, (image, r.stdout, r.stderr)
 
 
 def test_cluster_from_images_forms_and_heals(docs, tmp_path):

@@ -36,18 +36,11 @@ def settle(sts):
 
 
 def wait_formed(sts, t0, timeout=120):
-    """Returns (converged, formed) in seconds after t0. Converged: everything of "formed" but
-    the masters' cluster_state, which Redis holds at fail for its rejoin delay."""
-    converged = None
-    while time.monotonic() - t0 < timeout:
-        ok, out = sts.healthy()
-        now = time.monotonic() - t0
-        if converged is None and all("reports cluster_state fail" in p for p in out["problems"]):
-            converged = now
-        if ok:
-            return converged, now
-        time.sleep(0.05)
-    raise TimeoutError("cluster did not form")
+    """(converged, formed) in seconds after t0; see LocalStatefulSet.time_to_healthy."""
+    converged, formed = sts.time_to_healthy(t0, timeout)
+    if formed is None:
+        raise TimeoutError("cluster did not form")
+    return converged, formed
 
 
 def round_agent(root, net):

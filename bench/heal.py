@@ -49,19 +49,6 @@ def make(root, net, agent):
     return sts
 
 
-def wait_healed(sts, t0, timeout):
-    agreed = None
-    while time.monotonic() - t0 < timeout:
-        ok, out = sts.healthy()
-        now = time.monotonic() - t0
-        if agreed is None and all("reports cluster_state fail" in p for p in out["problems"]):
-            agreed = now
-        if ok:
-            return agreed, now
-        time.sleep(0.05)
-    return agreed, None
-
-
 def master_ordinal(sts):
     return next(p.ordinal for p in sts.pods if sts.redis(p.ordinal).info("replication")["role"] == "master")
 
@@ -77,7 +64,7 @@ def scenario(sts, which, agent, timeout):
             sts.stop_pod(i)
         sts.start_pods(range(6), new_ip=True, wait=False, before_redis=hook)
     t0 = time.monotonic()  # the last redis-server was just spawned
-    return wait_healed(sts, t0, timeout)
+    return sts.time_to_healthy(t0, timeout)
 
 
 def fmt(v, timeout):

@@ -684,6 +684,22 @@ class LocalStatefulSet:
         detail = (out.get("problems") or out.get("warnings")) if isinstance(out, dict) else out
         raise TimeoutError(f"cluster not ready after {timeout}s: {detail}")
 
+    def time_to_healthy(self, t0, timeout, interval=0.05):
+        """For benchmarks: (converged, healthy) in seconds after t0 (time.monotonic()), None for
+        what did not happen within timeout. Converged is healthy but for masters still holding
+        cluster_state at fail (Redis' start-up and rejoin delays, which nobody can shorten)."""
+        converged = None
+        while time.monotonic() - t0 < timeout:
+            ok, out = self.healthy()
+            now = time.monotonic() - t0
+            if converged is None and all("reports cluster_state fail" in p
+                                         for p in out["problems"]):
+                converged = now
+            if ok:
+                return converged, now
+            time.sleep(interval)
+        return converged, None
+
     def cluster_check(self):
         """redis-cli --cluster check from pod 0's address: (rc, output)."""
         p = next(p for p in self.pods if p.running)

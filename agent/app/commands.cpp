@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "peers/resolver.h"
 #include "prepare/prepare.h"
+#include "prepare/record.h"
 #include "redis/connection.h"
 #include "version.h"
 
@@ -34,6 +35,9 @@ std::vector<std::string> environment() {
 int runPrepare(const config::Config& c) {
   peers::SystemResolver resolver;
   auto report = prepare::run(c, resolver);
+  size_t rewritten =
+      report && report->outcome == prepare::Outcome::Rewritten ? report->plan.changes.size() : 0;
+  prepare::noteRun(c.nodes_conf, !report, static_cast<int64_t>(rewritten));
   if (!report) {
     kLog.error("prepare refused to continue", {{"err", report.error().message}});
     return kExitFailure;

@@ -123,8 +123,7 @@ Assessment assessForCreation(const std::vector<PeerProbe>& pods, const CreatePla
   return a;
 }
 
-Creator::Creator(CreatorOptions options, PeerPool& pool, K8sNodeLookup lookup,
-                 Activity& activity)
+Creator::Creator(CreatorOptions options, PeerPool& pool, K8sNodeLookup lookup, Activity& activity)
     : options_(std::move(options)), pool_(pool), lookup_(std::move(lookup)), activity_(activity) {}
 
 void Creator::report(CreatePhase phase, const std::string& what,

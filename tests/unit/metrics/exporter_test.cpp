@@ -5,6 +5,7 @@
 
 #include <sys/wait.h>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 
 #include "common/files.h"
@@ -60,9 +61,13 @@ bool has(const std::map<std::string, double>& m, const std::string& key) {
 
 // `promtool check metrics` on the text: its exit code and what it printed.
 std::pair<int, std::string> promtool(const std::string& text) {
+  const char* promtool = std::getenv("PROMTOOL");
+  REQUIRE_MESSAGE(
+      promtool != nullptr,
+      "promtool not found at configure time: install prometheus (scripts/install-deps.sh)");
   TempDir dir;
   REQUIRE(files::writeAtomically(dir.file("metrics.txt"), text));
-  std::string cmd = "promtool check metrics < " + dir.file("metrics.txt") + " 2>&1";
+  std::string cmd = std::string(promtool) + " check metrics < " + dir.file("metrics.txt") + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   REQUIRE(p != nullptr);
   std::string out;

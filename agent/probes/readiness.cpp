@@ -66,10 +66,11 @@ Check replicationCheck(const cluster::Snapshot& s) {
                                                master, info.str("master_sync_read_bytes", "0")));
   }
   if (info.str("master_link_status") != "up") {
+    // -1: the link was never up since this node became a replica (or restarted), so it has
+    // nothing to serve yet. A link that was up and dropped may come back at once (PSYNC).
     int64_t down = info.integerOr("master_link_down_since_seconds", -1);
-    return softFail("replication", down >= 0
-                                       ? fmt::format("link to master {} down for {}s", master, down)
-                                       : fmt::format("link to master {} down", master));
+    if (down < 0) return hardFail("replication", "not synced with master " + master + " yet");
+    return softFail("replication", fmt::format("link to master {} down for {}s", master, down));
   }
   return pass("replication");
 }

@@ -110,6 +110,28 @@ TEST_CASE("a replica in a full sync is not ready at once") {
   CHECK(repl.reason.find("full sync from 127.158.0.10:6379 in progress") != std::string::npos);
 }
 
+TEST_CASE("a replica whose link was never up fails hard; one that dropped fails softly") {
+  std::string info = agent::testing::readData("probes/replica.info");
+  std::string from = "master_link_status:up";
+  std::string down = info.replace(info.find(from), from.size(), "master_link_status:down");
+  auto with_down_since = [&](const std::string& seconds) {
+    auto snap = cluster::snapshotFromText(
+        down + "master_link_down_since_seconds:" + seconds + "\n",
+        agent::testing::readData("probes/replica.cluster-info"),
+        agent::testing::readData("probes/replica.cluster-nodes"));
+    REQUIRE(snap.has_value());
+    return named(checksOf(*snap), "replication");
+  };
+  auto never = with_down_since("-1");
+  CHECK_FALSE(never.ok);
+  CHECK(never.hard);
+  CHECK(never.reason == "not synced with master 127.158.0.10:6379 yet");
+  auto dropped = with_down_since("2");
+  CHECK_FALSE(dropped.ok);
+  CHECK_FALSE(dropped.hard);
+  CHECK(dropped.reason == "link to master 127.158.0.10:6379 down for 2s");
+}
+
 TEST_CASE("a replica whose master failed is not ready; its shard's master is flagged fail") {
   auto checks = checksOf(snapshotFixture("replica-of-failed-master"));
   CHECK(failing(checks) == Names{"replication", "shard-slots"});

@@ -35,9 +35,9 @@ std::vector<std::string> environment() {
 int runPrepare(const config::Config& c) {
   peers::SystemResolver resolver;
   auto report = prepare::run(c, resolver);
-  size_t rewritten =
-      report && report->outcome == prepare::Outcome::Rewritten ? report->plan.changes.size() : 0;
-  prepare::noteRun(c.nodes_conf, !report, static_cast<int64_t>(rewritten));
+  if (report && report->outcome == prepare::Outcome::Rewritten) {
+    prepare::noteRewrite(c.nodes_conf, static_cast<int64_t>(report->plan.changes.size()));
+  }
   if (!report) {
     kLog.error("prepare refused to continue", {{"err", report.error().message}});
     return kExitFailure;

@@ -17,7 +17,7 @@ const std::vector<std::string> kKnownActions = {
     "addslots", "creation",           "failover",  "forget",
     "meet",     "nodes_conf_rewrite", "replicate", "set_config_epoch"};
 const std::vector<std::string> kKnownErrors = {"command_failed", "nodes_conf_watch",
-                                               "prepare_refused", "redis_unreachable"};
+                                               "redis_unreachable"};
 
 namespace {
 
@@ -118,15 +118,10 @@ void activityFamilies(const app::StateView& v, Families& out) {
   add(out, pm::MetricType::Counter, "actions_total",
       "Cluster-changing commands the agent sent and nodes.conf rewrites prepare made, by action",
       counterSamples("action", kKnownActions, std::move(actions)));
-  auto errors = v.errors;
-  errors["prepare_refused"] += v.prepare.refusals;
   add(out, pm::MetricType::Counter, "errors_total", "Failures the agent met, by kind",
-      counterSamples("kind", kKnownErrors, std::move(errors)));
-  add(out, pm::MetricType::Counter, "prepare_runs_total",
-      "Runs of prepare recorded beside nodes.conf (they survive restarts of the pod)",
-      {{{}, static_cast<double>(v.prepare.runs)}});
+      counterSamples("kind", kKnownErrors, v.errors));
   add(out, pm::MetricType::Counter, "prepare_addresses_rewritten_total",
-      "Node addresses prepare changed in nodes.conf, over all its runs",
+      "Node addresses prepare changed in nodes.conf, over the life of the data directory",
       {{{}, static_cast<double>(v.prepare.addresses_rewritten)}});
 }
 

@@ -22,20 +22,16 @@ Result<Record> parseRecord(std::string_view text) {
   for (const auto& [key, value] : text::parseInfoFields(text)) {
     auto n = text::parseInt(value);
     if (!n || *n < 0) return fail(Errc::Invalid, "bad value for " + key + ": '" + value + "'");
-    if (key == "runs") r.runs = *n;
     if (key == "rewrites") r.rewrites = *n;
     if (key == "addresses_rewritten") r.addresses_rewritten = *n;
-    if (key == "refusals") r.refusals = *n;
   }
   return r;
 }
 
 std::string renderRecord(const Record& r) {
-  return "# Written by redis-cluster-agent prepare; read by run for its metrics.\n"
-         "runs:" +
-         std::to_string(r.runs) + "\nrewrites:" + std::to_string(r.rewrites) +
-         "\naddresses_rewritten:" + std::to_string(r.addresses_rewritten) +
-         "\nrefusals:" + std::to_string(r.refusals) + "\n";
+  return "# Written by redis-cluster-agent prepare; read by run for its metrics.\nrewrites:" +
+         std::to_string(r.rewrites) +
+         "\naddresses_rewritten:" + std::to_string(r.addresses_rewritten) + "\n";
 }
 
 Record loadRecord(const std::string& nodes_conf_path) {
@@ -45,12 +41,10 @@ Record loadRecord(const std::string& nodes_conf_path) {
   return record ? *record : Record{};
 }
 
-void noteRun(const std::string& nodes_conf_path, bool refused, int64_t addresses_rewritten) {
+void noteRewrite(const std::string& nodes_conf_path, int64_t addresses) {
   Record r = loadRecord(nodes_conf_path);
-  r.runs += 1;
-  r.refusals += refused ? 1 : 0;
-  r.rewrites += addresses_rewritten > 0 ? 1 : 0;
-  r.addresses_rewritten += addresses_rewritten;
+  r.rewrites += 1;
+  r.addresses_rewritten += addresses;
   std::string path = recordPath(nodes_conf_path);
   if (Status st = files::writeAtomically(path, renderRecord(r)); !st) {
     kLog.warn("Could not update the prepare record", {{"path", path}, {"err", st.error().message}});

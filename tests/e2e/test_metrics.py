@@ -83,7 +83,7 @@ def test_prometheus_scrapes_every_agent_and_alerts(sts_factory, tmp_path):
         sts.wait_healthy(timeout=60)
 
 
-def test_live_metrics_pass_promtool(sts_factory):
+def test_live_metrics_pass_promtool_and_count_prepare_rewrites(sts_factory):
     sts = sts_factory(pods=6, replicas=1)
     sts.up()
     sts.wait_healthy(timeout=60)
@@ -93,6 +93,19 @@ def test_live_metrics_pass_promtool(sts_factory):
         r = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True,
                            text=True)
         assert r.returncode == 0 and not (r.stdout + r.stderr).strip(), r.stdout + r.stderr
+    rewrites = P + 'actions_total{action="nodes_conf_rewrite"}'
+    assert agent_http.metrics(sts.pods[5].ip)[rewrites] == 0
+    # On a new IP, prepare (its own process, before Redis) rewrites the myself line; the agent
+    # reads prepare's record and counts it.
+    sts.restart_pod(5, new_ip=True)
+    deadline = time.monotonic() + 10
+    while True:
+        m = agent_http.metrics(sts.pods[5].ip)
+        if m.get(rewrites) == 1:
+            break
+        assert time.monotonic() < deadline, m.get(rewrites)
+        time.sleep(0.1)
+    assert m[P + "prepare_addresses_rewritten_total"] >= 1
 
 
 def test_nodes_conf_change_reaches_metrics_at_once(sts_factory):

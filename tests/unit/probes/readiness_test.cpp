@@ -115,10 +115,9 @@ TEST_CASE("a replica whose link was never up fails hard; one that dropped fails 
   std::string from = "master_link_status:up";
   std::string down = info.replace(info.find(from), from.size(), "master_link_status:down");
   auto with_down_since = [&](const std::string& seconds) {
-    auto snap = cluster::snapshotFromText(
-        down + "master_link_down_since_seconds:" + seconds + "\n",
-        agent::testing::readData("probes/replica.cluster-info"),
-        agent::testing::readData("probes/replica.cluster-nodes"));
+    auto snap = cluster::snapshotFromText(down + "master_link_down_since_seconds:" + seconds + "\n",
+                                          agent::testing::readData("probes/replica.cluster-info"),
+                                          agent::testing::readData("probes/replica.cluster-nodes"));
     REQUIRE(snap.has_value());
     return named(checksOf(*snap), "replication");
   };

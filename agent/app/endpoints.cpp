@@ -38,7 +38,7 @@ void serveProbes(http::Server& server, const StateStore& store, const metrics::E
     return probeResponse("startupz", probes::startupChecks(store.get()->passes), params);
   });
   server.get("/metrics", [&store, &exporter](const http::Params&) {
-    return http::Response{200, metrics::kContentType, exporter.render(*store.get())};
+    return http::Response{200, metrics::kContentType, exporter.render(store.get())};
   });
   server.get("/", [](const http::Params&) {
     return http::Response{200, "text/html; charset=utf-8", kLanding};

@@ -252,4 +252,16 @@ std::string Exporter::render(const app::StateView& view) const {
   return pm::TextSerializer().Serialize(out);
 }
 
+std::string Exporter::render(const std::shared_ptr<const app::StateView>& view) const {
+  std::lock_guard lock(cache_mu_);
+  // Compared by owner, not by address: a freed view's address may be reused by the next one.
+  bool same = !cached_view_.owner_before(view) && !view.owner_before(cached_view_) &&
+              !cached_view_.expired();
+  if (!same) {
+    cached_text_ = render(*view);
+    cached_view_ = view;
+  }
+  return cached_text_;
+}
+
 }  // namespace agent::metrics

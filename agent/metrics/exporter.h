@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,10 +47,16 @@ class Exporter {
 
   // The text exposition (format 0.0.4) of `view`. Thread-safe: HTTP workers call it at once.
   std::string render(const app::StateView& view) const;
+  // The same for a published view, rendered once and reused until another view is published:
+  // a view never changes, and neither does its text.
+  std::string render(const std::shared_ptr<const app::StateView>& view) const;
 
  private:
   Identity identity_;
   std::shared_ptr<prometheus::Registry> registry_;  // the fixed metrics (build info, config)
+  mutable std::mutex cache_mu_;
+  mutable std::weak_ptr<const app::StateView> cached_view_;
+  mutable std::string cached_text_;
 };
 
 }  // namespace agent::metrics

@@ -207,3 +207,19 @@ TEST_CASE("one family per name, and every name carries the one prefix") {
   CHECK(types.size() > 30);
   for (const auto& [name, n] : types) CHECK_MESSAGE(n == 1, name);
 }
+
+TEST_CASE("a published view is rendered once; the next view is rendered anew") {
+  metrics::Exporter exp(identity());
+  auto first = std::make_shared<const app::StateView>(viewOf("master"));
+  std::string text = exp.render(first);
+  CHECK(text == exp.render(*first));
+  CHECK(exp.render(first) == text);
+  auto next = std::make_shared<app::StateView>(viewOf("master"));
+  next->nodes_conf_changes = 99;
+  std::shared_ptr<const app::StateView> published = next;
+  CHECK(parse(exp.render(published)).at("redis_cluster_agent_nodes_conf_changes_total") == 99);
+  // A view that died and one born at its address are told apart.
+  first.reset();
+  auto third = std::make_shared<const app::StateView>(viewOf("replica"));
+  CHECK(parse(exp.render(third)).at("redis_cluster_agent_node_role{role=\"slave\"}") == 1);
+}

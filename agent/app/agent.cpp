@@ -2,6 +2,7 @@
 #include "app/agent.h"
 
 #include <fmt/format.h>
+#include <algorithm>
 
 #include "app/endpoints.h"
 #include "common/clock.h"
@@ -218,13 +219,16 @@ void Agent::fillProbes(StateView& view) {
   probes::Observation obs{snapshot_ ? &*snapshot_ : nullptr, local_error_, local_timed_out_};
   if (passes_ == 0) obs.error = "not checked yet";
   auto instant = probes::readinessChecks(obs);
-  bool joined = instant.size() > 2 && instant[2].ok;
+  bool joined = std::any_of(instant.begin(), instant.end(), [](const probes::Check& c) {
+    return c.name == "cluster-joined" && c.ok;
+  });
   view.readiness = passes_ == 0 ? instant : gate_.update(instant, view.updated_ms);
   view.phase = phaseOf(view, joined);
 }
 
-void Agent::publish(int64_t pass_ms) {
+void Agent::publish(int64_t pass_ms, bool stopping) {
   auto view = std::make_shared<StateView>();
+  view->stopping = stopping;
   view->started_ms = started_ms_;
   view->updated_ms = monotonicMs();
   view->updated_unix_ms = wallMs();
@@ -299,6 +303,7 @@ int Agent::run(StopSignal& stop) {
     publish(monotonicMs() - begin);
     if (sleep(stop, sleep_ms)) break;
   }
+  publish(0, /*stopping=*/true);
   watcher_.reset();
   http_.stop();
   stop_ = nullptr;

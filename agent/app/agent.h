@@ -53,7 +53,7 @@ class Agent {
   void ensureWatcher();
   void onFileChanged(const std::string& name);
   std::string peerInfo() const;
-  void publish(int64_t pass_ms);
+  void publish(int64_t pass_ms, bool stopping = false);
   void fillProbes(StateView& view);
   bool creating() const;
   bool sleep(StopSignal& stop, int64_t ms);

@@ -98,12 +98,13 @@ def test_live_metrics_pass_promtool_and_count_prepare_rewrites(sts_factory):
     # On a new IP, prepare (its own process, before Redis) rewrites the myself line; the agent
     # reads prepare's record and counts it.
     sts.restart_pod(5, new_ip=True)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 15
     while True:
-        m = agent_http.metrics(sts.pods[5].ip)
+        status, _ = agent_http.get(sts.pods[5].ip, "/metrics")
+        m = agent_http.metrics(sts.pods[5].ip) if status == 200 else {}
         if m.get(rewrites) == 1:
             break
-        assert time.monotonic() < deadline, m.get(rewrites)
+        assert time.monotonic() < deadline, (status, m.get(rewrites))
         time.sleep(0.1)
     assert m[P + "prepare_addresses_rewritten_total"] >= 1
 

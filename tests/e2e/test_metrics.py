@@ -84,7 +84,8 @@ def test_prometheus_scrapes_every_agent_and_alerts(sts_factory, tmp_path):
 
 
 def test_live_metrics_pass_promtool_and_count_prepare_rewrites(sts_factory):
-    sts = sts_factory(pods=6, replicas=1)
+    password = "pw-Do-Not-Leak-7"
+    sts = sts_factory(pods=6, replicas=1, password=password)
     sts.up()
     sts.wait_healthy(timeout=60)
     for p in sts.pods:
@@ -93,6 +94,8 @@ def test_live_metrics_pass_promtool_and_count_prepare_rewrites(sts_factory):
         r = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True,
                            text=True)
         assert r.returncode == 0 and not (r.stdout + r.stderr).strip(), r.stdout + r.stderr
+        for path in ("/metrics", "/readyz?verbose", "/livez?verbose", "/startupz?verbose", "/"):
+            assert password not in agent_http.get(p.ip, path)[1], path
     rewrites = P + 'actions_total{action="nodes_conf_rewrite"}'
     assert agent_http.metrics(sts.pods[5].ip)[rewrites] == 0
     # On a new IP, prepare (its own process, before Redis) rewrites the myself line; the agent

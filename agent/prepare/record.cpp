@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "prepare/record.h"
 
+#include <fmt/format.h>
+
 #include "common/files.h"
 #include "common/log.h"
 #include "common/text.h"
@@ -21,7 +23,7 @@ Result<Record> parseRecord(std::string_view text) {
   Record r;
   for (const auto& [key, value] : text::parseInfoFields(text)) {
     auto n = text::parseInt(value);
-    if (!n || *n < 0) return fail(Errc::Invalid, "bad value for " + key + ": '" + value + "'");
+    if (!n || *n < 0) return fail(Errc::Invalid, fmt::format("bad value for {}: '{}'", key, value));
     if (key == "rewrites") r.rewrites = *n;
     if (key == "addresses_rewritten") r.addresses_rewritten = *n;
   }

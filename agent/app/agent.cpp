@@ -6,12 +6,15 @@
 #include <chrono>
 #include <thread>
 
+#include "app/endpoints.h"
 #include "common/clock.h"
 #include "common/files.h"
 #include "common/log.h"
 #include "common/text.h"
 #include "control/install.h"
 #include "handover/handover.h"
+#include "probes/lifecycle.h"
+#include "version.h"
 
 namespace agent::app {
 
@@ -44,6 +47,9 @@ control::LineKind lineKind(handover::Outcome::Kind kind) {
   }
   return control::LineKind::Failed;
 }
+// Wakes never bring two passes closer than this: Redis rewrites nodes.conf several times in a
+// row while the cluster changes, and one pass sees all of it.
+constexpr int64_t kMinPassGapMs = 50;
 
 cluster::PeerPoolOptions poolOptions(const config::Config& c, const redis::ConnectOptions& opts) {
   return {c.cluster_nodes, c.redis.port, c.pod_ip, opts};
@@ -66,6 +72,18 @@ cluster::CreatorOptions creatorOptions(const config::Config& c) {
   return {c.cluster_nodes, c.cluster_replicas, c.node_name, c.crash_after};
 }
 
+metrics::Identity metricsIdentity(const config::Config& c) {
+  return {kVersion,        kRevision,          c.ordinal,
+          c.cluster_nodes, c.cluster_replicas, c.mode == config::Mode::Observe,
+          wallMs()};
+}
+
+// Observe mode is enforced where commands are sent, not only by skipping the modules that act:
+// every connection the agent opens then refuses anything but read-only commands.
+redis::ConnectOptions connectOptions(const config::Config& c, std::optional<std::string> pw) {
+  return {c.redis_timeout_ms, c.redis_timeout_ms, std::move(pw), c.mode == config::Mode::Observe};
+}
+
 std::vector<std::string> peerNames(const config::Config& c) {
   std::vector<std::string> names;
   for (int i = 0; i < c.cluster_nodes; ++i) names.push_back(c.peerHost(i));
@@ -77,7 +95,8 @@ std::vector<std::string> peerNames(const config::Config& c) {
 Agent::Agent(const config::Config& config, peers::Resolver& resolver,
              std::optional<std::string> password)
     : config_(config),
-      connect_{config.redis_timeout_ms, config.redis_timeout_ms, std::move(password)},
+      exporter_(metricsIdentity(config)),
+      connect_(connectOptions(config, std::move(password))),
       peers_(poolOptions(config, connect_), resolver, peerNames(config)),
       creator_(
           creatorOptions(config), peers_,
@@ -94,14 +113,20 @@ Agent::Agent(const config::Config& config, peers::Resolver& resolver,
   }
 }
 
+void Agent::lostLocal(const Error& err) {
+  local_error_ = err.message;
+  local_timed_out_ = err.code == Errc::Timeout;
+  snapshot_.reset();
+  if (local_was_up_) activity_.errors.add("redis_unreachable");
+  local_was_up_ = false;
+}
+
 bool Agent::observeLocal() {
   if (local_ && !local_->healthy()) local_.reset();
   if (!local_) {
     auto conn = redis::Connection::open({config_.redis.host, config_.redis.port}, connect_);
     if (!conn) {
-      local_error_ = conn.error().message;
-      activity_.errors.add("redis_unreachable");
-      snapshot_.reset();
+      lostLocal(conn.error());
       return false;
     }
     local_.emplace(std::move(*conn));
@@ -115,13 +140,63 @@ bool Agent::observeLocal() {
   }
   auto snap = cluster::takeSnapshot(*local_);
   if (!snap) {
-    local_error_ = snap.error().message;
-    snapshot_.reset();
+    lostLocal(snap.error());
     return false;
   }
   local_error_.clear();
+  local_timed_out_ = false;
+  local_was_up_ = true;
   snapshot_ = std::move(*snap);
   return true;
+}
+
+// Replicas: their master's replication offset, for the lag metric. One INFO on the pool's
+// connection to the master's pod, only when the last probe reached it.
+void Agent::readMasterOffset() {
+  master_offset_.reset();
+  if (!snapshot_ || !snapshot_->isReplica() || snapshot_->myself() == nullptr) return;
+  for (const auto& p : peers_.last()) {
+    if (!p.answering() || p.node_id != snapshot_->myself()->master_id) continue;
+    auto reply = peers_.command(p.ordinal, {"INFO", "replication"});
+    if (reply && reply->type != redis::Reply::Type::Array) {
+      master_offset_ = redis::InfoFields::parse(reply->str).integer("master_repl_offset");
+    }
+    return;
+  }
+}
+
+void Agent::onFileChanged(const std::string& name) {
+  if (name == files::baseName(prepare::recordPath(config_.nodes_conf))) {
+    record_changed_ = true;
+  } else {
+    ++nodes_conf_changes_;
+  }
+  if (stop_ != nullptr) stop_->wake();
+}
+
+// The directory of nodes.conf exists before Redis starts (it is the data volume), but is
+// watched from the loop so a watcher that failed, or lost its directory, comes back.
+void Agent::ensureWatcher() {
+  if (watcher_ && watcher_->active()) return;
+  std::string dir = files::dirName(config_.nodes_conf);
+  auto w = watch::DirWatcher::start(dir,
+                                    {files::baseName(config_.nodes_conf),
+                                     files::baseName(prepare::recordPath(config_.nodes_conf))},
+                                    [this](const std::string& name) { onFileChanged(name); });
+  if (!w) {
+    if (!watch_failed_) {
+      kLog.warn("Cannot watch nodes.conf; relying on polling",
+                {{"dir", dir}, {"err", w.error().message}});
+      activity_.errors.add("nodes_conf_watch");
+    }
+    watch_failed_ = true;
+    watcher_.reset();
+    return;
+  }
+  if (watch_failed_) kLog.info("Watching nodes.conf again", {{"dir", dir}});
+  watch_failed_ = false;
+  watcher_ = std::move(*w);
+  record_changed_ = true;  // it may have changed while nobody watched
 }
 
 void Agent::saveOrdinalMap() {
@@ -159,21 +234,74 @@ std::string Agent::peerInfo() const {
   return fmt::format("nodeName:{}\nordinal:{}\n", config_.node_name, config_.ordinal.value_or(-1));
 }
 
-void Agent::publish() {
+namespace {
+
+Phase phaseOf(const StateView& v, bool joined) {
+  if (v.stopping) return Phase::Stopping;
+  if (v.passes == 0) return Phase::Starting;
+  if (!v.redis_reachable) return Phase::WaitingForRedis;
+  if (v.local->loading || !v.local->nodes) return Phase::Loading;
+  if (v.creator_active && v.create_phase == cluster::CreatePhase::Blocked) return Phase::Blocked;
+  if (v.creator_active || !joined) return Phase::Bootstrapping;
+  if (v.healing) return Phase::Healing;
+  return Phase::Running;
+}
+
+}  // namespace
+
+// Readiness passes through the gate once per loop pass, so its hysteresis counts passes of the
+// loop, not requests of whoever probes.
+void Agent::fillProbes(StateView& view) {
+  probes::Observation obs{snapshot_ ? &*snapshot_ : nullptr, local_error_, local_timed_out_};
+  if (passes_ == 0) obs.error = "not checked yet";
+  auto instant = probes::readinessChecks(obs);
+  bool joined = std::any_of(instant.begin(), instant.end(), [](const probes::Check& c) {
+    return c.name == "cluster-joined" && c.ok;
+  });
+  view.readiness = passes_ == 0 ? instant : gate_.update(instant, view.updated_ms);
+  view.phase = phaseOf(view, joined);
+}
+
+void Agent::publish(int64_t pass_ms, bool stopping) {
   auto view = std::make_shared<StateView>();
+  view->stopping = stopping;
   view->started_ms = started_ms_;
   view->updated_ms = monotonicMs();
+  view->updated_unix_ms = wallMs();
+  view->passes = passes_;
+  view->pass_ms = pass_ms;
   view->redis_reachable = snapshot_.has_value();
   view->redis_error = local_error_;
+  view->redis_timed_out = local_timed_out_;
   view->local = snapshot_;
   view->peers = peers_.last();
   view->creator_active = creating();
   view->create_phase = creator_.phase();
-  view->stopping = stopping_;
+  view->stopping = view->stopping || stopping_;
+  view->healing = healer_.phase() != cluster::HealPhase::Idle;
+  view->unexpected_nodes = static_cast<int64_t>(healer_.unexpected().size());
+  view->master_repl_offset = master_offset_;
+  view->actions = activity_.actions.values();
+  view->errors = activity_.errors.values();
+  bool watching = watcher_ && watcher_->active();
+  if (record_changed_.exchange(false) || !watching) {
+    prepare_record_ = prepare::loadRecord(config_.nodes_conf);
+  }
+  view->prepare = prepare_record_;
+  view->nodes_conf_changes = nodes_conf_changes_.load();
+  view->watching = watching;
+  fillProbes(*view);
   state_.publish(std::move(view));
 }
 
+bool Agent::sleep(StopSignal& stop, int64_t ms) {
+  int64_t quiet = std::min(ms, kMinPassGapMs);
+  if (stop.waitFor(quiet, /*wakeable=*/false)) return true;
+  return stop.waitFor(ms - quiet);
+}
+
 int64_t Agent::tick() {
+  ensureWatcher();
   if (!observeLocal()) {
     kLog.debug("Local Redis not answering", {{"err", local_error_}});
     return kFastPollMs;
@@ -199,6 +327,7 @@ int64_t Agent::tick() {
   } else {
     peers_.probeAll(cluster::PeerPool::Depth::Snapshot, kProbeBudgetMs);
   }
+  readMasterOffset();
   learnOrdinals(peers_.last());
   if (!creating() && config_.mode == config::Mode::Act) sleep_ms = std::min(sleep_ms, heal());
   return sleep_ms;
@@ -292,8 +421,10 @@ void Agent::lingerForHandover() {
   }
 }
 
-int Agent::run(const StopSignal& stop) {
+int Agent::run(StopSignal& stop) {
   started_ms_ = monotonicMs();
+  stop_ = &stop;
+  publish(0);
   kLog.info("Agent started", {{"pod", config_.pod_name},
                               {"ordinal", config_.ordinal.value_or(-1)},
                               {"redis", config_.redis.str()},
@@ -302,21 +433,26 @@ int Agent::run(const StopSignal& stop) {
   http_.get("/peerinfo", [this](const auto&) {
     return http::Response{200, "text/plain", peerInfo()};
   });
+  serveProbes(http_, state_, exporter_, probes::livenessLimitMs(config_.poll_interval_ms));
   if (Status st = http_.start(config_.http.host, config_.http.port); !st) {
     kLog.error("Cannot start the HTTP listener", {{"err", st.error().message}});
     return 1;
   }
   startControl();
   while (!stop.requested()) {
+    int64_t begin = monotonicMs();
     int64_t sleep_ms = tick();
-    publish();
-    if (stop.waitFor(sleep_ms)) break;
+    ++passes_;
+    publish(monotonicMs() - begin);
+    if (sleep(stop, sleep_ms)) break;
   }
   stopping_ = true;
-  publish();
+  publish(0, /*stopping=*/true);
   lingerForHandover();
   control_.reset();
+  watcher_.reset();
   http_.stop();
+  stop_ = nullptr;
   kLog.info("Agent stopped");
   return 0;
 }

@@ -15,6 +15,7 @@
 #include "control/client.h"
 #include "peers/resolver.h"
 #include "prepare/prepare.h"
+#include "prepare/record.h"
 #include "redis/connection.h"
 #include "version.h"
 
@@ -35,6 +36,9 @@ std::vector<std::string> environment() {
 int runPrepare(const config::Config& c) {
   peers::SystemResolver resolver;
   auto report = prepare::run(c, resolver);
+  if (report && report->outcome == prepare::Outcome::Rewritten) {
+    prepare::noteRewrite(c.nodes_conf, static_cast<int64_t>(report->plan.changes.size()));
+  }
   if (!report) {
     kLog.error("prepare refused to continue", {{"err", report.error().message}});
     return kExitFailure;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -14,19 +15,63 @@
 #include "cluster/creator.h"
 #include "cluster/peer_pool.h"
 #include "cluster/snapshot.h"
+#include "prepare/record.h"
+#include "probes/check.h"
 
 namespace agent::app {
 
+// What the agent is busy with, for the phase metric and the "stuck" alerts.
+enum class Phase {
+  Starting,         // no loop pass finished yet
+  WaitingForRedis,  // the local Redis does not answer
+  Loading,          // the local Redis loads its dataset
+  Bootstrapping,    // the node is not part of a formed cluster yet (or ordinal 0 creates it)
+  Blocked,          // creation refused: a node is not empty (reason in the log)
+  Healing,          // repairs are pending (set by the healer)
+  Running,          // part of the cluster, nothing to do
+  Stopping,
+};
+inline constexpr Phase kPhases[] = {Phase::Starting,      Phase::WaitingForRedis, Phase::Loading,
+                                    Phase::Bootstrapping, Phase::Blocked,         Phase::Healing,
+                                    Phase::Running,       Phase::Stopping};
+inline const char* phaseName(Phase p) {
+  switch (p) {
+    case Phase::Starting: return "starting";
+    case Phase::WaitingForRedis: return "waiting_for_redis";
+    case Phase::Loading: return "loading";
+    case Phase::Bootstrapping: return "bootstrapping";
+    case Phase::Blocked: return "blocked";
+    case Phase::Healing: return "healing";
+    case Phase::Running: return "running";
+    case Phase::Stopping: return "stopping";
+  }
+  return "unknown";
+}
+
 struct StateView {
-  int64_t started_ms = 0;  // monotonic, when the agent started
-  int64_t updated_ms = 0;  // monotonic, end of the last loop pass
+  int64_t started_ms = 0;       // monotonic, when the agent started
+  int64_t updated_ms = 0;       // monotonic, end of the last loop pass
+  int64_t updated_unix_ms = 0;  // the same moment, wall clock (for metrics)
+  int64_t passes = 0;           // loop passes finished; 0 before the first
+  int64_t pass_ms = 0;          // how long the last pass took
   bool redis_reachable = false;
   std::string redis_error;                 // why the local Redis did not answer
+  bool redis_timed_out = false;            // ... because it did not answer in time (vs refused)
   std::optional<cluster::Snapshot> local;  // the local Redis, absent when unreachable
   std::vector<cluster::PeerProbe> peers;   // last probe of every pod, by ordinal
   bool creator_active = false;             // this agent is ordinal 0 and creation is not done
   cluster::CreatePhase create_phase = cluster::CreatePhase::WaitingForPeers;
+  bool healing = false;          // the healer has repairs pending
+  int64_t unexpected_nodes = 0;  // cluster nodes that are no pod of the StatefulSet (kept)
   bool stopping = false;
+  Phase phase = Phase::Starting;
+  std::vector<probes::Check> readiness;       // debounced, as /readyz reports them
+  std::optional<int64_t> master_repl_offset;  // replicas: their master's offset, this pass
+  std::map<std::string, int64_t> actions;     // Activity counters when the view was made
+  std::map<std::string, int64_t> errors;
+  prepare::Record prepare;         // what prepare recorded beside nodes.conf
+  int64_t nodes_conf_changes = 0;  // changes the watcher reported
+  bool watching = false;           // the nodes.conf directory is watched (else polling only)
 };
 
 class StateStore {

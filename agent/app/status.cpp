@@ -2,8 +2,10 @@
 #include "app/status.h"
 
 #include <fmt/format.h>
+#include <algorithm>
 #include <cstdio>
 #include <map>
+#include <set>
 
 #include "app/commands.h"
 #include "common/log.h"
@@ -14,7 +16,8 @@ namespace agent::app {
 
 namespace {
 
-// One row of the table: a pod as its own node describes itself.
+// One row of the table: a pod as its own node describes itself, or, when it does not answer,
+// as the other pods see it.
 struct Row {
   std::string pod, id, address, role, master, slots, link, flags, lag;
 };
@@ -28,54 +31,115 @@ std::string slotText(const nodes_conf::Node& n) {
   return out.empty() ? "-" : out;
 }
 
-std::string joined(const std::vector<std::string>& v) {
+std::string joined(const std::set<std::string>& v) {
   std::string out;
-  for (const auto& s : v) {
-    if (s == "myself") continue;
-    if (!out.empty()) out += ",";
-    out += s;
-  }
+  for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
   return out.empty() ? "-" : out;
 }
 
-Row rowFor(const cluster::PeerProbe& p,
-           const std::map<std::string, const cluster::PeerProbe*>& ids) {
+using Ids = std::map<std::string, const cluster::PeerProbe*>;
+
+// The entry the other answering pods have for `subject` (by node ID, or by address when the
+// subject does not answer) and the trouble flags they attach to it.
+struct OthersView {
+  const nodes_conf::Node* entry = nullptr;
+  std::set<std::string> flags;
+};
+
+OthersView othersView(const std::vector<cluster::PeerProbe>& pods,
+                      const cluster::PeerProbe& subject) {
+  OthersView v;
+  for (const auto& p : pods) {
+    if (&p == &subject || !p.snapshot || !p.snapshot->nodes) continue;
+    for (const auto& n : p.snapshot->nodes->nodes()) {
+      bool same = subject.answering() ? n.id == subject.node_id
+                                      : !subject.ip.empty() && n.address.host == subject.ip;
+      if (!same) continue;
+      if (v.entry == nullptr) v.entry = &n;
+      for (const char* f : {"fail?", "fail", "noaddr", "handshake"}) {
+        if (n.hasFlag(f)) v.flags.insert(f);
+      }
+      if (!n.isConnected()) v.flags.insert("disconnected");
+    }
+  }
+  return v;
+}
+
+std::string replicationLink(const cluster::Snapshot& s) {
+  if (s.info.integerOr("master_sync_in_progress", 0) != 0) return "syncing";
+  return s.info.str("master_link_status", "?");
+}
+
+void describeNode(const nodes_conf::Node& n, const Ids& ids, Row& r) {
+  r.id = n.id.substr(0, 8);
+  r.address = n.address.endpoint();
+  r.role = n.isMaster() ? "master" : "replica";
+  r.slots = slotText(n);
+  if (n.isReplica()) {
+    auto it = ids.find(n.master_id);
+    r.master = it != ids.end() ? it->second->pod() : n.master_id.substr(0, 8);
+  }
+}
+
+Row rowFor(const cluster::PeerProbe& p, const std::vector<cluster::PeerProbe>& pods,
+           const Ids& ids) {
   Row r{p.pod(), "-", p.ip.empty() ? "-" : p.ip, "?", "-", "-", "-", "-", "-"};
+  OthersView others = othersView(pods, p);
+  std::set<std::string> flags = others.flags;
   if (!p.snapshot || !p.snapshot->myself()) {
-    r.link = p.error ? p.error->message : "unreachable";
-    if (p.snapshot && p.snapshot->loading) r.link = "loading";
+    if (others.entry != nullptr) describeNode(*others.entry, ids, r);
+    // The error itself is in the problems list (and in --json); the cell stays one word.
+    r.link = p.ip.empty() ? "unresolved" : (p.snapshot ? "loading" : "unreachable");
+    r.flags = joined(flags);
     return r;
   }
   const auto& s = *p.snapshot;
   const auto& me = *s.myself();
-  r.id = me.id.substr(0, 8);
-  r.address = me.address.endpoint();
-  r.role = me.isMaster() ? "master" : "replica";
-  r.slots = slotText(me);
-  r.flags = joined(me.flags);
-  if (me.isMaster()) r.flags = r.flags == "master" ? "-" : r.flags;
-  if (me.isReplica()) {
-    auto it = ids.find(me.master_id);
-    r.master = it != ids.end() ? it->second->pod() : me.master_id.substr(0, 8);
-    r.link = s.info.str("master_link_status", "?");
-    if (it != ids.end() && it->second->snapshot) {
-      int64_t master_off = it->second->snapshot->info.integerOr("master_repl_offset", 0);
-      int64_t my_off = s.info.integerOr("slave_repl_offset", 0);
-      r.lag = fmt::format("{}", master_off > my_off ? master_off - my_off : 0);
-    }
-  } else {
-    r.link = s.clusterOk() ? "ok" : "fail";
+  describeNode(me, ids, r);
+  for (const auto& f : me.flags) {
+    if (f != "myself" && f != "master" && f != "slave") flags.insert(f);
+  }
+  r.flags = joined(flags);
+  if (!me.isReplica()) return r;
+  r.link = replicationLink(s);
+  auto it = ids.find(me.master_id);
+  if (it != ids.end() && it->second->snapshot) {
+    int64_t master_off = it->second->snapshot->info.integerOr("master_repl_offset", 0);
+    int64_t my_off = s.info.integerOr("slave_repl_offset", 0);
+    r.lag = fmt::format("{}", master_off > my_off ? master_off - my_off : 0);
   }
   return r;
 }
 
-std::map<std::string, const cluster::PeerProbe*> indexById(
-    const std::vector<cluster::PeerProbe>& pods) {
-  std::map<std::string, const cluster::PeerProbe*> ids;
+Ids indexById(const std::vector<cluster::PeerProbe>& pods) {
+  Ids ids;
   for (const auto& p : pods) {
     if (p.answering()) ids[p.node_id] = &p;
   }
   return ids;
+}
+
+// The cluster at a glance, from every answering pod's own view.
+struct Summary {
+  int pods = 0;
+  int answering = 0;
+  int state_ok = 0;
+  int64_t min_slots_ok = 0;
+};
+
+Summary summarize(const std::vector<cluster::PeerProbe>& pods) {
+  Summary s;
+  s.pods = static_cast<int>(pods.size());
+  s.min_slots_ok = nodes_conf::kSlotCount;
+  for (const auto& p : pods) {
+    if (!p.snapshot || !p.snapshot->nodes) continue;
+    ++s.answering;
+    s.state_ok += p.snapshot->clusterOk() ? 1 : 0;
+    s.min_slots_ok =
+        std::min(s.min_slots_ok, p.snapshot->cluster_info.integerOr("cluster_slots_ok", 0));
+  }
+  if (s.answering == 0) s.min_slots_ok = 0;
+  return s;
 }
 
 std::string jsonString(const std::string& s) {
@@ -87,9 +151,10 @@ std::string jsonString(const std::string& s) {
 std::string renderStatusTable(const std::vector<cluster::PeerProbe>& pods,
                               const cluster::Health& health) {
   auto ids = indexById(pods);
+  Summary sum = summarize(pods);
   std::vector<Row> rows;
   rows.push_back({"POD", "NODE", "ADDRESS", "ROLE", "MASTER", "SLOTS", "LINK", "FLAGS", "LAG"});
-  for (const auto& p : pods) rows.push_back(rowFor(p, ids));
+  for (const auto& p : pods) rows.push_back(rowFor(p, pods, ids));
   std::vector<size_t> width(9, 0);
   auto cells = [](const Row& r) {
     return std::vector<const std::string*>{&r.pod,   &r.id,   &r.address, &r.role, &r.master,
@@ -99,7 +164,10 @@ std::string renderStatusTable(const std::vector<cluster::PeerProbe>& pods,
     auto c = cells(r);
     for (size_t i = 0; i < c.size(); ++i) width[i] = std::max(width[i], c[i]->size());
   }
-  std::string out;
+  std::string out = fmt::format(
+      "{} of {} pods answer; {} report cluster_state ok; fewest slots ok in any view: {} of "
+      "16384\n\n",
+      sum.answering, sum.pods, sum.state_ok, sum.min_slots_ok);
   for (const auto& r : rows) {
     auto c = cells(r);
     std::string line;
@@ -123,7 +191,11 @@ std::string renderStatusTable(const std::vector<cluster::PeerProbe>& pods,
 std::string renderStatusJson(const std::vector<cluster::PeerProbe>& pods,
                              const cluster::Health& health) {
   auto ids = indexById(pods);
-  std::string out = fmt::format("{{\"healthy\":{},\"problems\":[", health.healthy);
+  Summary sum = summarize(pods);
+  std::string out = fmt::format(
+      "{{\"healthy\":{},\"summary\":{{\"pods\":{},\"answering\":{},\"clusterStateOk\":{},"
+      "\"minSlotsOk\":{}}},\"problems\":[",
+      health.healthy, sum.pods, sum.answering, sum.state_ok, sum.min_slots_ok);
   for (size_t i = 0; i < health.problems.size(); ++i) {
     out += (i ? "," : "") + jsonString(health.problems[i]);
   }
@@ -133,13 +205,14 @@ std::string renderStatusJson(const std::vector<cluster::PeerProbe>& pods,
   }
   out += "],\"pods\":[";
   for (size_t i = 0; i < pods.size(); ++i) {
-    Row r = rowFor(pods[i], ids);
+    Row r = rowFor(pods[i], pods, ids);
     out += fmt::format(
         "{}{{\"ordinal\":{},\"pod\":{},\"ip\":{},\"nodeId\":{},\"role\":{},\"master\":{},"
-        "\"slots\":{},\"link\":{},\"flags\":{},\"lagBytes\":{}}}",
+        "\"slots\":{},\"link\":{},\"flags\":{},\"lagBytes\":{},\"error\":{}}}",
         i ? "," : "", pods[i].ordinal, jsonString(r.pod), jsonString(pods[i].ip),
         jsonString(pods[i].node_id), jsonString(r.role), jsonString(r.master), jsonString(r.slots),
-        jsonString(r.link), jsonString(r.flags), r.lag == "-" ? "null" : r.lag);
+        jsonString(r.link), jsonString(r.flags), r.lag == "-" ? "null" : r.lag,
+        pods[i].error ? jsonString(pods[i].error->message) : "null");
   }
   out += "]}\n";
   return out;

@@ -23,5 +23,7 @@ Status writeAtomically(const std::string& path, std::string_view content, mode_t
 
 // Directory part of a path ("." when there is none).
 std::string dirName(const std::string& path);
+// File name part of a path (the whole path when it has no '/').
+std::string baseName(const std::string& path);
 
 }  // namespace agent::files

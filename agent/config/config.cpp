@@ -231,7 +231,8 @@ const std::vector<Option>& options() {
        "AGENT_POLL_INTERVAL",
        "DURATION",
        "1s",
-       "how often the agent reads the cluster's state when nothing is happening",
+       "how often the agent reads the cluster's state when nothing happens (a change to "
+       "nodes.conf makes it look at once)",
        {Command::Run},
        setDuration(&Config::poll_interval_ms, "poll-interval", 50)},
       {"mode",

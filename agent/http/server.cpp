@@ -24,6 +24,8 @@ Server::Server() : server_(std::make_unique<httplib::Server>()) {
   server_->new_task_queue = [] { return new httplib::ThreadPool(kWorkers); };
   // Idle keep-alive connections pin a worker; keep them short so probes never queue.
   server_->set_keep_alive_max_count(100);
+  // Headers and body go out in separate writes; Nagle must not hold the second one back.
+  server_->set_tcp_nodelay(true);
   server_->set_keep_alive_timeout(2);
   server_->set_read_timeout(5, 0);
   server_->set_write_timeout(5, 0);

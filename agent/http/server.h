@@ -24,8 +24,9 @@ struct Response {
   std::string body;
 };
 
+using Params = std::multimap<std::string, std::string>;
 // Handlers get the request's query parameters and must not block on Redis.
-using Handler = std::function<Response(const std::multimap<std::string, std::string>& params)>;
+using Handler = std::function<Response(const Params& params)>;
 
 class Server {
  public:

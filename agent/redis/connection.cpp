@@ -5,6 +5,7 @@
 #include <sys/time.h>
 
 #include <fmt/format.h>
+#include <cctype>
 #include <cerrno>
 #include <string_view>
 
@@ -92,6 +93,7 @@ Result<Connection> Connection::open(const Endpoint& endpoint, const ConnectOptio
     return fail(Errc::Transport, fmt::format("{}: cannot set timeout", endpoint.str()));
   }
   Connection conn(std::move(ctx), endpoint);
+  conn.read_only_ = options.read_only;
   if (options.password) {
     auto reply = conn.command({"AUTH", *options.password});
     // A server without requirepass answers AUTH with an error; that is not a failure to reach it.
@@ -106,6 +108,11 @@ Result<Connection> Connection::open(const Endpoint& endpoint, const ConnectOptio
 Result<Reply> Connection::command(const std::vector<std::string>& args) {
   if (!healthy_)
     return fail(Errc::Transport, fmt::format("{}: connection broken", endpoint_.str()));
+  if (read_only_ && !isReadOnlyCommand(args)) {
+    return fail(Errc::Refused, fmt::format("{}: {} refused: the agent only observes (--mode "
+                                           "observe)",
+                                           endpoint_.str(), args.empty() ? "" : args[0]));
+  }
   std::vector<const char*> argv;
   std::vector<size_t> lens;
   for (const auto& a : args) {
@@ -153,6 +160,20 @@ Result<std::optional<std::string>> readPasswordFile(const std::string& path) {
   if (!pw.empty() && pw.back() == '\r') pw.pop_back();
   if (pw.empty()) return fail(Errc::Invalid, fmt::format("password file {} is empty", path));
   return std::optional<std::string>(std::move(pw));
+}
+
+bool isReadOnlyCommand(const std::vector<std::string>& args) {
+  auto upper = [](std::string_view s) {
+    std::string out(s);
+    for (char& ch : out) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    return out;
+  };
+  if (args.empty()) return false;
+  std::string cmd = upper(args[0]);
+  if (cmd == "AUTH" || cmd == "PING" || cmd == "INFO" || cmd == "ROLE") return true;
+  if (cmd != "CLUSTER" || args.size() < 2) return false;
+  std::string sub = upper(args[1]);
+  return sub == "INFO" || sub == "NODES" || sub == "MYID" || sub == "SLOTS" || sub == "SHARDS";
 }
 
 bool isLoadingError(const Error& e) {

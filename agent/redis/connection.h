@@ -37,6 +37,9 @@ struct ConnectOptions {
   int64_t connect_timeout_ms = 1000;
   int64_t command_timeout_ms = 1000;
   std::optional<std::string> password;  // sent with AUTH right after connecting
+  // Refuse, without sending it, every command that could change the server or the cluster
+  // (--mode observe). See isReadOnlyCommand().
+  bool read_only = false;
 };
 
 class Connection final {
@@ -49,7 +52,8 @@ class Connection final {
   Connection& operator=(Connection&&) noexcept;
   ~Connection();
 
-  // Sends one command (arguments are binary-safe). An error reply becomes Errc::Server.
+  // Sends one command (arguments are binary-safe). An error reply becomes Errc::Server; on a
+  // read-only connection anything but isReadOnlyCommand() is Errc::Refused and never sent.
   Result<Reply> command(const std::vector<std::string>& args);
   // The same, for replies that must be a bulk or status string (INFO, CLUSTER NODES, ...).
   Result<std::string> commandString(const std::vector<std::string>& args);
@@ -68,11 +72,16 @@ class Connection final {
   std::unique_ptr<redisContext, ContextFree> ctx_;
   Endpoint endpoint_;
   bool healthy_ = true;
+  bool read_only_ = false;
 };
 
 // Reads a password file (a mounted Secret): the whole file minus one trailing newline.
 // An empty path means "no password".
 Result<std::optional<std::string>> readPasswordFile(const std::string& path);
+
+// The commands a read-only connection may send: AUTH, PING, INFO, ROLE and the CLUSTER
+// subcommands that only report (INFO, NODES, MYID, SLOTS, SHARDS). Case-insensitive.
+bool isReadOnlyCommand(const std::vector<std::string>& args);
 
 // True for "-LOADING" error replies (the dataset is still being loaded).
 bool isLoadingError(const Error& e);

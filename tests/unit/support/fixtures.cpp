@@ -25,6 +25,14 @@ std::string readData(const std::string& relative) {
   return *text;
 }
 
+cluster::Snapshot snapshotFixture(const std::string& name) {
+  std::string base = "probes/" + name;
+  auto snap = cluster::snapshotFromText(readData(base + ".info"), readData(base + ".cluster-info"),
+                                        readData(base + ".cluster-nodes"));
+  REQUIRE_MESSAGE(snap.has_value(), name);
+  return *snap;
+}
+
 std::vector<std::string> listData(const std::string& relative_dir) {
   std::vector<std::string> names;
   for (const auto& entry : fs::directory_iterator(dataPath(relative_dir))) {

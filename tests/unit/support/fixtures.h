@@ -5,11 +5,17 @@
 #include <string>
 #include <vector>
 
+#include "cluster/snapshot.h"
+
 namespace agent::testing {
 
 // Path of a fixture under tests/data (TEST_DATA_DIR set by meson).
 std::string dataPath(const std::string& relative);
 std::string readData(const std::string& relative);
+// What one Redis 7.0.15 node answered, recorded by tests/data/probes/generate_redis70.py:
+// tests/data/probes/<name>.info, .cluster-info and .cluster-nodes.
+cluster::Snapshot snapshotFixture(const std::string& name);
+
 // Names of the files in a tests/data subdirectory, sorted.
 std::vector<std::string> listData(const std::string& relative_dir);
 

@@ -1,0 +1,141 @@
+"""Metrics end to end: a real Prometheus (Debian package) scrapes every agent of the local
+StatefulSet, the shipped alert rules run on what it scraped, and a nodes.conf change reaches
+/metrics at once, not at the next poll."""
+import os
+import re
+import subprocess
+import time
+
+import yaml
+
+import agent_http
+from prom import Prometheus
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FILES = os.path.join(REPO, "charts", "redis-cluster-agent", "files")
+P = "redis_cluster_agent_"
+
+
+def short_rules(path):
+    """The shipped rules with every `for:` cut to 2 s: this test checks the expressions on real
+    data; the durations are covered by promtool test rules (tests/alerts)."""
+    with open(os.path.join(FILES, "alerts.yaml")) as f:
+        rules = yaml.safe_load(f)
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            if "for" in rule:
+                rule["for"] = "2s"
+    with open(path, "w") as f:
+        yaml.safe_dump(rules, f)
+    return path
+
+
+def names_used():
+    """Every redis_cluster_agent_* name the alert rules and the dashboard query."""
+    text = open(os.path.join(FILES, "alerts.yaml")).read()
+    text += open(os.path.join(FILES, "dashboard.json")).read()
+    return set(re.findall(P + r"[a-z_]+", text))
+
+
+def role(sts, i):
+    return sts.command(i, "ROLE")[0].decode()
+
+
+def replica_of(sts, master):
+    for p in sts.pods:
+        r = sts.command(p.ordinal, "ROLE")
+        if r[0] == b"slave" and r[1].decode() == sts.pods[master].ip:
+            return p.ordinal
+    raise AssertionError(f"no replica of pod {master}")
+
+
+def test_prometheus_scrapes_every_agent_and_alerts(sts_factory, tmp_path):
+    sts = sts_factory(pods=6, replicas=1, node_timeout=3000)
+    sts.up()
+    sts.wait_healthy(timeout=60)
+    prom = Prometheus(str(tmp_path / "prometheus"), f"{sts.net}.0.200:9090",
+                      [f"{p.ip}:9839" for p in sts.pods],
+                      rule_files=[short_rules(str(tmp_path / "alerts.yaml"))])
+    with prom:
+        prom.wait_for("every agent scraped",
+                      lambda: prom.scalar('count(up{job="redis-cluster-agent"} == 1)') == 6)
+        prom.wait_for("16384 slots", lambda: prom.scalar(f"sum({P}node_slots)") == 16384)
+        assert prom.scalar(f'count({P}node_role{{role="master"}} == 1)') == 3
+        assert prom.scalar(f"max({P}cluster_size)") == 3
+        assert prom.scalar(f"min({P}cluster_slots_ok)") == 16384
+        prom.wait_for("every pod ready", lambda: prom.scalar(f"sum({P}ready)") == 6)
+        missing = names_used() - set(prom.api("label/__name__/values"))
+        assert not missing, f"alerts/dashboard use metrics no agent exports: {missing}"
+        assert not prom.firing("RedisClusterDown")
+
+        # Lose a whole shard: its slots have no master left.
+        master = next(i for i in range(6) if role(sts, i) == "master")
+        replica = replica_of(sts, master)
+        sts.kill_pod(master)
+        sts.kill_pod(replica)
+        prom.wait_for("RedisClusterDown firing", lambda: prom.firing("RedisClusterDown"))
+        assert prom.scalar(f"max({P}cluster_slots_fail)") > 0
+
+        # Bring the shard back on the same addresses: the alert clears.
+        sts.start_pods([master, replica])
+        prom.wait_for("RedisClusterDown resolved", lambda: not prom.firing("RedisClusterDown"),
+                      timeout=90)
+        sts.wait_healthy(timeout=60)
+
+
+def test_live_metrics_pass_promtool_and_count_prepare_rewrites(sts_factory):
+    password = "pw-Do-Not-Leak-7"
+    sts = sts_factory(pods=6, replicas=1, password=password)
+    sts.up()
+    sts.wait_healthy(timeout=60)
+    for p in sts.pods:
+        status, body = agent_http.get(p.ip, "/metrics")
+        assert status == 200
+        r = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True,
+                           text=True)
+        assert r.returncode == 0 and not (r.stdout + r.stderr).strip(), r.stdout + r.stderr
+        for path in ("/metrics", "/readyz?verbose", "/livez?verbose", "/startupz?verbose", "/"):
+            assert password not in agent_http.get(p.ip, path)[1], path
+    rewrites = P + 'actions_total{action="nodes_conf_rewrite"}'
+    assert agent_http.metrics(sts.pods[5].ip)[rewrites] == 0
+    # On a new IP, prepare (its own process, before Redis) rewrites the myself line; the agent
+    # reads prepare's record and counts it.
+    sts.restart_pod(5, new_ip=True)
+    deadline = time.monotonic() + 15
+    while True:
+        status, _ = agent_http.get(sts.pods[5].ip, "/metrics")
+        m = agent_http.metrics(sts.pods[5].ip) if status == 200 else {}
+        if m.get(rewrites) == 1:
+            break
+        assert time.monotonic() < deadline, (status, m.get(rewrites))
+        time.sleep(0.1)
+    assert m[P + "prepare_addresses_rewritten_total"] >= 1
+
+
+def test_nodes_conf_change_reaches_metrics_at_once(sts_factory):
+    """With a 30 s poll interval only the nodes.conf watcher can make a failover show within
+    seconds: Redis rewrites nodes.conf when roles change, and that wakes every agent's loop."""
+    sts = sts_factory(pods=6, replicas=1, poll_interval="30s")
+    sts.up()
+    sts.wait_healthy(timeout=60)
+    master = next(i for i in range(6) if role(sts, i) == "master")
+    replica = replica_of(sts, master)
+    key = P + 'node_role{role="master"}'
+
+    def roles():
+        return (agent_http.metrics(sts.pods[master].ip)[key],
+                agent_http.metrics(sts.pods[replica].ip)[key])
+
+    deadline = time.monotonic() + 40
+    while roles() != (1, 0):
+        assert time.monotonic() < deadline, "agents never published the formed cluster"
+        time.sleep(0.1)
+    changes = agent_http.metrics(sts.pods[replica].ip)[P + "nodes_conf_changes_total"]
+    assert agent_http.metrics(sts.pods[replica].ip)[P + "nodes_conf_watch_active"] == 1
+
+    sts.command(replica, "CLUSTER", "FAILOVER")
+    begin = time.monotonic()
+    while roles() != (0, 1):
+        assert time.monotonic() - begin < 3, f"roles still {roles()} after 3 s"
+        time.sleep(0.05)
+    assert agent_http.metrics(sts.pods[replica].ip)[P + "nodes_conf_changes_total"] > changes

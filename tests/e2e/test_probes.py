@@ -1,0 +1,288 @@
+"""The agent's probes through a cluster's life, sampled every 100 ms like a very eager kubelet.
+
+Phases: fresh start, loading a large dataset, formed, master killed, replica syncing, full
+restart. For every phase a table says which pods may change readiness and how often; a pod that
+flips more often than its row allows is flapping. Pods are always restarted on their own IP
+(healing of new IPs is not what these tests are about).
+"""
+import os
+import shutil
+import signal
+import threading
+import time
+
+import pytest
+import redis as redispy
+
+import agent_http
+from agent_http import DOWN
+
+READY, UNREADY = "ready", "unready"
+SAMPLE_EVERY = 0.1
+
+
+class Sampler(threading.Thread):
+    """Asks every pod's /readyz?verbose (and every 5th round /livez) every 100 ms."""
+
+    def __init__(self, sts):
+        super().__init__(daemon=True)
+        self.sts, self.phase, self.samples, self.livez = sts, "start", [], []
+        self.halt = threading.Event()
+
+    def run(self):
+        rounds = 0
+        while not self.halt.is_set():
+            begin = time.monotonic()
+            for p in self.sts.pods:
+                status, body = agent_http.get(p.ip, "/readyz?verbose", timeout=0.5)
+                state = DOWN if status == DOWN else READY if status == 200 else UNREADY
+                self.samples.append((begin, self.phase, p.ordinal, state, body))
+                if rounds % 5 == 0:
+                    self.livez.append((self.phase, p.ordinal, agent_http.get(p.ip, "/livez")[0]))
+            rounds += 1
+            self.halt.wait(max(0.0, SAMPLE_EVERY - (time.monotonic() - begin)))
+
+    def stop(self):
+        self.halt.set()
+        self.join(5)
+
+    def of(self, phase, pod):
+        return [(t, state, body) for t, ph, o, state, body in self.samples
+                if ph == phase and o == pod]
+
+    def flips(self, phase, pod):
+        """Changes between ready and not ready (unready or down) during the phase, counting from
+        the pod's last state before it."""
+        flips, before = 0, None
+        for _, ph, o, state, _ in self.samples:
+            if o != pod:
+                continue
+            ready = state == READY
+            if ph == phase and before is not None and ready != before:
+                flips += 1
+            before = ready
+        return flips
+
+    def runs(self, phase, pod):
+        """The phase's samples of one pod as runs: [(state, seconds from the phase start,
+        samples, failing checks of the run's last sample)]."""
+        samples = self.of(phase, pod)
+        out = []
+        for t, state, body in samples:
+            if out and out[-1][0] == state:
+                out[-1][2] += 1
+                out[-1][3] = agent_http.failing_checks(body) if state == UNREADY else []
+            else:
+                out.append([state, round(t - samples[0][0], 1), 1,
+                            agent_http.failing_checks(body) if state == UNREADY else []])
+        return out
+
+    def table(self):
+        phases = list(dict.fromkeys(ph for _, ph, _, _, _ in self.samples))
+        lines = ["phase            " + " ".join(f"pod{i}" for i in range(len(self.sts.pods)))]
+        for ph in phases:
+            lines.append(f"{ph:<16} " + " ".join(
+                f"{self.flips(ph, i):>4}" for i in range(len(self.sts.pods))))
+        last = phases[-1] if phases else None
+        detail = [f"pod{i}: {self.runs(last, i)}" for i in range(len(self.sts.pods))]
+        return ("flips per phase and pod:\n" + "\n".join(lines) + f"\nruns in {last}:\n" +
+                "\n".join(detail))
+
+
+def wait_all_ready(sts, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(agent_http.get(p.ip, "/readyz")[0] == 200 for p in sts.pods):
+            return
+        time.sleep(0.1)
+    bodies = {p.name: agent_http.get(p.ip, "/readyz?verbose")[1] for p in sts.pods}
+    raise TimeoutError(f"not every pod ready after {timeout}s: {bodies}")
+
+
+def role_of(sts, i):
+    return sts.command(i, "ROLE")[0].decode()
+
+
+def master_of(sts, replica):
+    """Ordinal of the pod whose Redis `replica` replicates."""
+    host = sts.command(replica, "ROLE")[1].decode()
+    return next(p.ordinal for p in sts.pods if p.ip == host)
+
+
+def replica_of(sts, master):
+    return next(p.ordinal for p in sts.pods
+                if role_of(sts, p.ordinal) == "slave" and master_of(sts, p.ordinal) == master)
+
+
+def slot_tag(sts, i):
+    """A hash tag whose slot pod i's master owns."""
+    from redis.crc import key_slot
+    mine = [l for l in sts.command(i, "CLUSTER", "NODES").splitlines() if "myself" in l][0]
+    first, last = (int(x) for x in mine.split()[8].split("-"))
+    return next(f"t{n}" for n in range(100000) if first <= key_slot(f"t{n}".encode()) <= last)
+
+
+def fill(sts, i, keys):
+    """Writes `keys` keys into pod i's slots, then rewrites its AOF so they load from its RDB
+    preamble (where key-load-delay applies)."""
+    tag = slot_tag(sts, i)
+    r = sts.redis(i, socket_timeout=30)
+    for start in range(0, keys, 5000):
+        r.mset({f"{{{tag}}}k{n}": "v" * 32 for n in range(start, min(keys, start + 5000))})
+    r.bgrewriteaof()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        info = r.info("persistence")
+        if not info["aof_rewrite_in_progress"] and not info["aof_rewrite_scheduled"]:
+            return
+        time.sleep(0.1)
+    raise TimeoutError("AOF rewrite did not finish")
+
+
+def slow_loading(delay_us):
+    """A before_redis hook: the pod's next start loads `delay_us` slower per key (the include
+    file is rewritten by prepare at every start, so the setting lasts one start)."""
+    def hook(sts, i):
+        with open(os.path.join(sts.run_dir(i), "redis-agent.conf"), "a") as f:
+            f.write(f"key-load-delay {delay_us}\nloading-process-events-interval-bytes 65536\n")
+    return hook
+
+
+def wait_loading_seen(sts, i, timeout=15):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if sts.redis(i, socket_timeout=2).info("persistence")["loading"]:
+                return
+        except (redispy.exceptions.ConnectionError, redispy.exceptions.TimeoutError):
+            pass
+        time.sleep(0.05)
+    raise TimeoutError("the restarted pod never reported loading:1")
+
+
+@pytest.mark.slow
+def test_probe_status_per_phase(sts_factory):
+    sts = sts_factory(pods=6, replicas=1, node_timeout=4000)
+    sampler = Sampler(sts)
+    sampler.start()
+    try:
+        run_phases(sts, sampler)
+    finally:
+        sampler.stop()
+    print(sampler.table())
+
+
+def run_phases(sts, s):
+    others = lambda *busy: [i for i in range(6) if i not in busy]  # noqa: E731
+
+    # Fresh start: not ready until the agents formed the cluster, then ready for good.
+    s.phase = "fresh"
+    sts.up()
+    sts.wait_healthy(timeout=60)
+    wait_all_ready(sts, 30)
+    time.sleep(2)
+    for i in range(6):
+        states = [st for _, st, _ in s.of("fresh", i)]
+        assert states[0] != READY, s.table()
+        assert states[-1] == READY
+        assert s.flips("fresh", i) == 1, s.table()
+
+    # Formed: nothing happens, nothing may change.
+    s.phase = "formed"
+    time.sleep(5)
+    for i in range(6):
+        assert s.flips("formed", i) == 0, s.table()
+        assert all(st == READY for _, st, _ in s.of("formed", i))
+
+    # Loading: a master restarted on a dataset that takes seconds to load.
+    loader = next(i for i in range(6) if role_of(sts, i) == "master")
+    loader_replica = replica_of(sts, loader)
+    fill(sts, loader, 30000)
+    s.phase = "loading"
+    sts.stop_pod(loader)
+    sts.start_pod(loader, new_ip=False, wait=False, before_redis=slow_loading(100))
+    wait_loading_seen(sts, loader)
+    wait_all_ready(sts, 60)
+    time.sleep(2)
+    loading = [t for t, st, body in s.of("loading", loader)
+               if "[-]redis-loading failed" in body]
+    assert loading and loading[-1] - loading[0] >= 2.0, "loading was not seen for seconds"
+    assert s.flips("loading", loader) == 2, s.table()
+    assert s.flips("loading", loader_replica) <= 2, s.table()
+    for i in others(loader, loader_replica):
+        assert s.flips("loading", i) == 0, s.table()
+
+    # Master killed: its replica takes over, the old master comes back as a replica.
+    s.phase = "master-killed"
+    victim = next(i for i in range(6) if role_of(sts, i) == "master")
+    heir = replica_of(sts, victim)
+    sts.kill_pod(victim)
+    deadline = time.monotonic() + 30
+    while role_of(sts, heir) != "master":
+        assert time.monotonic() < deadline, "no failover"
+        time.sleep(0.1)
+    sts.start_pod(victim, new_ip=False)
+    wait_all_ready(sts, 60)
+    time.sleep(2)
+    assert role_of(sts, victim) == "slave"
+    assert s.flips("master-killed", victim) == 2, s.table()
+    assert s.flips("master-killed", heir) <= 2, s.table()
+    for i in others(victim, heir):
+        assert s.flips("master-killed", i) == 0, s.table()
+
+    # Replica syncing: a replica restarted without its data needs a full sync (the master
+    # waits repl-diskless-sync-delay, 5 s, before it streams).
+    s.phase = "replica-sync"
+    syncer = next(i for i in range(6) if role_of(sts, i) == "slave")
+    sts.stop_pod(syncer)
+    shutil.rmtree(os.path.join(sts.data_dir(syncer), "appendonlydir"))
+    sts.start_pod(syncer, new_ip=False)
+    wait_all_ready(sts, 60)
+    time.sleep(2)
+    bodies = [b for _, st, b in s.of("replica-sync", syncer) if st == UNREADY]
+    assert any("[-]replication failed" in b for b in bodies), bodies[-3:]
+    assert s.flips("replica-sync", syncer) == 2, s.table()
+    for i in others(syncer):
+        assert s.flips("replica-sync", i) == 0, s.table()
+
+    # Full restart: every pod at once, same IPs; no deadlock, each pod back exactly once.
+    s.phase = "full-restart"
+    for i in range(6):
+        sts.stop_pod(i)
+    sts.start_pods(range(6))
+    wait_all_ready(sts, 90)
+    time.sleep(3)
+    for i in range(6):
+        assert s.flips("full-restart", i) == 2, s.table()
+    sts.wait_healthy(timeout=30)
+
+    # The agents' loops never stalled while they ran.
+    assert not [x for x in s.livez if x[2] not in (200, DOWN)], s.livez
+
+
+def test_startup_does_not_wait_for_redis(sts_factory):
+    """The agent's startupProbe gates the redis container (native sidecar): /startupz must pass
+    while Redis is not running, and /readyz must say why the pod is not ready."""
+    sts = sts_factory(pods=3, replicas=0)
+    sts.up()
+    sts.wait_healthy(timeout=60)
+    sts.stop_pod(2)
+    sts.start_agent(2)
+    try:
+        ip = sts.pods[2].ip
+        deadline = time.monotonic() + 5
+        while agent_http.get(ip, "/startupz")[0] != 200:
+            assert time.monotonic() < deadline, agent_http.get(ip, "/startupz?verbose")
+            time.sleep(0.05)
+        assert agent_http.get(ip, "/livez") == (200, "ok\n")
+        status, body = agent_http.get(ip, "/readyz")
+        assert status == 503
+        assert "[-]redis-ping failed: Redis does not answer" in body
+        assert "Connection refused" in body
+        assert agent_http.failing_checks(body) == [
+            "redis-ping", "redis-loading", "cluster-joined", "replication", "shard-slots",
+            "cluster-majority"]
+        status, body = agent_http.get(ip, "/readyz?exclude=redis-ping")
+        assert status == 503 and "[+]redis-ping excluded: ok" in body
+    finally:
+        sts.stop_agent(2, signal.SIGTERM)

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "app/status.h"
+
+#include <doctest/doctest.h>
+
+#include "common/text.h"
+#include "support/fixtures.h"
+
+using namespace agent;
+using agent::testing::snapshotFixture;
+
+namespace {
+
+cluster::PeerProbe answering(int ordinal, const std::string& ip, const std::string& fixture) {
+  cluster::PeerProbe p;
+  p.ordinal = ordinal;
+  p.name = "redis-" + std::to_string(ordinal) + ".redis-headless.svc";
+  p.ip = ip;
+  p.snapshot = snapshotFixture(fixture);
+  p.node_id = p.snapshot->myId();
+  return p;
+}
+
+// redis-0: master .10; redis-1: its replica .14; redis-2: master .11, which does not answer.
+std::vector<cluster::PeerProbe> pods() {
+  std::vector<cluster::PeerProbe> v{answering(0, "127.158.0.10", "master"),
+                                    answering(1, "127.158.0.14", "replica")};
+  cluster::PeerProbe down;
+  down.ordinal = 2;
+  down.name = "redis-2.redis-headless.svc";
+  down.ip = "127.158.0.11";
+  down.error = fail(Errc::Transport, "127.158.0.11:6379: Connection refused");
+  v.push_back(down);
+  return v;
+}
+
+std::vector<std::string> words(const std::string& table, const std::string& pod) {
+  for (auto line : text::splitLines(table)) {
+    if (text::startsWith(line, pod + " ")) {
+      std::vector<std::string> out;
+      for (auto w : text::splitWords(line)) out.emplace_back(w);
+      return out;
+    }
+  }
+  FAIL("no row for " << pod);
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("the table shows every pod, the silent one as its peers see it") {
+  auto p = pods();
+  auto health = cluster::assess(p, 1);
+  REQUIRE_FALSE(health.healthy);
+  std::string table = app::renderStatusTable(p, health);
+  CHECK(text::startsWith(table,
+                         "2 of 3 pods answer; 2 report cluster_state ok; fewest slots ok "
+                         "in any view: 16384 of 16384\n"));
+  CHECK(words(table, "POD") == std::vector<std::string>{"POD", "NODE", "ADDRESS", "ROLE", "MASTER",
+                                                        "SLOTS", "LINK", "FLAGS", "LAG"});
+  auto master = words(table, "redis-0");
+  CHECK(master == std::vector<std::string>{"redis-0", "042928d5", "127.158.0.10:6379", "master",
+                                           "-", "0-5460", "-", "-", "-"});
+  auto replica = words(table, "redis-1");
+  CHECK(replica[3] == "replica");
+  CHECK(replica[4] == "redis-0");
+  CHECK(replica[6] == "up");
+  CHECK(text::parseInt(replica[8]).has_value());
+  auto silent = words(table, "redis-2");
+  CHECK(silent[1] == "a4a63d5a");
+  CHECK(silent[3] == "master");
+  CHECK(silent[5] == "5461-10922");
+  CHECK(silent[6] == "unreachable");
+  CHECK(table.find("Connection refused") != std::string::npos);
+  CHECK(table.find("Cluster is NOT healthy:\n  - redis-2 (127.158.0.11) does not answer") !=
+        std::string::npos);
+}
+
+TEST_CASE("flags other pods attach to a node are shown on its row") {
+  auto p = pods();
+  // redis-0's view flags the silent redis-2 as failing.
+  std::string nodes = agent::testing::readData("probes/master.cluster-nodes");
+  std::string from = "127.158.0.11:6379@16379 master";
+  nodes.replace(nodes.find(from), from.size(), from + ",fail?");
+  p[0].snapshot =
+      *cluster::snapshotFromText(agent::testing::readData("probes/master.info"),
+                                 agent::testing::readData("probes/master.cluster-info"), nodes);
+  auto silent = words(app::renderStatusTable(p, cluster::assess(p, 1)), "redis-2");
+  CHECK(silent[7] == "fail?");
+}
+
+TEST_CASE("JSON carries the same rows and a summary") {
+  auto p = pods();
+  std::string json = app::renderStatusJson(p, cluster::assess(p, 1));
+  CHECK(text::startsWith(json,
+                         "{\"healthy\":false,\"summary\":{\"pods\":3,\"answering\":2,"
+                         "\"clusterStateOk\":2,\"minSlotsOk\":16384},\"problems\":[\""));
+  CHECK(json.find("{\"ordinal\":2,\"pod\":\"redis-2\",\"ip\":\"127.158.0.11\",\"nodeId\":\"\","
+                  "\"role\":\"master\",\"master\":\"-\",\"slots\":\"5461-10922\",\"link\":"
+                  "\"unreachable\",\"flags\":\"-\",\"lagBytes\":null,\"error\":\"127.158.0.11:"
+                  "6379: Connection refused\"}") != std::string::npos);
+  CHECK(json.back() == '\n');
+}

@@ -112,15 +112,21 @@ def test_probe_endpoints_answer(cluster, docs):
     failing, report = set(), []
     probes = http_get_probes(docs)
     assert {p[1] for p in probes} >= {"startupProbe", "livenessProbe", "readinessProbe"}
+    def get(url):
+        try:
+            return urllib.request.urlopen(url, timeout=2).status
+        except urllib.error.HTTPError as e:
+            return e.code
+        except OSError as e:
+            return str(e)
+
     for container, probe, path, port in probes:
         for pod in cluster.pods:
             url = f"http://{pod.ip}:{port}{path}"
-            try:
-                status = urllib.request.urlopen(url, timeout=2).status
-            except urllib.error.HTTPError as e:
-                status = e.code
-            except OSError as e:
-                status = str(e)
+            # A replica is ready once its first sync is done, seconds after the cluster forms.
+            deadline = time.monotonic() + 30
+            while (status := get(url)) != 200 and time.monotonic() < deadline:
+                time.sleep(0.2)
             report.append(f"{pod.name} {container}.{probe} {url}: {status}")
             if status != 200:
                 failing.add(path)

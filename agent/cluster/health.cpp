@@ -9,7 +9,8 @@ namespace agent::cluster {
 namespace {
 
 struct Pods {
-  std::map<std::string, const PeerProbe*> by_id;
+  std::map<std::string, const PeerProbe*> by_id;  // pods that answer, by node ID
+  int total = 0;                                  // pods in the StatefulSet, answering or not
 };
 
 std::string shortId(const std::string& id) {
@@ -87,7 +88,7 @@ void checkPod(const PeerProbe& p, const Pods& pods, int replicas, std::vector<st
     if (s.nodes->find(id) == nullptr)
       out.push_back(fmt::format("{} does not know {}", p.pod(), pod->pod()));
   }
-  int expected_masters = static_cast<int>(pods.by_id.size()) / (replicas + 1);
+  int expected_masters = pods.total / (replicas + 1);
   checkShards(p, *s.nodes, expected_masters, replicas, pods, out);
   if (s.isReplica() && s.info.str("master_link_status") != "up") {
     warnings.push_back(fmt::format("{}: replication link to its master is down", p.pod()));
@@ -99,6 +100,7 @@ void checkPod(const PeerProbe& p, const Pods& pods, int replicas, std::vector<st
 Health assess(const std::vector<PeerProbe>& pods, int replicas) {
   Health h;
   Pods index;
+  index.total = static_cast<int>(pods.size());
   for (const auto& p : pods) {
     if (!p.ip.empty() && p.answering()) index.by_id[p.node_id] = &p;
   }

@@ -776,7 +776,12 @@ def _cli(argv):
         if not args.no_wait:
             t0 = time.monotonic()
             sts.wait_healthy(timeout=args.timeout)
-            print(f"Cluster formed in {time.monotonic() - t0:.1f}s.\n")
+            print(f"Cluster formed in {time.monotonic() - t0:.1f}s.")
+            # Replicas finish their first sync a few seconds later (Redis' diskless-sync delay).
+            deadline = time.monotonic() + 15
+            while sts.status()[1].get("warnings") and time.monotonic() < deadline:
+                time.sleep(0.2)
+            print(f"Replicas in sync after {time.monotonic() - t0:.1f}s.\n")
         rc, out = sts.status(json_output=False)
         print(out)
         return 0

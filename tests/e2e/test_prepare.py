@@ -12,7 +12,7 @@ import time
 import pytest
 import redis
 
-from localsts import agent_binary
+from localsts import agent_binary, raw_command
 
 DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data",
                     "nodes_conf")
@@ -135,9 +135,7 @@ def test_redis_loads_every_rewritten_70_file(tmp_path, path):
             except redis.ConnectionError:
                 assert p.poll() is None, open(tmp_path / "redis.log").read()
                 time.sleep(0.05)
-        conn = client.connection_pool.get_connection("CLUSTER")
-        conn.send_command("CLUSTER", "NODES")
-        nodes = conn.read_response().decode()
+        nodes = raw_command(client, "CLUSTER", "NODES")
         seen = {l.split()[0]: l.split()[1].split(",")[0].rsplit(":", 1)[0]
                 for l in nodes.splitlines()}
         assert seen[myself] == "127.91.0.100"

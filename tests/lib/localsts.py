@@ -39,6 +39,18 @@ HTTP_PORT = 9839
 REDIS_PORT = 6379
 
 
+def raw_command(client, *args):
+    """One command through a redis-py client with the reply unparsed (redis-py turns CLUSTER
+    NODES and INFO into dicts); bulk strings come back as str."""
+    conn = client.connection_pool.get_connection(args[0])
+    try:
+        conn.send_command(*args)
+        reply = conn.read_response()
+    finally:
+        client.connection_pool.release(conn)
+    return reply.decode() if isinstance(reply, bytes) else reply
+
+
 def agent_binary():
     return os.environ.get("RCA_AGENT_BIN", DEFAULT_AGENT)
 
@@ -604,14 +616,10 @@ class LocalStatefulSet:
         """One command on pod i's Redis, the reply unparsed (redis-py parses CLUSTER NODES and
         INFO into dicts); bulk strings come back as str."""
         client = self.redis(i)
-        conn = client.connection_pool.get_connection(args[0])
         try:
-            conn.send_command(*args)
-            reply = conn.read_response()
+            return raw_command(client, *args)
         finally:
-            client.connection_pool.release(conn)
             client.close()
-        return reply.decode() if isinstance(reply, bytes) else reply
 
     def cluster_client(self, **kw):
         import redis as redispy

@@ -16,6 +16,9 @@ import time
 
 import redis
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
+from localsts import raw_command  # noqa: E402
+
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
 NET = "127.158.0"
 PORT = 6379
@@ -61,14 +64,7 @@ class Node:
         return redis.Redis(host=self.ip, port=PORT, socket_timeout=5)
 
     def raw(self, *args):
-        c = self.client()
-        conn = c.connection_pool.get_connection(args[0])
-        try:
-            conn.send_command(*args)
-            reply = conn.read_response()
-        finally:
-            c.connection_pool.release(conn)
-        return reply.decode() if isinstance(reply, bytes) else reply
+        return raw_command(self.client(), *args)
 
     def text(self, *args):
         try:

@@ -98,8 +98,9 @@ Agent::Agent(const config::Config& config, peers::Resolver& resolver,
       exporter_(metricsIdentity(config)),
       connect_(connectOptions(config, std::move(password))),
       peers_(poolOptions(config, connect_), resolver, peerNames(config)),
+      boost_(cluster::boostRecordPath(config.nodes_conf), peers_, activity_),
       creator_(
-          creatorOptions(config), peers_,
+          creatorOptions(config), peers_, boost_,
           [this](const cluster::PeerProbe& pod) {
             return fetchK8sNode(pod, config_.http.port, 300);
           },
@@ -326,6 +327,10 @@ int64_t Agent::tick() {
     sleep_ms = std::min(sleep_ms, creator_.step());
   } else {
     peers_.probeAll(cluster::PeerPool::Depth::Snapshot, kProbeBudgetMs);
+  }
+  // After a crash of this agent the record is all that remembers the configured value.
+  if (boost_.pending() && config_.mode == config::Mode::Act) {
+    boost_.restore(peers_.last(), creating());
   }
   readMasterOffset();
   learnOrdinals(peers_.last());

@@ -16,6 +16,7 @@
 #include "cluster/healer.h"
 #include "cluster/peer_pool.h"
 #include "cluster/snapshot.h"
+#include "cluster/timeout_boost.h"
 #include "common/stop.h"
 #include "config/config.h"
 #include "control/server.h"
@@ -73,6 +74,7 @@ class Agent {
   int64_t started_ms_ = 0;
   redis::ConnectOptions connect_;
   cluster::PeerPool peers_;
+  cluster::TimeoutBoost boost_;
   cluster::Creator creator_;
   cluster::Healer healer_;
   int64_t node_timeout_ms_ = 15000;

@@ -6,6 +6,7 @@
 #include "cluster/creator.h"
 
 #include <fmt/format.h>
+#include <algorithm>
 #include <csignal>
 
 #include "cluster/health.h"
@@ -123,8 +124,13 @@ Assessment assessForCreation(const std::vector<PeerProbe>& pods, const CreatePla
   return a;
 }
 
-Creator::Creator(CreatorOptions options, PeerPool& pool, K8sNodeLookup lookup, Activity& activity)
-    : options_(std::move(options)), pool_(pool), lookup_(std::move(lookup)), activity_(activity) {}
+Creator::Creator(CreatorOptions options, PeerPool& pool, TimeoutBoost& boost, K8sNodeLookup lookup,
+                 Activity& activity)
+    : options_(std::move(options)),
+      pool_(pool),
+      boost_(boost),
+      lookup_(std::move(lookup)),
+      activity_(activity) {}
 
 void Creator::report(CreatePhase phase, const std::string& what,
                      const std::vector<std::string>& why) {
@@ -186,6 +192,15 @@ void Creator::maybeCrash(const std::string& point) {
 }
 
 bool Creator::assignSlots(const std::vector<PeerProbe>& pods, const CreatePlan& plan) {
+  std::vector<int> masters;
+  for (int m = 0; m < plan.masters; ++m) masters.push_back(m);
+  bool any_empty = std::any_of(pods.begin(), pods.begin() + plan.masters, [](const PeerProbe& p) {
+    return p.snapshot->myself()->slots.empty();
+  });
+  if (any_empty) {
+    boost_.shorten(pods, masters);
+    maybeCrash("shorten");
+  }
   bool acted = false;
   for (int m = 0; m < plan.masters; ++m) {
     const auto& p = pods[static_cast<size_t>(m)];

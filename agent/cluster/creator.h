@@ -15,6 +15,7 @@
 
 #include "cluster/create_plan.h"
 #include "cluster/peer_pool.h"
+#include "cluster/timeout_boost.h"
 #include "common/counters.h"
 
 namespace agent::cluster {
@@ -43,7 +44,7 @@ struct CreatorOptions {
   int replicas = 1;
   std::string my_k8s_node;
   // Fault injection for tests: kill this process right after the named step
-  // ("slots", "epochs", "meet-half", "meet", "replicate-half").
+  // ("shorten", "slots", "epochs", "meet-half", "meet", "replicate-half").
   std::string crash_after;
 };
 
@@ -52,7 +53,8 @@ using K8sNodeLookup = std::function<std::string(const PeerProbe& pod)>;
 
 class Creator {
  public:
-  Creator(CreatorOptions options, PeerPool& pool, K8sNodeLookup lookup, Activity& activity);
+  Creator(CreatorOptions options, PeerPool& pool, TimeoutBoost& boost, K8sNodeLookup lookup,
+          Activity& activity);
   // One pass over the live state. Returns the milliseconds to wait before the next pass.
   int64_t step();
   CreatePhase phase() const { return phase_; }
@@ -73,6 +75,7 @@ class Creator {
 
   CreatorOptions options_;
   PeerPool& pool_;
+  TimeoutBoost& boost_;
   K8sNodeLookup lookup_;
   CreatePhase phase_ = CreatePhase::WaitingForPeers;
   std::map<int, std::string> k8s_nodes_;  // ordinal -> node name, once learned

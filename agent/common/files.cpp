@@ -105,4 +105,11 @@ Status writeAtomically(const std::string& path, std::string_view content, mode_t
   return fsyncDir(dir);
 }
 
+Status remove(const std::string& path) {
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return fail(Errc::Io, fmt::format("cannot remove {}: {}", path, errnoText(errno)));
+  }
+  return fsyncDir(dirName(path));
+}
+
 }  // namespace agent::files

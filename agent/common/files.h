@@ -21,6 +21,10 @@ bool exists(const std::string& path);
 // The temp file is removed on any failure; `path` is then untouched.
 Status writeAtomically(const std::string& path, std::string_view content, mode_t mode = 0644);
 
+// Unlinks `path` and fsyncs its directory, so the removal survives a crash. A file that is
+// already gone is not an error.
+Status remove(const std::string& path);
+
 // Directory part of a path ("." when there is none).
 std::string dirName(const std::string& path);
 // File name part of a path (the whole path when it has no '/').

@@ -107,10 +107,11 @@ Status setMode(Config& c, std::string_view v) {
 }
 
 Status setCrashPoint(Config& c, std::string_view v) {
-  static const std::string_view kPoints[] = {"",          "slots", "epochs",
-                                             "meet-half", "meet",  "replicate-half"};
+  static const std::string_view kPoints[] = {"",          "shorten", "slots",         "epochs",
+                                             "meet-half", "meet",    "replicate-half"};
   if (std::find(std::begin(kPoints), std::end(kPoints), v) == std::end(kPoints)) {
-    return invalid("crash-after", v, "expected slots, epochs, meet-half, meet or replicate-half");
+    return invalid("crash-after", v,
+                   "expected shorten, slots, epochs, meet-half, meet or replicate-half");
   }
   c.crash_after = std::string(v);
   return {};
@@ -250,8 +251,8 @@ const std::vector<Option>& options() {
        "AGENT_CRASH_AFTER",
        "STEP",
        "",
-       "testing only: kill the agent right after a creation step (slots, epochs, meet-half, "
-       "meet, replicate-half)",
+       "testing only: kill the agent right after a creation step (shorten, slots, epochs, "
+       "meet-half, meet, replicate-half)",
        {Command::Run},
        setCrashPoint},
       {"json",

@@ -2,6 +2,7 @@
 
 Judged by the real `redis-cli --cluster check` and a real cluster client, not by the agent.
 """
+import os
 import random
 import time
 
@@ -9,7 +10,30 @@ import pytest
 
 CHANGING = ("cluster|meet", "cluster|addslots", "cluster|addslotsrange", "cluster|replicate",
             "cluster|forget", "cluster|reset", "cluster|set-config-epoch", "cluster|failover",
-            "cluster|delslots", "cluster|setslot", "flushall", "flushdb")
+            "cluster|delslots", "cluster|setslot", "flushall", "flushdb", "config|set")
+SHORTENED_MS = 1000  # what the creator sets on the masters while it creates
+
+
+def node_timeouts(sts):
+    return [int(sts.redis(i).config_get("cluster-node-timeout")["cluster-node-timeout"])
+            for i in range(sts.size)]
+
+
+def boost_record(sts):
+    return os.path.join(sts.data_dir(0), "nodes.timeout-boost")
+
+
+def assert_node_timeout_restored(sts, timeout=10):
+    """Creation shortens node-timeout on the masters; formed means every node is back on the
+    configured value and the record is gone."""
+    deadline = time.monotonic() + timeout
+    while node_timeouts(sts) != [sts.node_timeout] * sts.size and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert node_timeouts(sts) == [sts.node_timeout] * sts.size
+    deadline = time.monotonic() + timeout
+    while os.path.exists(boost_record(sts)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not os.path.exists(boost_record(sts))
 
 
 def check_cluster(sts):
@@ -48,23 +72,32 @@ def test_forms_from_random_start_order(sts_factory, pods, replicas):
     sts.up(order=order, delay=lambda: random.uniform(0, 0.4))
     sts.wait_healthy(timeout=60)
     check_cluster(sts)
+    assert_node_timeout_restored(sts)
     log = sts.agent_log_text(0)
     assert "Cluster is formed" in log
+    assert "Shortening cluster-node-timeout on the masters during creation" in log
     for i in range(1, pods):
         assert "create:" not in sts.agent_log_text(i)  # only ordinal 0 creates
 
 
-@pytest.mark.parametrize("point", ["slots", "epochs", "meet-half", "meet", "replicate-half"])
+@pytest.mark.parametrize("point",
+                         ["shorten", "slots", "epochs", "meet-half", "meet", "replicate-half"])
 def test_ordinal_0_killed_mid_creation_finishes_on_restart(sts_factory, point):
     sts = sts_factory(pods=6, replicas=1)
     sts.pod_agent_args[0] = [f"--crash-after={point}"]
     sts.up()
     assert sts.pods[0].agent.wait(30), "the agent did not reach the crash point"
     assert f"Fault injection: killing the agent after={point}" in sts.agent_log_text(0)
+    if point == "shorten":
+        # Killed with the masters on the short value: only the record remembers the real one.
+        assert node_timeouts(sts) == [SHORTENED_MS] * 3 + [sts.node_timeout] * 3
+        with open(boost_record(sts)) as f:
+            assert f"configured {sts.node_timeout}\n" in f.read()
     sts.pod_agent_args.pop(0)
     sts.start_agent(0)
     sts.wait_healthy(timeout=60)
     check_cluster(sts)
+    assert_node_timeout_restored(sts)
 
 
 def test_node_with_a_key_blocks_creation_and_keeps_the_key(sts_factory):
@@ -97,6 +130,7 @@ def test_node_with_a_key_blocks_creation_and_keeps_the_key(sts_factory):
         assert "cluster_known_nodes:1" in sts.command(i, "CLUSTER", "INFO")
     assert sts.command(4, "CLUSTER", "GETKEYSINSLOT", str(slot), "10") == [b"precious"]
     assert sts.command(4, "DBSIZE") == 1
+    assert node_timeouts(sts) == [sts.node_timeout] * 6  # nothing touched, not even that
 
 
 def test_restarted_agents_send_no_cluster_changing_command(sts_factory):

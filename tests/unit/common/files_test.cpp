@@ -50,3 +50,18 @@ TEST_CASE("dirName") {
   CHECK(files::dirName("nodes.conf") == ".");
   CHECK(files::dirName("/nodes.conf") == "/");
 }
+
+TEST_CASE("remove deletes a file, accepts one already gone, and reports a real failure") {
+  std::string dir = tempDir();
+  std::string path = dir + "/record";
+  REQUIRE(files::writeAtomically(path, "x\n"));
+  CHECK(files::remove(path));
+  CHECK_FALSE(files::exists(path));
+  CHECK(files::remove(path));  // already gone: nothing to do
+  fs::create_directory(dir + "/sub");
+  fs::create_directory(dir + "/sub/full");
+  auto st = files::remove(dir + "/sub/full");  // unlink() refuses a directory
+  CHECK_FALSE(st);
+  CHECK(fs::exists(dir + "/sub/full"));
+  fs::remove_all(dir);
+}

@@ -56,6 +56,7 @@ struct Config {
   int64_t handover_timeout_ms = 20000;   // handover: the whole budget
   std::string crash_after;               // fault injection for tests (see creator.h)
   int64_t takeover_timeout_ms = 120000;  // prepare: wait for a replica to take over (shard_guard)
+  int64_t dns_wait_ms = 5000;            // prepare: wait for peer names that do not resolve yet
 
   // Name of the pod with `ordinal`, from peer_host_template.
   std::string peerHost(int ordinal) const;

@@ -6,9 +6,14 @@
 #include <sys/file.h>
 
 #include <fmt/format.h>
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <memory>
+#include <thread>
 
+#include "common/clock.h"
 #include "common/files.h"
 #include "common/log.h"
 #include "common/unique_fd.h"
@@ -111,10 +116,16 @@ Result<Outcome> rewriteNodesConf(const config::Config& c, peers::Resolver& resol
   if (!map) return map.error();
   auto pod_host = [&](int ord) { return c.peerHost(ord); };
   auto resolve = [&](int ord) -> Result<std::string> {
-    if (c.peer_host_template.empty()) return fail(Errc::NotFound, "no --peer-host-template");
+    if (c.peer_host_template.empty()) return fail(Errc::Invalid, "no --peer-host-template");
     return resolver.resolve(c.peerHost(ord), c.pod_ip);
   };
-  plan_out = planRewrite(*conf, *map, c.pod_ip, c.cluster_nodes, pod_host, resolve);
+  // Only pods of the StatefulSet's current size are waited for: a scaled-in pod's name never
+  // comes back.
+  auto patient = withDnsWait(resolve, c.dns_wait_ms);
+  auto resolve_current = [&](int ord) {
+    return ord < c.cluster_nodes ? patient(ord) : resolve(ord);
+  };
+  plan_out = planRewrite(*conf, *map, c.pod_ip, c.cluster_nodes, pod_host, resolve_current);
   logPlan(plan_out);
   conf_out = *conf;
   if (plan_out.changes.empty()) {
@@ -162,6 +173,28 @@ std::string renderInclude(const std::optional<std::string>& password,
   out += "requirepass " + quoted + "\n";
   out += "masterauth " + quoted + "\n";
   return out;
+}
+
+ResolveOrdinal withDnsWait(ResolveOrdinal resolve, int64_t wait_ms, int64_t retry_ms) {
+  auto deadline = std::make_shared<int64_t>(0);  // set at the first miss
+  return [=](int ordinal) -> Result<std::string> {
+    while (true) {
+      auto ip = resolve(ordinal);
+      // NotFound: no record yet; Io: the resolver failed for now (EAI_AGAIN). Anything else
+      // will not change by waiting.
+      if (ip || (ip.error().code != Errc::NotFound && ip.error().code != Errc::Io)) return ip;
+      int64_t now = monotonicMs();
+      if (*deadline == 0) {
+        *deadline = now + wait_ms;
+        if (wait_ms > 0) {
+          kLog.info("Waiting for peer names to resolve",
+                    {{"at_most_ms", std::to_string(wait_ms)}, {"first", ip.error().message}});
+        }
+      }
+      if (now >= *deadline) return ip;
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(retry_ms, *deadline - now)));
+    }
+  };
 }
 
 RewritePlan planRewrite(const nodes_conf::NodesConf& conf, const nodes_conf::OrdinalMap& map,

@@ -42,6 +42,11 @@ struct RewritePlan {
 // Resolves the pod with the given ordinal to an IP literal.
 using ResolveOrdinal = std::function<Result<std::string>(int ordinal)>;
 
+// Wraps `resolve` so that a pod whose name does not resolve yet is asked again every
+// `retry_ms` until `wait_ms` after the first such miss. The deadline is shared by every name, so
+// prepare as a whole waits at most `wait_ms`, however many peers are missing.
+ResolveOrdinal withDnsWait(ResolveOrdinal resolve, int64_t wait_ms, int64_t retry_ms = 200);
+
 // Decides the new host of every node: myself -> my_ip; a peer -> the resolved IP of its
 // ordinal, found in `map` or, failing that, by a hostname field equal to a pod name. All
 // substitutions are decided from the old file at once, so swapped or reused IPs end up right.

@@ -147,6 +147,31 @@ def test_3_pods_swap_ips_pairwise(cluster, dns_at_prepare):
     # roles stay, and every address is repaired.
 
 
+def test_3_swapped_ips_with_late_dns_records_prepare_waits(cluster):
+    """All pods restart together and swap IPs; their DNS records appear 1 s into prepare.
+    prepare waits for them, so every nodes.conf is right before Redis starts: nothing for the
+    runtime loop to mend, and no replica ever dials another pod at its master's old IP."""
+    sts = cluster
+    before = roles(sts)
+    ips = {p.ordinal: p.ip for p in sts.pods}
+    for i in range(6):
+        sts.stop_pod(i)
+    sts.prepare_late_dns = {i: 1.0 for i in range(6)}
+    logs = {i: len(sts.agent_log_text(i)) for i in range(6)}
+    meets = meets_sent(sts)
+    swapped = {0: ips[1], 1: ips[0], 2: ips[3], 3: ips[2], 4: ips[5], 5: ips[4]}
+    sts.start_pods(range(6), ips=swapped)
+    sts.wait_healthy(timeout=30)
+    for i in range(6):
+        log = sts.agent_log_text(i)[logs[i]:]
+        assert "Waiting for peer names to resolve" in log
+        assert "Keeping node address unchecked" not in log, log
+    assert addresses_current(sts)
+    moved_targets_live(sts)
+    assert roles(sts) == before
+    assert meets_sent(sts) == meets
+
+
 def wait_for(cond, timeout, what):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

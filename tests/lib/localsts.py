@@ -29,6 +29,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -197,7 +198,8 @@ class LocalStatefulSet:
         self.k8s_nodes = k8s_nodes
         self.pods = [Pod(i, self._ip(i, 0), 0, f"knode-{i % k8s_nodes}") for i in range(pods)]
         # Pods whose agent sees an empty /etc/hosts at prepare time (names do not resolve yet).
-        self.prepare_without_dns = set()
+        self.prepare_without_dns = set()  # prepare sees no peer name (and does not wait)
+        self.prepare_late_dns = {}  # ordinal -> seconds until prepare sees the peer names
         # Extra `run` flags for single pods (ordinal -> list), e.g. fault injection on pod 0.
         self.pod_agent_args = {}
         # How a pod's containers run. None: the build's agent and redis-server as host processes,
@@ -366,13 +368,24 @@ class LocalStatefulSet:
                     f.write(f'requirepass "{self.password}"\nmasterauth "{self.password}"\n')
             return
         hosts = self.hosts_path(i)
-        if i in self.prepare_without_dns:
-            hosts = os.path.join(self.pod_dir(i), "hosts.empty")
+        argv = self.prepare_argv(i)
+        timer = None
+        if i in self.prepare_without_dns or i in self.prepare_late_dns:
+            hosts = os.path.join(self.pod_dir(i), "hosts.prepare")
             with open(hosts, "w") as f:
                 f.write("127.0.0.1 localhost\n")
+        if i in self.prepare_without_dns:
+            argv.append("--dns-wait=0")
+        elif i in self.prepare_late_dns:
+            # The records appear while prepare runs, as when all pods restart together.
+            timer = threading.Timer(self.prepare_late_dns[i], self._rewrite_in_place,
+                                    (hosts, self._hosts_text()))
+            timer.start()
         with open(self.agent_log(i), "ab") as log:
-            rc = subprocess.run(self._in_namespace(hosts, self.prepare_argv(i)), stdout=log,
+            rc = subprocess.run(self._in_namespace(hosts, argv), stdout=log,
                                 stderr=subprocess.STDOUT, env=self.agent_env()).returncode
+        if timer:
+            timer.cancel()
         if rc != 0:
             raise RuntimeError(f"prepare failed on {self.pods[i].name} (rc={rc}); see "
                                f"{self.agent_log(i)}")

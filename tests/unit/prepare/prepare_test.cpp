@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <map>
 
 #include "common/files.h"
@@ -112,6 +113,47 @@ TEST_CASE("an unresolvable peer keeps its address and is reported") {
   CHECK(hostOf(p.conf, map, 2) == "127.31.0.13");
 }
 
+TEST_CASE("a name that resolves late is waited for, within one shared bound") {
+  int calls = 0;
+  prepare::ResolveOrdinal late = [&](int ordinal) -> Result<std::string> {
+    ++calls;
+    if (ordinal == 1 && calls >= 3) return std::string("10.0.0.2");
+    return fail(Errc::NotFound, "cannot resolve redis-" + std::to_string(ordinal));
+  };
+  auto patient = prepare::withDnsWait(late, 2000, 10);
+  auto ip = patient(1);
+  REQUIRE(ip);
+  CHECK(*ip == "10.0.0.2");
+  CHECK(calls == 3);
+
+  // A name that never resolves costs the bound once; the next one is not waited for again.
+  calls = 0;
+  auto bounded = prepare::withDnsWait(late, 100, 10);
+  auto t0 = std::chrono::steady_clock::now();
+  CHECK_FALSE(bounded(2));
+  CHECK_FALSE(bounded(3));
+  auto waited = std::chrono::steady_clock::now() - t0;
+  CHECK(waited >= std::chrono::milliseconds(90));  // the clock counts whole ms
+  CHECK(waited < std::chrono::milliseconds(1000));
+}
+
+TEST_CASE("no wait: one try; errors that waiting cannot fix are not retried") {
+  int calls = 0;
+  prepare::ResolveOrdinal never = [&](int) -> Result<std::string> {
+    ++calls;
+    return fail(Errc::NotFound, "cannot resolve");
+  };
+  CHECK_FALSE(prepare::withDnsWait(never, 0)(1));
+  CHECK(calls == 1);
+  calls = 0;
+  prepare::ResolveOrdinal invalid = [&](int) -> Result<std::string> {
+    ++calls;
+    return fail(Errc::Invalid, "no --peer-host-template");
+  };
+  CHECK_FALSE(prepare::withDnsWait(invalid, 5000)(1));
+  CHECK(calls == 1);
+}
+
 TEST_CASE("a node the map does not know keeps its address") {
   auto p = planFor("redis-7.0-created-master.conf", {}, "127.40.0.1", {{1, "127.40.0.2"}});
   CHECK(p.plan.changes.size() == 1);  // myself only
@@ -178,6 +220,7 @@ config::Config prepareConfig(const TempDir& dir) {
   c.data_dir = dir.path();
   c.redis = {"127.0.0.1", 1};  // nothing listens: Redis is "stopped"
   c.peer_host_template = "redis-{ordinal}.svc";
+  c.dns_wait_ms = 0;  // the fake resolver never changes its mind; the wait has its own tests
   return c;
 }
 

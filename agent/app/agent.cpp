@@ -84,12 +84,6 @@ redis::ConnectOptions connectOptions(const config::Config& c, std::optional<std:
   return {c.redis_timeout_ms, c.redis_timeout_ms, std::move(pw), c.mode == config::Mode::Observe};
 }
 
-std::vector<std::string> peerNames(const config::Config& c) {
-  std::vector<std::string> names;
-  for (int i = 0; i < c.cluster_nodes; ++i) names.push_back(c.peerHost(i));
-  return names;
-}
-
 }  // namespace
 
 Agent::Agent(const config::Config& config, peers::Resolver& resolver,
@@ -97,7 +91,7 @@ Agent::Agent(const config::Config& config, peers::Resolver& resolver,
     : config_(config),
       exporter_(metricsIdentity(config)),
       connect_(connectOptions(config, std::move(password))),
-      peers_(poolOptions(config, connect_), resolver, peerNames(config)),
+      peers_(poolOptions(config, connect_), resolver, config.peerHosts()),
       boost_(cluster::boostRecordPath(config.nodes_conf), peers_, activity_),
       creator_(
           creatorOptions(config), peers_, boost_,

@@ -231,10 +231,8 @@ int runStatus(const config::Config& c) {
     return kExitUsage;
   }
   peers::SystemResolver resolver;
-  std::vector<std::string> names;
-  for (int i = 0; i < c.cluster_nodes; ++i) names.push_back(c.peerHost(i));
   redis::ConnectOptions opts{c.redis_timeout_ms, c.redis_timeout_ms, *password};
-  cluster::PeerPool pool({c.cluster_nodes, c.redis.port, c.pod_ip, opts}, resolver, names);
+  cluster::PeerPool pool({c.cluster_nodes, c.redis.port, c.pod_ip, opts}, resolver, c.peerHosts());
   auto pods = pool.probeAll(cluster::PeerPool::Depth::Snapshot);
   auto health = cluster::assess(pods, c.cluster_replicas);
   std::string text = c.json ? renderStatusJson(pods, health) : renderStatusTable(pods, health);

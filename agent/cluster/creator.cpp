@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <algorithm>
 #include <csignal>
+#include <numeric>
 
 #include "cluster/health.h"
 #include "common/clock.h"
@@ -192,8 +193,8 @@ void Creator::maybeCrash(const std::string& point) {
 }
 
 bool Creator::assignSlots(const std::vector<PeerProbe>& pods, const CreatePlan& plan) {
-  std::vector<int> masters;
-  for (int m = 0; m < plan.masters; ++m) masters.push_back(m);
+  std::vector<int> masters(static_cast<size_t>(plan.masters));
+  std::iota(masters.begin(), masters.end(), 0);
   bool any_empty = std::any_of(pods.begin(), pods.begin() + plan.masters, [](const PeerProbe& p) {
     return p.snapshot->myself()->slots.empty();
   });

@@ -139,7 +139,8 @@ Status setPodIp(Config& c, std::string_view v) {
   return {};
 }
 
-const std::vector<Option>& options() {
+// One table row per option; its length is the number of options, not complexity.
+const std::vector<Option>& options() {  // NOLINT(readability-function-size)
   static const std::vector<Option> kOptions = {
       {"pod-ip",
        "POD_IP",
@@ -423,6 +424,13 @@ const char* commandName(Command command) {
     case Command::Handover: return "handover";
   }
   return "?";
+}
+
+std::vector<std::string> Config::peerHosts() const {
+  std::vector<std::string> names;
+  names.reserve(static_cast<size_t>(cluster_nodes));
+  for (int i = 0; i < cluster_nodes; ++i) names.push_back(peerHost(i));
+  return names;
 }
 
 std::string Config::peerHost(int ord) const {

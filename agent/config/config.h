@@ -60,6 +60,8 @@ struct Config {
 
   // Name of the pod with `ordinal`, from peer_host_template.
   std::string peerHost(int ordinal) const;
+  // Every pod's name, ordinal 0 to cluster_nodes - 1.
+  std::vector<std::string> peerHosts() const;
   std::string socketPath() const { return runtime_dir + "/agent.sock"; }
 };
 

@@ -46,13 +46,13 @@ void Server::get(const std::string& path, Handler handler) {
                [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
                  Response r = handler(req.params);
                  res.status = r.status;
-                 res.set_content(r.body, r.content_type.c_str());
+                 res.set_content(r.body, r.content_type);
                });
 }
 
 Status Server::start(const std::string& host, int port) {
-  int bound = port == 0 ? server_->bind_to_any_port(host.c_str())
-                        : (server_->bind_to_port(host.c_str(), port) ? port : -1);
+  int bound =
+      port == 0 ? server_->bind_to_any_port(host) : (server_->bind_to_port(host, port) ? port : -1);
   if (bound < 0) {
     return fail(Errc::Io,
                 fmt::format("cannot listen on {}:{} (address in use or not local)", host, port));
@@ -78,7 +78,7 @@ Result<std::string> fetch(const std::string& host, int port, const std::string& 
   client.set_connection_timeout(sec, usec);
   client.set_read_timeout(sec, usec);
   client.set_write_timeout(sec, usec);
-  auto res = client.Get(path.c_str());
+  auto res = client.Get(path);
   if (!res) {
     auto err = res.error();
     Errc code = err == httplib::Error::ConnectionTimeout || err == httplib::Error::Read

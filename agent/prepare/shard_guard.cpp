@@ -73,13 +73,11 @@ Status guardShardData(const config::Config& c, const nodes_conf::NodesConf& conf
   }
   auto password = redis::readPasswordFile(c.redis_password_file);
   if (!password) return password.error();
-  std::vector<std::string> names;
-  for (int i = 0; i < c.cluster_nodes; ++i) names.push_back(c.peerHost(i));
   cluster::PeerPool pool({c.cluster_nodes,
                           c.redis.port,
                           c.pod_ip,
                           {c.redis_timeout_ms, c.redis_timeout_ms, *password}},
-                         resolver, names);
+                         resolver, c.peerHosts());
   bool listed_in_file = false;
   for (const auto& n : conf.nodes()) listed_in_file |= n.master_id == me.id;
   int64_t deadline = monotonicMs() + c.takeover_timeout_ms;

@@ -192,16 +192,18 @@ void Creator::maybeCrash(const std::string& point) {
   std::raise(SIGKILL);
 }
 
-bool Creator::assignSlots(const std::vector<PeerProbe>& pods, const CreatePlan& plan) {
-  std::vector<int> masters(static_cast<size_t>(plan.masters));
-  std::iota(masters.begin(), masters.end(), 0);
+void Creator::shortenNodeTimeout(const std::vector<PeerProbe>& pods, const CreatePlan& plan) {
   bool any_empty = std::any_of(pods.begin(), pods.begin() + plan.masters, [](const PeerProbe& p) {
     return p.snapshot->myself()->slots.empty();
   });
-  if (any_empty) {
-    boost_.shorten(pods, masters);
-    maybeCrash("shorten");
-  }
+  if (!any_empty) return;  // an earlier attempt assigned the slots: it shortened, or skipped it
+  std::vector<int> masters(static_cast<size_t>(plan.masters));
+  std::iota(masters.begin(), masters.end(), 0);
+  boost_.shorten(pods, masters);
+  maybeCrash("shorten");
+}
+
+bool Creator::assignSlots(const std::vector<PeerProbe>& pods, const CreatePlan& plan) {
   bool acted = false;
   for (int m = 0; m < plan.masters; ++m) {
     const auto& p = pods[static_cast<size_t>(m)];
@@ -325,6 +327,7 @@ int64_t Creator::step() {
                         options_.replicas, plan.antiAffinityScore)});
   }
   phase_ = CreatePhase::Creating;
+  shortenNodeTimeout(pods, plan);
   if (assignSlots(pods, plan) || setEpochs(pods) || meetAll(pods)) {
     acted_ = true;
     return kWorkingPollMs;

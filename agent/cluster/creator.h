@@ -64,6 +64,7 @@ class Creator {
  private:
   bool allAnswering(const std::vector<PeerProbe>& pods);
   std::vector<std::string> k8sNodes(const std::vector<PeerProbe>& pods);
+  void shortenNodeTimeout(const std::vector<PeerProbe>& pods, const CreatePlan& plan);
   bool assignSlots(const std::vector<PeerProbe>& pods, const CreatePlan& plan);
   bool setEpochs(const std::vector<PeerProbe>& pods);
   bool meetAll(const std::vector<PeerProbe>& pods);

@@ -126,12 +126,7 @@ bool Agent::observeLocal() {
     }
     local_.emplace(std::move(*conn));
     kLog.info("Connected to the local Redis", {{"address", config_.redis.str()}});
-    // Only CONFIG GET reveals node-timeout; it bounds how often a forced failover is retried.
-    if (auto reply = local_->command({"CONFIG", "GET", "cluster-node-timeout"});
-        reply && reply->elements.size() == 2) {
-      node_timeout_ms_ = text::parseInt(reply->elements[1].str).value_or(node_timeout_ms_);
-      healer_.setNodeTimeout(node_timeout_ms_);
-    }
+    readNodeTimeout();
   }
   auto snap = cluster::takeSnapshot(*local_);
   if (!snap) {
@@ -143,6 +138,15 @@ bool Agent::observeLocal() {
   local_was_up_ = true;
   snapshot_ = std::move(*snap);
   return true;
+}
+
+// Only CONFIG GET reveals node-timeout; it bounds how often a forced failover is retried.
+void Agent::readNodeTimeout() {
+  if (auto reply = local_->command({"CONFIG", "GET", "cluster-node-timeout"});
+      reply && reply->elements.size() == 2) {
+    node_timeout_ms_ = text::parseInt(reply->elements[1].str).value_or(node_timeout_ms_);
+    healer_.setNodeTimeout(node_timeout_ms_);
+  }
 }
 
 // Replicas: their master's replication offset, for the lag metric. One INFO on the pool's
@@ -325,6 +329,8 @@ int64_t Agent::tick() {
   // After a crash of this agent the record is all that remembers the configured value.
   if (boost_.pending() && config_.mode == config::Mode::Act) {
     boost_.restore(peers_.last(), creating());
+    // Read at connect time, the value may have been the creator's short one.
+    if (!boost_.pending()) readNodeTimeout();
   }
   readMasterOffset();
   learnOrdinals(peers_.last());

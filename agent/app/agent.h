@@ -49,6 +49,7 @@ class Agent {
   // One pass; returns how long to sleep before the next one.
   int64_t tick();
   bool observeLocal();
+  void readNodeTimeout();
   void lostLocal(const Error& err);
   void learnOrdinals(const std::vector<cluster::PeerProbe>& probes);
   void saveOrdinalMap();

@@ -33,27 +33,36 @@ from redis.cluster import ClusterNode, RedisCluster
 
 
 class Counter:
-    """One cluster client shared by the request threads; rebuilt from the seeds after a
-    failure that is not a plain Redis error (redis-py 4.3 can leave a cluster client unusable
-    once every node it knew has moved, e.g. after a full restart on new addresses)."""
+    """One cluster client shared by the request threads. After a failure that is not a plain
+    Redis error, the client is built again (redis-py 4.3 can leave a cluster client unusable,
+    e.g. once every node it knew has moved) from the seeds and every node the old client
+    knew: a seed that is a pod's address goes stale when the pods move one by one, a Service
+    name does not."""
 
     def __init__(self, seeds, password, key):
         self.seeds, self.password, self.key = seeds, password, key
+        self._known = []
         self._client = None
         self._lock = threading.Lock()
 
     def _get(self):
         with self._lock:
             if self._client is None:
-                nodes = [ClusterNode(host, port) for host, port in self.seeds]
-                self._client = RedisCluster(startup_nodes=nodes, password=self.password,
-                                            socket_timeout=2, socket_connect_timeout=2)
+                addrs = self.seeds + [a for a in self._known if a not in self.seeds]
+                self._client = RedisCluster(
+                    startup_nodes=[ClusterNode(host, port) for host, port in addrs],
+                    password=self.password, socket_timeout=2, socket_connect_timeout=2)
             return self._client
 
     def _drop(self, client):
+        try:
+            known = [(n.host, n.port) for n in client.get_nodes()]
+        except Exception:  # noqa: BLE001 - a broken client may not even list its nodes
+            known = []
         with self._lock:
             if self._client is client:
                 self._client = None
+                self._known = known or self._known
         try:
             client.close()
         except Exception:  # noqa: BLE001 - closing a broken client may fail too

@@ -27,6 +27,7 @@ from tutorial import TutorialStatefulSet, start_hit_counter
 from writer import CounterWriter
 
 KEYS = 20000
+AWAY = 1.0  # seconds between a pod's deletion and its new start (scheduling, volume)
 BASE = int(os.environ.get("RCA_TEST_NET_BASE", "100"))
 NET = f"127.{BASE + 24}"  # clear of the networks conftest hands out first
 
@@ -158,7 +159,7 @@ def test_adopt_tutorial_cluster_under_load(sts_factory, tmp_path, capsys):
         for i in reversed(range(6)):
             t0 = time.monotonic()
             role = sts.role(i)
-            out = sts.adopt_pod(i, env)
+            out = sts.adopt_pod(i, env, away=AWAY)
             assert ("is a replica of" in out) == (role == "master"), out
             wait_for(f"{sts.pods[i].name} adopted", pod_adopted(sts, i), 120)
             assert sts.resolvable(i) and sts.resolvable(i, sts.hosts_path(i))
@@ -178,9 +179,10 @@ def test_adopt_tutorial_cluster_under_load(sts_factory, tmp_path, capsys):
     assert writer.check_counters() == [], writer.report()
     attempted, acked = writer.totals()
     assert acked > 1000, writer.report()
-    # The handovers move masters within a second; a master stopped without one would cost its
-    # shard the node timeout (15 s) plus an election.
-    assert writer.longest_gap < 5.0, writer.report()
+    # The handovers move masters in well under a second. A master stopped without one costs
+    # its shard every write until its new pod serves (here over 4 s: `away`, the start, the
+    # clients' retries) or, past the node timeout, until its replica is elected.
+    assert writer.longest_gap < 2.0, writer.report()
     values = hitter.values
     assert len(values) > 100, (values[-5:], hitter.failures)
     assert all(a < b for a, b in zip(values, values[1:])), "the hit counter went backwards"

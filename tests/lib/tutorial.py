@@ -175,16 +175,18 @@ class TutorialStatefulSet(LocalStatefulSet):
         self.handovers.append((i, r.stdout + r.stderr))
         return r.returncode, r.stdout + r.stderr
 
-    def adopt_pod(self, i, env, before_start=None, wait=True):
+    def adopt_pod(self, i, env, before_start=None, wait=True, away=0.0):
         """Pod i from the tutorial's spec to the agent's: handover (the preStop it lacks),
-        delete without a preStop, start on a new address with the agent (prepare + run, or
-        the runtime given to the constructor). before_start(sts, i) runs while the pod is
-        down, e.g. the README's chown of the volume; wait=False returns without waiting for
-        Redis to answer. Returns the script's output."""
+        delete without a preStop, `away` seconds (Kubernetes creating the new pod and
+        attaching its volume), start on a new address with the agent (prepare + run, or the
+        runtime given to the constructor). before_start(sts, i) runs while the pod is down,
+        e.g. the README's chown of the volume; wait=False returns without waiting for Redis
+        to answer. Returns the script's output."""
         rc, out = self.handover_old_pod(i, env)
         if rc != 0:
             raise RuntimeError(f"handover-old-pod.sh {self.pods[i].name} failed:\n{out}")
         self.delete_pod(i, prestop=False)
+        time.sleep(away)
         if before_start:
             before_start(self, i)
         self.adopted.add(i)

@@ -221,3 +221,21 @@ def test_adopt_tutorial_cluster_under_load(sts_factory, tmp_path, capsys):
         print(f"  hit counter: {len(values)} hits counted, {hitter.failures} failed, final {hits}")
         for line in writer.report():
             print("  " + line)
+
+
+def test_handover_script_keeps_a_master_without_a_healthy_replica(sts_factory, tmp_path):
+    """handover-old-pod.sh refuses, changing nothing, when no replica can take over: the
+    README's loop stops there instead of deleting the shard's only copy."""
+    sts = TutorialStatefulSet(str(tmp_path / "sts"), pods=6, replicas=1, net=NET)
+    sts_factory.created.append(sts)
+    sts.create_tutorial_cluster()
+    env = sts.kubectl_standin(str(tmp_path / "bin"))
+    master = next(i for i in range(6) if sts.role(i) == "master")
+    replica = next(i for i in range(6) if sts.role(i) == "slave" and
+                   sts.command(i, "ROLE")[1].decode() == sts.pods[master].ip)
+    sts.stop_pod(replica)
+    rc, out = sts.handover_old_pod(master, env)
+    assert rc == 1 and "no healthy replica" in out, out
+    assert sts.role(master) == "master"
+    rc, out = sts.handover_old_pod(next(i for i in range(6) if sts.role(i) == "slave"), env)
+    assert rc == 0 and "nothing to hand over" in out, out

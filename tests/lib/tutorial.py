@@ -13,6 +13,7 @@ names only once it is adopted (a tutorial pod's subdomain is the tutorial's Serv
 headless Service publishes no name for it), and every running pod resolves as
 "redis-cluster", like the client Service the hit counter uses.
 """
+import json
 import os
 import subprocess
 import sys
@@ -167,7 +168,6 @@ class TutorialStatefulSet(LocalStatefulSet):
 
     def handover_old_pod(self, i, env):
         """examples/tutorial/handover-old-pod.sh for pod i: (exit code, output)."""
-        import json
         with open(env["TUTORIAL_PODS"], "w") as f:
             json.dump({p.name: p.ip for p in self.pods if p.running}, f)
         r = subprocess.run(["sh", HANDOVER_SCRIPT, self.pods[i].name], capture_output=True,

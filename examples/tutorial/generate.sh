@@ -2,7 +2,8 @@
 # Writes examples/tutorial/redis-cluster.yaml: the chart rendered with examples/tutorial/values.yaml
 # (release redis-cluster, namespace default, the agent as a native sidecar, no helm test pod), so
 # the plain manifests and `helm install -f values.yaml` create the same objects. --check prints
-# the difference and fails when the file is not what the chart renders (tests/packaging).
+# the difference and fails when the file is not what the chart renders (tests/packaging);
+# --check FILE compares FILE instead.
 # Needs helm: scripts/install-packaging-tools.sh, or HELM=/path/to/helm.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -26,6 +27,7 @@ tmp=$(mktemp "$here/.redis-cluster.yaml.XXXXXX")
 trap 'rm -f "$tmp"' EXIT
 render > "$tmp"
 if [ "${1:-}" = "--check" ]; then
+  out=${2:-$out}
   if ! diff -u "$out" "$tmp"; then
     echo "$out differs from the chart: run examples/tutorial/generate.sh and commit" >&2
     exit 1

@@ -183,9 +183,24 @@ def test_readme_hands_helm_every_object_the_tutorial_has():
     assert f"meta.helm.sh/release-name={RELEASE}" in annotate
     assert f"meta.helm.sh/release-namespace={NAMESPACE}" in annotate
     assert "app.kubernetes.io/managed-by=Helm" in label
+
+
+
+def test_readme_helm_install_runs(tmp_path):
+    """The README's helm install, flags and all, as a client-side dry run (no cluster here):
+    the flags exist in this Helm, the values pass the schema, the release is named right."""
     install = command("helm install")
     assert install[2] == RELEASE and install[install.index("-f") + 1] == "examples/tutorial/values.yaml"
     assert "updateStrategy.type=OnDelete" in install
+    assert {"--take-ownership", "--force-conflicts"} <= set(install)
+    r = subprocess.run([chartpod.helm(), *install[1:], "--dry-run=client", "--namespace",
+                        NAMESPACE], capture_output=True, text=True, cwd=REPO,
+                       env={**os.environ, "KUBECONFIG": os.devnull})
+    assert r.returncode == 0, r.stderr
+    sts = find([d for d in yaml.safe_load_all(r.stdout.split("\nNOTES:")[0].split("MANIFEST:", 1)[1]) if d],
+               "StatefulSet")
+    assert sts["spec"]["updateStrategy"] == {"type": "OnDelete"}
+    assert sts["spec"]["template"]["spec"]["initContainers"][0]["image"].startswith("registry.example.com/")
 
 
 def test_readme_sed_makes_the_plain_manifests_on_delete(tmp_path):

@@ -155,6 +155,12 @@ def test_adopt_tutorial_cluster_under_load(sts_factory, tmp_path, capsys):
     steps = []
     try:
         time.sleep(1)
+        # README step 3: the chart's Service replaces the tutorial's and reaches no old pod;
+        # the connected hit counter must not notice.
+        sts.chart_installed = True
+        sts.write_hosts()
+        with open(sts.hosts_path()) as f:
+            assert not any("redis-cluster" in line.split() for line in f)
         t_adopt = time.monotonic()
         for i in reversed(range(6)):
             t0 = time.monotonic()

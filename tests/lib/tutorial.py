@@ -10,8 +10,10 @@ preStop, and started again on a new address with the agent.
 
 Name resolution follows Kubernetes during the adoption: a pod resolves under the agents' peer
 names only once it is adopted (a tutorial pod's subdomain is the tutorial's Service, so the new
-headless Service publishes no name for it), and every running pod resolves as
-"redis-cluster", like the client Service the hit counter uses.
+headless Service publishes no name for it). "redis-cluster", the client Service the hit counter
+uses, resolves to every running pod until `chart_installed` is set (README step 3), and then
+only to adopted ones: the chart's Service targets the port named "redis", which the tutorial's
+pods do not have.
 """
 import json
 import os
@@ -76,6 +78,7 @@ class TutorialStatefulSet(LocalStatefulSet):
         kw["runtime"] = None
         super().__init__(root, with_agent=False, **kw)
         self.adopted = set()
+        self.chart_installed = False
         self.aliases = list(aliases)
         self.handovers = []  # (ordinal, output of handover-old-pod.sh)
 
@@ -87,7 +90,8 @@ class TutorialStatefulSet(LocalStatefulSet):
             if p.running and p.ordinal in self.adopted:
                 names = [p.dns_name, p.name] + [a.format(ordinal=p.ordinal) for a in self.aliases]
                 lines.append(f"{p.ip} {' '.join(names)}")
-        lines += [f"{p.ip} {CLIENT_SERVICE}" for p in self.pods if p.running]
+        lines += [f"{p.ip} {CLIENT_SERVICE}" for p in self.pods
+                  if p.running and (p.ordinal in self.adopted or not self.chart_installed)]
         return "\n".join(lines) + "\n"
 
     def resolvable(self, ordinal, hosts_file=None):

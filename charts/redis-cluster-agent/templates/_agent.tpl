@@ -58,9 +58,7 @@ listens on every address, and the agent's listener answers the kubelet's probes 
 - name: runtime
   mountPath: {{ include "redis-cluster-agent.runtimeDir" . }}
 {{- if .Values.auth.enabled }}
-- name: password
-  mountPath: {{ include "redis-cluster-agent.secretDir" . }}
-  readOnly: true
+{{ include "redis-cluster-agent.passwordMount" . }}
 {{- end }}
 {{- end -}}
 
@@ -75,6 +73,10 @@ listens on every address, and the agent's listener answers the kubelet's probes 
     - prepare
   env:
     {{- include "redis-cluster-agent.agentEnv" . | nindent 4 }}
+  {{- with .Values.agent.extraEnvFrom }}
+  envFrom:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
   {{- with .Values.agent.resources }}
   resources:
     {{- toYaml . | nindent 4 }}
@@ -99,6 +101,10 @@ listens on every address, and the agent's listener answers the kubelet's probes 
     - run
   env:
     {{- include "redis-cluster-agent.agentEnv" . | nindent 4 }}
+  {{- with .Values.agent.extraEnvFrom }}
+  envFrom:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
   ports:
     - name: http-agent
       containerPort: {{ .Values.agent.httpPort }}

@@ -44,7 +44,8 @@ EXPORTER = ["--set", "sidecars[0].name=metrics",
             "--set-literal", "sidecars[0].env[1].valueFrom.secretKeyRef.name={{ include \"redis-cluster-agent.fullname\" . }}",
             "--set", "sidecars[0].env[1].valueFrom.secretKeyRef.key=redis-password",
             "--set", "sidecars[0].ports[0].name=http-exporter",
-            "--set", "sidecars[0].ports[0].containerPort=9121"]
+            "--set", "sidecars[0].ports[0].containerPort=9121",
+            "--set", "metrics.podMonitor.extraEndpoints[0].port=http-exporter"]
 
 VARIANTS = {
     "default": [],
@@ -569,6 +570,8 @@ def test_images_pull_secrets_sidecars_and_env_from():
     # Templates in sidecars are rendered: the exporter reads the chart's own password Secret.
     ref = next(e for e in exporter["env"] if e["name"] == "REDIS_PASSWORD")["valueFrom"]["secretKeyRef"]
     assert ref["name"] == "redis-redis-cluster-agent"
+    endpoints = find(docs, "PodMonitor")["spec"]["podMetricsEndpoints"]
+    assert [e["port"] for e in endpoints] == ["http-agent", "http-exporter"]
     by_name = {c["name"]: c for c in spec["initContainers"] + spec["containers"]}
     assert by_name["redis"]["envFrom"] == [{"configMapRef": {"name": "redis-env"}}]
     for name in ("prepare", "agent"):

@@ -30,7 +30,8 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
 from localsts import Process  # noqa: E402
 
-CHART = os.path.join(REPO, "charts", "redis-cluster-agent")
+# RCA_CHART: another copy of the chart, e.g. an older one, to show what the checks catch there.
+CHART = os.environ.get("RCA_CHART", os.path.join(REPO, "charts", "redis-cluster-agent"))
 PODROOT = os.path.join(REPO, "tests", "lib", "podroot.py")
 # What every image's ENV has (Debian's default; the official redis image has the same).
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

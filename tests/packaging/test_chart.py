@@ -287,7 +287,7 @@ NOTES = {
     "existing-secret": (["Secret redis-auth, key redis-password"], ["`helm template`"]),
     "password-from-values": (["WARNING: auth.password is stored in the Helm release"],
                              ["`helm template`"]),
-    "old-defaults": (["Password:     none"], ["Only pods labelled", "Secret redis"]),
+    "old-defaults": (["Password:     none"], ["Only pods of namespace", "Secret redis"]),
     "metrics-on": (["kubectl label namespace <prometheus-namespace> redis-cluster-agent-scrape=true"],
                    []),
     "node-port": (["Allow outside\nclients with networkPolicy.extraIngress ipBlock rules"], []),

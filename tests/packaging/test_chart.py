@@ -282,7 +282,8 @@ def test_readme_values_table_is_current():
 # variant: (lines its NOTES must have, lines they must not have)
 NOTES = {
     "default": (["Secret redis-redis-cluster-agent, key redis-password",
-                 "`helm template` (and tools built on it"],
+                 "`helm template` (and tools built on it",
+                 "Only pods of namespace default labelled redis-redis-cluster-agent-client=true"],
                 ["WARNING", "Password:     none", "kubectl label namespace"]),
     "existing-secret": (["Secret redis-auth, key redis-password"], ["`helm template`"]),
     "password-from-values": (["WARNING: auth.password is stored in the Helm release"],

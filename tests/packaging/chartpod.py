@@ -3,9 +3,11 @@
 `helm template` renders the chart; ChartRuntime then runs the rendered pod spec's containers for
 each pod of tests/lib/localsts.py, taking command, args, env, volume mounts and security
 context from the StatefulSet as they are. Only what Kubernetes itself would supply is filled
-in: the downward API (POD_IP, POD_NAME, NODE_NAME), `$(VAR)` expansion, the volumes (a PVC is
-the pod's data dir, an emptyDir a fresh directory per pod start, ConfigMaps and Secrets files
-written from the rendered objects and the test's secrets), and the pod network: each local pod
+in: the downward API (POD_IP, POD_NAME, NODE_NAME, a container's resource limits), `$(VAR)`
+expansion, the volumes (a PVC is the pod's data dir, an emptyDir a fresh directory per pod start,
+ConfigMaps and Secrets files written from the rendered objects, or from the test's secrets for a
+Secret the chart does not make), the user a platform assigns when the pod spec names none
+(OpenShift's restricted policy), and the pod network: each local pod
 has its own 127.x address instead of a network namespace, so Redis gets `--bind <pod IP>
 --bind-source-addr <pod IP>` appended (in a pod, `bind * -::*` reaches the same addresses).
 
@@ -14,6 +16,7 @@ with the volumes at their mount paths, the build's agent binary at the image's p
 container's uid/gid and read-only root) and PodmanRunner (the real images with
 `podman run --network host`).
 """
+import base64
 import os
 import re
 import shutil
@@ -27,7 +30,8 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
 from localsts import Process  # noqa: E402
 
-CHART = os.path.join(REPO, "charts", "redis-cluster-agent")
+# RCA_CHART: another copy of the chart, e.g. an older one, to show what the checks catch there.
+CHART = os.environ.get("RCA_CHART", os.path.join(REPO, "charts", "redis-cluster-agent"))
 PODROOT = os.path.join(REPO, "tests", "lib", "podroot.py")
 # What every image's ENV has (Debian's default; the official redis image has the same).
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -58,6 +62,20 @@ def find(docs, kind, name=None):
     if len(found) != 1:
         raise LookupError(f"expected one {kind} {name or ''}, found {len(found)}")
     return found[0]
+
+
+QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|m)?$")
+QUANTITY_FACTORS = {None: 1, "m": 0.001, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+                    "P": 10**15, "E": 10**18, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30,
+                    "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+
+
+def quantity(text):
+    """A Kubernetes resource quantity ("512Mi", "1G", "100m") as a number."""
+    m = QUANTITY.match(str(text))
+    if not m:
+        raise ValueError(f"not a quantity: {text!r}")
+    return float(m.group(1)) * QUANTITY_FACTORS[m.group(2)]
 
 
 def expand(text, env):
@@ -106,32 +124,60 @@ class PodSpec:
                 return c
         raise LookupError(f"no long-running container {name!r} in the pod spec")
 
-    def security(self, c):
+    def ids(self, platform=None):
+        """(runAsUser, runAsGroup, fsGroup) of the pod; what the pod spec leaves out comes from
+        platform, a dict with the same keys (a platform that assigns users: OpenShift gives a UID
+        and fsGroup from the namespace's range and group 0)."""
+        pod = self.spec.get("securityContext", {})
+        out = []
+        for key in ("runAsUser", "runAsGroup", "fsGroup"):
+            out.append(pod[key] if key in pod else (platform or {}).get(key))
+        return tuple(out)
+
+    def security(self, c, platform=None):
         pod = self.spec.get("securityContext", {})
         ctr = c.get("securityContext", {})
-        uid = ctr.get("runAsUser", pod.get("runAsUser"))
-        gid = ctr.get("runAsGroup", pod.get("runAsGroup"))
-        groups = [g for g in (gid, pod.get("fsGroup")) if g is not None]
+        pod_uid, pod_gid, fs_group = self.ids(platform)
+        uid = ctr.get("runAsUser", pod_uid)
+        gid = ctr.get("runAsGroup", pod_gid)
+        groups = [g for g in (gid, fs_group) if g is not None]
         groups += pod.get("supplementalGroups", [])
         return uid, gid, sorted(set(groups)), bool(ctr.get("readOnlyRootFilesystem"))
 
-    @staticmethod
-    def env(c, pod):
+    def resource_field(self, ref, default_container):
+        """A resourceFieldRef's value, as the kubelet gives it: the limit (or request) divided
+        by the divisor, rounded up. (Without a limit the kubelet gives the node's allocatable;
+        the tests always set one.)"""
+        name = ref.get("containerName", default_container)
+        c = next(c for c in self.spec["containers"] + self.spec.get("initContainers", [])
+                 if c["name"] == name)
+        kind, resource = ref["resource"].split(".", 1)
+        value = c.get("resources", {}).get(kind, {}).get(resource)
+        if value is None:
+            raise NotImplementedError(f"resourceFieldRef {ref}: container {name} sets no {kind}")
+        divisor = quantity(ref.get("divisor", "1"))
+        return str(int(-(-quantity(value) // divisor)))
+
+    def env(self, c, pod):
         """The container's own variables as the kubelet resolves them: in order, each value
         expanded with the ones before it (the image's ENV is not visible to the kubelet)."""
         field_values = {"status.podIP": pod.ip, "metadata.name": pod.name,
                         "spec.nodeName": pod.k8s_node, "metadata.namespace": "default"}
         env = {}
         for e in c.get("env", []):
+            source = e.get("valueFrom", {})
             if "value" in e:
                 env[e["name"]] = expand(str(e["value"]), env)
-            elif "fieldRef" in e.get("valueFrom", {}):
-                env[e["name"]] = field_values[e["valueFrom"]["fieldRef"]["fieldPath"]]
+            elif "fieldRef" in source:
+                env[e["name"]] = field_values[source["fieldRef"]["fieldPath"]]
+            elif "resourceFieldRef" in source:
+                env[e["name"]] = self.resource_field(source["resourceFieldRef"], c["name"])
             else:
-                raise NotImplementedError(f"env {e['name']}: only value and fieldRef are supported")
+                raise NotImplementedError(f"env {e['name']}: only value, fieldRef and "
+                                          "resourceFieldRef are supported")
         return env
 
-    def run(self, c, pod, volumes, image_env):
+    def run(self, c, pod, volumes, image_env, platform=None):
         own = self.env(c, pod)
         if "command" not in c:
             raise AssertionError(f"container {c['name']} has no command: the chart must not "
@@ -144,7 +190,7 @@ class PodSpec:
             if m.get("subPath"):
                 src = os.path.join(src, m["subPath"])
             mounts.append((src, m["mountPath"], bool(m.get("readOnly"))))
-        uid, gid, groups, read_only = self.security(c)
+        uid, gid, groups, read_only = self.security(c, platform)
         return ContainerRun(c["name"], c["image"], argv, env, mounts, uid, gid, groups, read_only)
 
 
@@ -152,23 +198,33 @@ class ChartRuntime:
     """localsts runtime: the rendered pod spec's containers for every pod.
 
     images maps each image reference of the pod spec to the runner's stand-in for it;
-    secrets maps a Secret's name to its data ({key: value}), as the cluster would hold it;
+    secrets maps the name of a Secret the chart does not make to its data ({key: value}), as the
+    cluster would hold it; platform is the user a platform assigns (PodSpec.ids);
     redis_container / agent_container name the long-running containers."""
 
     def __init__(self, docs, runner, secrets=None, redis_container="redis",
-                 agent_container="agent"):
+                 agent_container="agent", platform=None):
         self.pod = PodSpec(docs)
         self.docs = docs
         self.runner = runner
         self.secrets = secrets or {}
+        self.platform = platform
         self.redis_name, self.agent_name = redis_container, agent_container
         self._volumes = {}  # ordinal -> {volume name: host path}, made when the pod starts
 
     # ----- volumes -----
 
     def _owner(self):
-        ps = self.pod.spec.get("securityContext", {})
-        return ps.get("runAsUser", 0), ps.get("fsGroup", ps.get("runAsGroup", 0))
+        uid, gid, fs_group = self.pod.ids(self.platform)
+        return uid or 0, fs_group if fs_group is not None else (gid or 0)
+
+    def secret_data(self, name):
+        """A Secret's data: the chart's own (rendered), else the test's."""
+        rendered = [d for d in self.docs if d.get("kind") == "Secret"
+                    and d["metadata"]["name"] == name]
+        if rendered:
+            return {k: base64.b64decode(v).decode() for k, v in rendered[0].get("data", {}).items()}
+        return self.secrets[name]
 
     @staticmethod
     def _write_files(directory, data, items, mode, owner):
@@ -205,7 +261,7 @@ class ChartRuntime:
             elif "secret" in v:
                 sec = v["secret"]
                 path = os.path.join(sts.pod_dir(i), "volumes", name)
-                self._write_files(path, self.secrets[sec["secretName"]], sec.get("items"),
+                self._write_files(path, self.secret_data(sec["secretName"]), sec.get("items"),
                                   sec.get("defaultMode", 0o644), (0, fs_group))
             else:
                 raise NotImplementedError(f"volume {name}: unsupported type")
@@ -217,7 +273,7 @@ class ChartRuntime:
 
     def container_run(self, sts, i, container):
         image_env = self.runner.image_env(container["image"])
-        return self.pod.run(container, sts.pods[i], self._volumes[i], image_env)
+        return self.pod.run(container, sts.pods[i], self._volumes[i], image_env, self.platform)
 
     def init_containers(self, sts, i):
         """The pod's creation: its volumes, then every init container to completion."""

@@ -20,9 +20,12 @@ import chartpod  # noqa: E402
 from localsts import LocalStatefulSet  # noqa: E402
 
 _BASE = int(os.environ.get("RCA_TEST_NET_BASE", "100"))
+# A module-scoped StatefulSet lives while the module's other tests start and stop theirs: it
+# has a network of its own.
+MODULE_NET = f"127.{_BASE + 29}"
 # Reused in turn: every test stops its StatefulSet (processes by pid, containers by label)
 # before the next one starts.
-_NETS = itertools.cycle(range(_BASE + 25, _BASE + 30))
+_NETS = itertools.cycle(range(_BASE + 25, _BASE + 29))
 
 
 def next_net():

@@ -3,9 +3,16 @@ template of the default values and of variants, every rendered object and every 
 validated against the Kubernetes and prometheus-operator schemas (validate.js), promtool on
 the rendered PrometheusRule, manifests/ regenerated and compared. Deliberately broken values
 must fail these same checks, each at the stage that should catch it.
+
+Then what a rendering means: selectors against labels, names against Kubernetes' limits, the
+NetworkPolicy evaluated for the pods that should and should not get through, the chart as the
+dependency of an umbrella chart, and the upgrade checks that read the cluster (`lookup`, run by
+real Helm against fakeapi.py).
 """
+import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -15,33 +22,66 @@ import yaml
 
 import chartpod
 from chartpod import CHART, REPO, find, helm_template
+from fakeapi import FakeApi
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 VALIDATE = os.path.join(HERE, "validate.js")
 
 METRICS_ON = ["--set", "metrics.scrapeAnnotations=true", "--set", "metrics.podMonitor.enabled=true",
-              "--set", "metrics.serviceMonitor.enabled=true",
               "--set", "metrics.prometheusRule.enabled=true", "--set", "metrics.dashboard.enabled=true"]
-AUTH = ["--set", "auth.enabled=true", "--set", "auth.existingSecret=redis-auth"]
+EXISTING_SECRET = ["--set", "auth.existingSecret=redis-auth"]
+# The behaviour of chart 0.1 (README, "What changed in 0.2").
+OLD_DEFAULTS = ["--set", "auth.enabled=false", "--set", "networkPolicy.allowExternal=true"]
+# OpenShift's restricted policy assigns the user: the pod spec must name none.
+PLATFORM_USER = ["--set", "podSecurityContext.runAsUser=null",
+                 "--set", "podSecurityContext.runAsGroup=null",
+                 "--set", "podSecurityContext.fsGroup=null"]
+EXPORTER = ["--set", "sidecars[0].name=metrics",
+            "--set", "sidecars[0].image=docker.io/oliver006/redis_exporter:v1.76.0",
+            "--set", "sidecars[0].env[0].name=REDIS_ADDR",
+            "--set", "sidecars[0].env[0].value=redis://127.0.0.1:6379",
+            "--set", "sidecars[0].env[1].name=REDIS_PASSWORD",
+            "--set-literal", "sidecars[0].env[1].valueFrom.secretKeyRef.name={{ include \"redis-cluster-agent.fullname\" . }}",
+            "--set", "sidecars[0].env[1].valueFrom.secretKeyRef.key=redis-password",
+            "--set", "sidecars[0].ports[0].name=http-exporter",
+            "--set", "sidecars[0].ports[0].containerPort=9121",
+            "--set", "metrics.podMonitor.extraEndpoints[0].port=http-exporter"]
 
 VARIANTS = {
     "default": [],
     "classic-sidecar": ["--set", "agent.sidecarMode=classic"],
     "auto-on-kubernetes-1.28": ["--kube-version", "1.28.0"],
     "metrics-on": METRICS_ON,
+    "service-monitor": ["--set", "metrics.serviceMonitor.enabled=true"],
     "metrics-off": ["--set", "metrics.scrapeAnnotations=false"],
-    "auth": AUTH,
+    "existing-secret": EXISTING_SECRET,
+    "password-from-values": ["--set", "auth.password=from-values"],
+    "old-defaults": OLD_DEFAULTS,
+    "tls-off-explicitly": ["--set", "tls.enabled=false", "--set", "tls.existingSecret=redis-tls"],
+    "platform-assigns-the-user": PLATFORM_USER,
+    "no-memory-limit": ["--set", "redis.resources=null"],
+    "node-port": ["--set", "service.type=NodePort", "--set", "service.nodePorts.redis=30379",
+                  "--set", "service.externalTrafficPolicy=Local"],
+    "load-balancer": ["--set", "service.type=LoadBalancer",
+                      "--set", "service.loadBalancerSourceRanges[0]=10.0.0.0/8"],
     "9-nodes-2-replicas": ["--set", "cluster.nodes=9", "--set", "cluster.replicas=2"],
-    "everything-else": AUTH + METRICS_ON + [
+    "everything-else": EXISTING_SECRET + METRICS_ON + EXPORTER + [
         "--set", "persistence.enabled=false", "--set", "agent.mode=observe",
-        "--set", "handover.enabled=false", "--set", "networkPolicy.allowExternal=false",
+        "--set", "handover.enabled=false", "--set", "terminationGracePeriodSeconds=15",
         "--set", "networkPolicy.clientNamespaceSelector.matchLabels.team=shop",
         "--set", "networkPolicy.metrics.podSelector.matchLabels.app=prometheus",
         "--set", "podAntiAffinityPreset=hard", "--set", "topologySpreadPreset=zone",
         "--set", "pdb.minAvailable=4", "--set", "persistentVolumeClaimRetentionPolicy.enabled=true",
-        "--set", "redis.extraConfig=maxmemory 1gb", "--set", "agent.logFormat=json",
+        "--set", "redis.extraConfig=save 900 1", "--set", "redis.maxmemoryPolicy=allkeys-lru",
+        "--set", "agent.logFormat=json",
         "--set", "commonLabels.team=shop", "--set", "commonAnnotations.owner=sre",
-        "--set", "serviceAccount.create=false"],
+        "--set", "serviceAccount.create=false",
+        "--set", "global.imageRegistry=registry.example.com",
+        "--set", "global.imagePullSecrets[0]=regcred", "--set", "imagePullSecrets[0].name=agentcred",
+        "--set", "initContainers[0].name=sysctl", "--set", "initContainers[0].image=busybox:1.36",
+        "--set", "initContainers[0].command[0]=/bin/true",
+        "--set", "redis.extraEnvFrom[0].configMapRef.name=redis-env",
+        "--set", "agent.extraEnvFrom[0].secretRef.name=agent-env"],
 }
 
 
@@ -106,7 +146,7 @@ def test_variant_passes_every_check(name, tmp_path):
     if name == "9-nodes-2-replicas":
         assert sts["spec"]["replicas"] == 9 and env_of(agent)["AGENT_CLUSTER_REPLICAS"] == "2"
     kinds = {d["kind"] for d in docs}
-    monitoring = {"PodMonitor", "ServiceMonitor", "PrometheusRule"}
+    monitoring = {"PodMonitor", "PrometheusRule"}
     assert (monitoring <= kinds) == (METRICS_ON[1] in VARIANTS[name])
     if "PrometheusRule" in kinds:
         dashboard = next(d for d in docs if d["metadata"]["name"].endswith("-dashboard"))
@@ -134,6 +174,35 @@ def test_security_defaults():
     assert "exec" in redis["livenessProbe"]
     grace = spec["terminationGracePeriodSeconds"]
     assert grace >= 20 + 10, "must cover the handover and Redis' shutdown-timeout"
+    # Authentication is on, with the chart's own random password, mounted as a file.
+    secret = find(docs, "Secret")
+    password = base64.b64decode(secret["data"]["redis-password"]).decode()
+    assert re.fullmatch(r"[A-Za-z0-9]{32}", password)
+    volume = next(v for v in spec["volumes"] if v["name"] == "password")
+    assert volume["secret"]["secretName"] == secret["metadata"]["name"]
+    assert env_of(chartpod.PodSpec(docs).container("agent"))["AGENT_REDIS_PASSWORD_FILE"]
+    conf = redis_conf(docs)
+    assert "protected-mode yes" in conf and not re.search(r"^(requirepass|masterauth)", conf, re.M)
+    # Only the release's pods and labelled clients reach Redis.
+    policy = find(docs, "NetworkPolicy")
+    assert not admits(policy, {"app": "shop"}, "default", 6379)
+    # Redis has a memory limit and a maxmemory below it.
+    assert redis["resources"]["limits"]["memory"] == redis["resources"]["requests"]["memory"]
+    assert "--maxmemory" in redis["command"][2]
+
+
+def redis_conf(docs):
+    return next(d for d in docs if d["kind"] == "ConfigMap" and "redis.conf" in d["data"])["data"]["redis.conf"]
+
+
+def test_old_defaults_stay_one_value_away():
+    """auth.enabled=false and networkPolicy.allowExternal=true give back chart 0.1's behaviour."""
+    docs = chartpod.render(*OLD_DEFAULTS)
+    assert not [d for d in docs if d["kind"] == "Secret"]
+    assert "password" not in [v["name"] for v in pod_spec(docs)["volumes"]]
+    assert "AGENT_REDIS_PASSWORD_FILE" not in env_of(chartpod.PodSpec(docs).container("agent"))
+    assert "protected-mode no" in redis_conf(docs)
+    assert admits(find(docs, "NetworkPolicy"), {"app": "shop"}, "other", 6379, {"team": "x"})
 
 
 def test_manifests_are_valid_kubernetes():
@@ -156,7 +225,18 @@ BROKEN = {
     # The chart's own checks call `fail`, which helm lint only reports as INFO: render catches them.
     "fewer than 3 masters": (["--set", "cluster.replicas=2"], "render"),
     "TLS asked for": (["--set", "tls.enabled=true"], "render"),
-    "auth without a Secret": (["--set", "auth.enabled=true"], "render"),
+    "unknown tls key": (["--set", "tls.certificate=x"], "lint"),
+    "password twice": (["--set", "auth.password=x", "--set", "auth.existingSecret=redis-auth"], "render"),
+    "PodMonitor and ServiceMonitor": (["--set", "metrics.podMonitor.enabled=true",
+                                       "--set", "metrics.serviceMonitor.enabled=true"], "lint"),
+    "grace period shorter than handover + shutdown": (["--set", "terminationGracePeriodSeconds=39"], "render"),
+    "handover timeout the agent refuses": (["--set", "handover.timeout=500ms"], "render"),
+    "maxmemory in extraConfig while it follows the limit": (["--set", "redis.extraConfig=maxmemory 1gb"], "render"),
+    "chart-managed directive in extraConfig": (["--set", "redis.extraConfig=appendonly no"], "render"),
+    "node port on a ClusterIP Service": (["--set", "service.nodePorts.redis=30379"], "render"),
+    "source ranges on a NodePort Service": (["--set", "service.type=NodePort",
+                                            "--set", "service.loadBalancerSourceRanges[0]=10.0.0.0/8"], "render"),
+    "fullnameOverride too long for the pods' labels": (["--set", "fullnameOverride=" + "r" * 53], "lint"),
     "probe period 0": (["--set", "agent.startupProbe.periodSeconds=0"], "lint"),
     "string where Kubernetes wants an integer": (["--set-string", "podSecurityContext.fsGroup=999"], "schema"),
     "unknown Kubernetes field": (["--set", "containerSecurityContext.readOnlyRootFilesystm=true"], "schema"),
@@ -199,7 +279,23 @@ def test_readme_values_table_is_current():
     assert r.returncode == 0, r.stderr
 
 
-@pytest.mark.parametrize("name", ["default", "auth"])
+# variant: (lines its NOTES must have, lines they must not have)
+NOTES = {
+    "default": (["Secret redis-redis-cluster-agent, key redis-password",
+                 "`helm template` (and tools built on it",
+                 "Only pods of namespace default labelled redis-redis-cluster-agent-client=true"],
+                ["WARNING", "Password:     none", "kubectl label namespace"]),
+    "existing-secret": (["Secret redis-auth, key redis-password"], ["`helm template`"]),
+    "password-from-values": (["WARNING: auth.password is stored in the Helm release"],
+                             ["`helm template`"]),
+    "old-defaults": (["Password:     none"], ["Only pods of namespace", "Secret redis"]),
+    "metrics-on": (["kubectl label namespace <prometheus-namespace> redis-cluster-agent-scrape=true"],
+                   []),
+    "node-port": (["Allow outside\nclients with networkPolicy.extraIngress ipBlock rules"], []),
+}
+
+
+@pytest.mark.parametrize("name", list(NOTES))
 def test_install_notes_render(name):
     """NOTES.txt, as `helm install` prints it (a client-side dry run needs no cluster)."""
     r = subprocess.run([chartpod.helm(), "install", "redis", CHART, "--dry-run=client",
@@ -208,4 +304,396 @@ def test_install_notes_render(name):
     assert r.returncode == 0, r.stderr
     notes = r.stdout.split("NOTES:", 1)[1]
     assert "redis-cluster-agent status" in notes
-    assert ("Secret redis-auth" in notes) == (name == "auth")
+    present, absent = NOTES[name]
+    for line in present:
+        assert line in notes, notes
+    for line in absent:
+        assert line not in notes, notes
+
+
+# ----- labels and selectors -----
+
+def label_selectors(docs):
+    """(where, matchLabels) of every label selector that picks the release's Redis pods."""
+    found = []
+    for d in docs:
+        kind, spec = d["kind"], d.get("spec", {})
+        if kind == "StatefulSet":
+            found.append(("StatefulSet", spec["selector"]["matchLabels"]))
+            affinity = spec["template"]["spec"].get("affinity", {}).get("podAntiAffinity", {})
+            for term in affinity.get("requiredDuringSchedulingIgnoredDuringExecution", []):
+                found.append(("anti-affinity (hard)", term["labelSelector"]["matchLabels"]))
+            for term in affinity.get("preferredDuringSchedulingIgnoredDuringExecution", []):
+                found.append(("anti-affinity (soft)",
+                              term["podAffinityTerm"]["labelSelector"]["matchLabels"]))
+            for c in spec["template"]["spec"].get("topologySpreadConstraints", []):
+                found.append(("topology spread", c["labelSelector"]["matchLabels"]))
+        elif kind in ("PodDisruptionBudget", "PodMonitor"):
+            found.append((kind, spec["selector"]["matchLabels"]))
+        elif kind == "Service":
+            found.append((f"Service {d['metadata']['name']}", spec["selector"]))
+        elif kind == "NetworkPolicy":
+            found.append(("NetworkPolicy", spec["podSelector"]["matchLabels"]))
+    return found
+
+
+def matches(match_labels, labels):
+    return all(labels.get(k) == v for k, v in match_labels.items())
+
+
+@pytest.mark.parametrize("variant", ["default", "everything-else"])
+def test_test_pod_matches_no_selector_of_the_redis_pods(variant):
+    """The helm test pod must not count as a Redis pod: not in the PodDisruptionBudget (a pod
+    without a controller there blocks every drain), not behind the Services (dead scrape and
+    client targets), not in the anti-affinity (it would repel Redis pods)."""
+    args = VARIANTS[variant] + ["--set", "topologySpreadPreset=zone", "--set",
+                                "podAntiAffinityPreset=hard", "--set", "metrics.podMonitor.enabled=true"]
+    docs = chartpod.render(*args)
+    test_pod = find(docs, "Pod")
+    redis_pod = find(docs, "StatefulSet")["spec"]["template"]["metadata"]["labels"]
+    selectors = label_selectors(docs)
+    assert {w for w, _ in selectors} >= {"StatefulSet", "PodDisruptionBudget", "PodMonitor",
+                                          "anti-affinity (hard)", "topology spread",
+                                          "NetworkPolicy"}
+    for where, sel in selectors:
+        assert matches(sel, redis_pod), where
+        assert not matches(sel, test_pod["metadata"]["labels"]), f"the test pod matches {where}"
+    # It still gets through the NetworkPolicy to every node's Redis, as a client.
+    assert admits(find(docs, "NetworkPolicy"), test_pod["metadata"]["labels"], "default", 6379)
+
+
+# ----- names -----
+
+DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+LONGEST = "a" * 42 + "-release-53"  # Helm's longest release name: 53 characters
+
+
+def label_maps(obj, path=""):
+    """Every metadata.labels map in an object (pod and claim templates included)."""
+    if isinstance(obj, dict):
+        if isinstance(obj.get("metadata"), dict) and "labels" in obj["metadata"]:
+            yield path, obj["metadata"]["labels"]
+        for k, v in obj.items():
+            yield from label_maps(v, f"{path}/{k}")
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from label_maps(v, f"{path}/{i}")
+
+
+@pytest.mark.parametrize("release", [LONGEST, "redis", "redis-cluster-agent-prod"])
+def test_every_name_fits_kubernetes_limits(release):
+    assert len(LONGEST) == 53
+    docs = chartpod.render(release=release, namespace="team-with-a-long-namespace-name")
+    sts = find(docs, "StatefulSet")
+    name = sts["metadata"]["name"]
+    # Pods get the label controller-revision-hash=<name>-<10 characters> (a label value: <= 63).
+    assert len(name) <= 52 and DNS_1035.match(name), name
+    services = [d["metadata"]["name"] for d in docs if d["kind"] == "Service"]
+    assert len(set(services)) == len(services) == 2, services
+    for s in services:
+        assert len(s) <= 63 and DNS_1035.match(s), s
+    headless = next(d for d in docs if d["kind"] == "Service" and d["spec"].get("clusterIP") == "None")
+    assert sts["spec"]["serviceName"] == headless["metadata"]["name"]
+    # The agents find each other by the names Kubernetes gives the pods.
+    template = env_of(chartpod.PodSpec(docs).container("agent"))["AGENT_PEER_HOST_TEMPLATE"]
+    assert template == (f"{name}-{{ordinal}}.{headless['metadata']['name']}"
+                        ".team-with-a-long-namespace-name.svc.cluster.local")
+    last_pod = f"{name}-{sts['spec']['replicas'] - 1}"
+    assert all(len(label) <= 63 for label in template.replace("{ordinal}", "99").split("."))
+    assert len(last_pod) <= 63
+    for d in docs:
+        assert len(d["metadata"]["name"]) <= 63, d["metadata"]["name"]
+        for where, labels in label_maps(d):
+            for k, v in labels.items():
+                assert len(k.split("/")[-1]) <= 63 and len(str(v)) <= 63, (d["kind"], where, k, v)
+
+
+def test_long_release_names_stay_distinct_and_stable():
+    a, b = "x" * 52 + "1", "x" * 52 + "2"
+    name = lambda release: find(chartpod.render(release=release), "StatefulSet")["metadata"]["name"]
+    assert name(a) != name(b)
+    assert name(a) == name(a)
+
+
+def test_release_name_that_is_no_service_name_fails_clearly():
+    rc, _, err = helm_template(release="shop.redis")
+    assert rc != 0 and "set fullnameOverride" in err, err
+
+
+# ----- NetworkPolicy, evaluated -----
+
+def selector_matches(sel, labels):
+    if not matches(sel.get("matchLabels", {}), labels):
+        return False
+    for e in sel.get("matchExpressions", []):
+        value, op = labels.get(e["key"]), e["operator"]
+        if (op == "In" and value not in e["values"]) or (op == "NotIn" and value in e["values"]) \
+                or (op == "Exists" and value is None) or (op == "DoesNotExist" and value is not None):
+            return False
+    return True
+
+
+def admits(policy, labels, namespace, port, ns_labels=None, policy_ns="default"):
+    """Whether the NetworkPolicy lets a pod (labels, namespace) reach a selected pod's port, as
+    Kubernetes evaluates it: any rule whose ports and peers both match."""
+    ns_labels = {**(ns_labels or {}), "kubernetes.io/metadata.name": namespace}
+    for rule in policy["spec"].get("ingress", []):
+        if "ports" in rule and port not in [p["port"] for p in rule["ports"]]:
+            continue
+        if "from" not in rule:
+            return True
+        for peer in rule["from"]:
+            if "ipBlock" in peer:
+                continue
+            if "namespaceSelector" in peer:
+                ns_ok = selector_matches(peer["namespaceSelector"], ns_labels)
+            else:
+                ns_ok = namespace == policy_ns
+            pod_ok = selector_matches(peer.get("podSelector", {}), labels)
+            if ns_ok and pod_ok:
+                return True
+    return False
+
+
+SCRAPE = {"redis-cluster-agent-scrape": "true"}
+PROMETHEUS = {"app.kubernetes.io/name": "prometheus"}
+
+
+def test_network_policy_defaults_admit_only_what_needs_to_connect():
+    docs = chartpod.render()
+    policy = find(docs, "NetworkPolicy")
+    own = find(docs, "StatefulSet")["spec"]["template"]["metadata"]["labels"]
+    client = {"redis-redis-cluster-agent-client": "true"}
+    for port in (6379, 16379, 9839):
+        assert admits(policy, own, "default", port)
+    assert admits(policy, client, "default", 6379)
+    assert not admits(policy, client, "default", 16379)
+    assert not admits(policy, client, "other", 6379)  # the label counts in the release's namespace
+    assert not admits(policy, {"app": "shop"}, "default", 6379)
+    # Prometheus, wherever it runs, once its namespace carries the label; the agent port only.
+    assert admits(policy, PROMETHEUS, "observability", 9839, SCRAPE)
+    assert admits(policy, PROMETHEUS, "monitoring", 9839, SCRAPE)
+    assert not admits(policy, PROMETHEUS, "monitoring", 9839)
+    assert not admits(policy, PROMETHEUS, "observability", 6379, SCRAPE)
+
+
+def test_network_policy_wider_settings_are_one_value_away():
+    policy = lambda *a: find(chartpod.render(*a), "NetworkPolicy")
+    assert admits(policy("--set", "networkPolicy.allowExternal=true"), {}, "other", 6379)
+    everywhere = policy("--set-json", 'networkPolicy.metrics.namespaceSelector={"matchExpressions":'
+                                      '[{"key":"kubernetes.io/metadata.name","operator":"Exists"}]}')
+    assert admits(everywhere, PROMETHEUS, "anywhere", 9839)
+    by_name = policy("--set-json", 'networkPolicy.metrics.namespaceSelector={"matchLabels":'
+                                   '{"kubernetes.io/metadata.name":"monitoring"}}')
+    assert admits(by_name, PROMETHEUS, "monitoring", 9839)
+    assert not admits(by_name, PROMETHEUS, "observability", 9839, SCRAPE)  # replaced, not merged
+    only_prometheus = policy("--set-json", 'networkPolicy.metrics.podSelector={"matchLabels":'
+                                           '{"app.kubernetes.io/name":"prometheus"}}')
+    assert admits(only_prometheus, PROMETHEUS, "monitoring", 9839, SCRAPE)
+    assert not admits(only_prometheus, {"app": "grafana"}, "monitoring", 9839, SCRAPE)
+    team = policy("--set", "networkPolicy.clientNamespaceSelector.matchLabels.team=shop")
+    assert admits(team, {}, "shop", 6379, {"team": "shop"})
+    assert not admits(team, {}, "other", 6379)
+
+
+# ----- the time budget -----
+
+@pytest.mark.parametrize("values,shortest", [
+    ([], 40),  # handover 20s + 5s, shutdown-timeout 10s, 5s for the save
+    (["--set", "handover.timeout=1m", "--set", "redis.shutdownTimeout=30"], 100),
+    (["--set", "handover.enabled=false"], 15),
+    (["--set", "handover.timeout=2500ms"], 23),
+])
+def test_grace_period_must_cover_handover_and_shutdown(values, shortest):
+    ok = lambda grace: helm_template(*values, "--set", f"terminationGracePeriodSeconds={grace}")
+    assert ok(shortest)[0] == 0, ok(shortest)[2]
+    rc, _, err = ok(shortest - 1)
+    assert rc != 0 and f"terminationGracePeriodSeconds={shortest - 1} is too short" in err, err
+    assert f"need {shortest}s" in err and f"at least {shortest}" in err, err
+
+
+# ----- Redis' memory -----
+
+def test_maxmemory_follows_the_memory_limit(tmp_path):
+    """The redis container's command, run by a POSIX sh with the limit the downward API gives:
+    redis-server gets maxmemory = 80% of it, after the config file, plus any extra arguments."""
+    docs = chartpod.render("--set", "redis.resources.limits.memory=3Gi")
+    redis = chartpod.PodSpec(docs).container("redis")
+    env = next(e for e in redis["env"] if e["name"] == "REDIS_MEMORY_LIMIT")
+    assert env["valueFrom"]["resourceFieldRef"] == {"containerName": "redis", "resource": "limits.memory"}
+    fake = tmp_path / "redis-server"
+    fake.write_text('#!/bin/sh\nprintf "%s\\n" "$@"\n')
+    fake.chmod(0o755)
+    limit = 3 * 2**30
+    r = subprocess.run([*redis["command"], "--bind", "10.0.0.1"], capture_output=True, text=True,
+                       env={"PATH": f"{tmp_path}:/usr/bin:/bin", "REDIS_MEMORY_LIMIT": str(limit)})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["/usr/local/etc/redis/redis.conf", "--maxmemory",
+                                str(limit * 80 // 100), "--bind", "10.0.0.1"]
+    assert "maxmemory-policy noeviction" in redis_conf(docs)
+
+
+@pytest.mark.parametrize("values", [["--set", "redis.resources=null"],
+                                    ["--set", "redis.maxmemoryPercent=0",
+                                     "--set", "redis.extraConfig=maxmemory 1gb"]])
+def test_no_derived_maxmemory_without_a_limit_or_when_turned_off(values):
+    redis = chartpod.PodSpec(chartpod.render(*values)).container("redis")
+    assert redis["command"] == ["redis-server", "/usr/local/etc/redis/redis.conf"]
+    assert "REDIS_MEMORY_LIMIT" not in env_of(redis)
+
+
+# ----- the rest of the knobs -----
+
+def test_common_labels_and_annotations_reach_every_object_and_template():
+    docs = chartpod.render("--set", "commonLabels.team=shop", "--set", "commonAnnotations.owner=sre",
+                           "--set", "metrics.podMonitor.enabled=true")
+    for d in docs:
+        for where, labels in label_maps(d):
+            assert labels.get("team") == "shop", (d["kind"], where)
+        assert d["metadata"].get("annotations", {}).get("owner") == "sre", d["kind"]
+    claim = find(docs, "StatefulSet")["spec"]["volumeClaimTemplates"][0]["metadata"]
+    assert claim["annotations"]["owner"] == "sre"
+    # The claim template is immutable: nothing that changes with the chart's version.
+    assert not {"helm.sh/chart", "app.kubernetes.io/version"} & set(claim["labels"])
+
+
+def test_images_pull_secrets_sidecars_and_env_from():
+    docs = chartpod.render(*VARIANTS["everything-else"])
+    spec = pod_spec(docs)
+    images = {c["name"]: c["image"] for c in spec["initContainers"] + spec["containers"]}
+    assert images["redis"] == "registry.example.com/library/redis:7.0.15"
+    assert images["agent"].startswith("registry.example.com/redis-cluster-agent:")
+    assert spec["imagePullSecrets"] == [{"name": "regcred"}, {"name": "agentcred"}]
+    assert find(docs, "Pod")["spec"]["imagePullSecrets"] == spec["imagePullSecrets"]
+    assert [c["name"] for c in spec["initContainers"]][:2] == ["sysctl", "prepare"]
+    assert [c["name"] for c in spec["containers"]] == ["redis", "metrics"]
+    exporter = spec["containers"][1]
+    # Templates in sidecars are rendered: the exporter reads the chart's own password Secret.
+    ref = next(e for e in exporter["env"] if e["name"] == "REDIS_PASSWORD")["valueFrom"]["secretKeyRef"]
+    assert ref["name"] == "redis-redis-cluster-agent"
+    endpoints = find(docs, "PodMonitor")["spec"]["podMetricsEndpoints"]
+    assert [e["port"] for e in endpoints] == ["http-agent", "http-exporter"]
+    by_name = {c["name"]: c for c in spec["initContainers"] + spec["containers"]}
+    assert by_name["redis"]["envFrom"] == [{"configMapRef": {"name": "redis-env"}}]
+    for name in ("prepare", "agent"):
+        assert by_name[name]["envFrom"] == [{"secretRef": {"name": "agent-env"}}]
+
+
+def test_service_exposure_knobs():
+    svc = lambda *a: next(d for d in chartpod.render(*a) if d["kind"] == "Service"
+                          and d["spec"].get("clusterIP") != "None")["spec"]
+    default = svc()
+    assert default["type"] == "ClusterIP" and "externalTrafficPolicy" not in default
+    node_port = svc(*VARIANTS["node-port"])
+    assert node_port["ports"][0]["nodePort"] == 30379
+    assert node_port["externalTrafficPolicy"] == "Local"
+    lb = svc(*VARIANTS["load-balancer"])
+    assert lb["loadBalancerSourceRanges"] == ["10.0.0.0/8"]
+
+
+def test_platform_assigned_user_leaves_the_ids_out():
+    docs = chartpod.render(*PLATFORM_USER)
+    for spec in (pod_spec(docs), find(docs, "Pod")["spec"]):
+        assert not {"runAsUser", "runAsGroup", "fsGroup"} & set(spec["securityContext"])
+        assert spec["securityContext"]["runAsNonRoot"] is True
+
+
+# ----- the chart inside an umbrella chart -----
+
+def umbrella(tmp_path, values):
+    parent = tmp_path / "shop"
+    (parent / "templates").mkdir(parents=True)
+    version = yaml.safe_load(open(os.path.join(CHART, "Chart.yaml")))["version"]
+    (parent / "Chart.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "v2", "name": "shop", "version": "1.0.0", "dependencies": [{
+            "name": "redis-cluster-agent", "version": version, "repository": f"file://{CHART}",
+            "condition": "redis-cluster-agent.enabled"}]}))
+    (parent / "values.yaml").write_text(yaml.safe_dump(values))
+    (parent / "templates" / "configmap.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-shop\n")
+    env = {**os.environ, **{f"HELM_{k}_HOME": str(tmp_path / k.lower()) for k in ("CACHE", "CONFIG", "DATA")}}
+    r = subprocess.run([chartpod.helm(), "dependency", "update", str(parent)], capture_output=True,
+                       text=True, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return str(parent)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_umbrella_chart_with_a_condition_and_globals(tmp_path, enabled):
+    parent = umbrella(tmp_path, {
+        "global": {"imageRegistry": "registry.example.com", "imagePullSecrets": ["regcred"],
+                   "storageClass": "used-by-another-subchart"},
+        "redis-cluster-agent": {"enabled": enabled}})
+    failed, out = run_checks([], tmp_path, chart=parent)
+    assert failed is None, f"{failed}:\n{out}"
+    docs = [d for d in yaml.safe_load_all(out) if d]
+    assert bool([d for d in docs if d["kind"] == "StatefulSet"]) == enabled
+    if enabled:
+        spec = pod_spec(docs)
+        assert spec["imagePullSecrets"] == [{"name": "regcred"}]
+        assert all(c["image"].startswith("registry.example.com/")
+                   for c in spec["initContainers"] + spec["containers"])
+
+
+# ----- upgrade checks that read the cluster (lookup) -----
+
+def template_against(cluster, *args, upgrade=True):
+    """`helm template` with `lookup` answered by a fake API server holding cluster's objects."""
+    with FakeApi(cluster) as api:
+        r = subprocess.run([chartpod.helm(), "template", "redis", CHART, "--namespace", "default",
+                            "--dry-run=server", "--disable-openapi-validation",
+                            "--kubeconfig", api.kubeconfig, *(["--is-upgrade"] if upgrade else []),
+                            *args], capture_output=True, text=True)
+    return r.returncode, r.stdout, r.stderr
+
+
+def live(docs):
+    """The cluster after installing these rendered objects: {(apiVersion, kind, ns, name): obj}."""
+    return {(d["apiVersion"], d["kind"], "default", d["metadata"]["name"]): d for d in docs
+            if d["kind"] in ("StatefulSet", "Secret")}
+
+
+def rendered_password(out):
+    secret = find([d for d in yaml.safe_load_all(out) if d], "Secret")
+    return base64.b64decode(secret["data"]["redis-password"]).decode()
+
+
+def test_upgrade_keeps_the_generated_password():
+    installed = chartpod.render()
+    password = rendered_password(yaml.safe_dump_all(installed))
+    rc, out, err = template_against(live(installed))
+    assert rc == 0, err
+    assert rendered_password(out) == password
+    # Without a cluster (plain `helm template`) there is nothing to keep: a new one each time.
+    assert rendered_password(yaml.safe_dump_all(chartpod.render())) != password
+
+
+@pytest.mark.parametrize("before,after,refusal", [
+    (OLD_DEFAULTS, [], "authentication would be turned on"),
+    ([], ["--set", "auth.enabled=false"], "authentication would be turned off"),
+    ([], ["--set", "auth.password=another"], "auth.password differs from the one the pods use"),
+    (EXISTING_SECRET, [], "a new random one would replace the one in Secret redis-auth"),
+])
+def test_upgrade_refuses_to_roll_pods_onto_another_password(before, after, refusal):
+    installed = chartpod.render(*before)
+    cluster = live(installed)
+    if before == EXISTING_SECRET:
+        cluster[("v1", "Secret", "default", "redis-auth")] = {
+            "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "redis-auth"},
+            "data": {"redis-password": base64.b64encode(b"theirs").decode()}}
+    rc, _, err = template_against(cluster, *after)
+    assert rc != 0 and refusal in err, err
+    assert "Changing authentication on a running cluster" in err
+    # The same change is the user's to make with a full restart (updateStrategy OnDelete) ...
+    rc, _, err = template_against(cluster, *after, "--set", "updateStrategy.type=OnDelete")
+    assert rc == 0, err
+    # ... and no change at all passes.
+    rc, _, err = template_against(cluster, *before)
+    assert rc == 0, err
+
+
+def test_upgrade_with_the_same_password_from_values_passes():
+    installed = chartpod.render("--set", "auth.password=same")
+    rc, out, err = template_against(live(installed), "--set", "auth.password=same")
+    assert rc == 0, err
+    assert rendered_password(out) == "same"

@@ -5,6 +5,7 @@ Command, args, env, volume mounts and security context of every container come f
 variables the chart passes, the paths it mounts, the user it runs as and the redis.conf it
 writes must all work with the agent binary of this build, or the cluster does not form.
 """
+import base64
 import os
 import subprocess
 import sys
@@ -15,16 +16,17 @@ import urllib.request
 import pytest
 
 import chartpod
-from conftest import new_sts
+from conftest import MODULE_NET, new_sts
 from localsts import agent_binary
 
-PASSWORD = "contract-Pa55word"
-# Contract values: names matching the local StatefulSet (redis-N.redis-headless.default...),
-# auth on (the Secret mounted as a file, the 0600 include), a short node timeout as in the
-# end-to-end tests.
-VALUES = ["--set", "fullnameOverride=redis", "--set", "auth.enabled=true",
-          "--set", "auth.existingSecret=redis-auth", "--set", "cluster.nodeTimeout=5000"]
-SECRETS = {"redis-auth": {"redis-password": PASSWORD}}
+# Contract values: names matching the local StatefulSet (redis-N.redis-headless.default...) and a
+# short node timeout as in the end-to-end tests. Everything else is the chart's defaults: auth on
+# with the chart's own random password (the Secret mounted as a file, the 0600 include),
+# maxmemory from the memory limit.
+VALUES = ["--set", "fullnameOverride=redis", "--set", "cluster.nodeTimeout=5000"]
+# OpenShift's restricted policy: the pod spec names no user, the platform assigns one from the
+# namespace's range, with group 0 and that fsGroup.
+PLATFORM = {"runAsUser": 1000680000, "runAsGroup": 0, "fsGroup": 1000680000}
 # Endpoints the chart's probes and monitors use that the agent does not serve yet; the probes
 # and metrics work adds them. The test requires this set to be exact, so it shrinks as they land.
 PENDING_ENDPOINTS = set()
@@ -32,7 +34,13 @@ PENDING_ENDPOINTS = set()
 STARTED = []  # local StatefulSets of this module, for the logs of a failed test
 
 
-def podroot_runtime(docs):
+def password_of(docs):
+    """The password of the chart's own Secret, as the pods will read it."""
+    secret = chartpod.find(docs, "Secret")
+    return base64.b64decode(secret["data"]["redis-password"]).decode()
+
+
+def podroot_runtime(docs, platform=None):
     spec = chartpod.PodSpec(docs)
     agent_ref = spec.container("agent")["image"]
     redis_ref = spec.container("redis")["image"]
@@ -41,7 +49,7 @@ def podroot_runtime(docs):
         agent_ref: (chartpod.agent_image_files(agent_binary()), {"PATH": agent_path}),
         redis_ref: ([], {"PATH": chartpod.DEFAULT_PATH}),
     })
-    return chartpod.ChartRuntime(docs, runner, secrets=SECRETS)
+    return chartpod.ChartRuntime(docs, runner, platform=platform)
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +60,7 @@ def docs():
 @pytest.fixture(scope="module")
 def cluster(docs, tmp_path_factory):
     sts = new_sts(str(tmp_path_factory.mktemp("contract") / "sts"), docs, podroot_runtime(docs),
-                  password=PASSWORD, node_timeout=5000)
+                  password=password_of(docs), node_timeout=5000, net=MODULE_NET)
     STARTED.append(sts)
     try:
         sts.up()
@@ -81,11 +89,24 @@ def test_chart_invocation_forms_the_cluster(cluster, docs):
                        text=True)
     assert r.stdout.startswith("NOAUTH"), r.stdout + r.stderr
     # The password is a file, never an argument or a variable.
+    password = password_of(docs).encode()
     for p in cluster.pods:
-        with open(f"/proc/{p.agent.pid}/cmdline", "rb") as f:
-            assert PASSWORD.encode() not in f.read()
-        with open(f"/proc/{p.agent.pid}/environ", "rb") as f:
-            assert PASSWORD.encode() not in f.read()
+        for proc in (p.agent, p.redis):
+            for what in ("cmdline", "environ"):
+                with open(f"/proc/{proc.pid}/{what}", "rb") as f:
+                    assert password not in f.read(), (p.name, what)
+
+
+def test_redis_gets_maxmemory_from_its_memory_limit_and_protected_mode(cluster, docs):
+    """The redis container's command computes maxmemory from the limit the downward API gives
+    (80% by default) and Redis applies it after redis.conf."""
+    redis = chartpod.PodSpec(docs).container("redis")
+    limit = chartpod.quantity(redis["resources"]["limits"]["memory"])
+    for p in cluster.pods:
+        config = {k: cluster.redis(p.ordinal).config_get(k)[k]
+                  for k in ("maxmemory", "maxmemory-policy", "protected-mode")}
+        assert config == {"maxmemory": str(int(limit) * 80 // 100),
+                          "maxmemory-policy": "noeviction", "protected-mode": "yes"}, p.name
 
 
 def http_get_probes(docs):
@@ -225,7 +246,7 @@ def exit_code(proc, within):
 ])
 def test_broken_setting_stops_the_pod(name, values, failure, tmp_path):
     docs = chartpod.render(*VALUES, *values)
-    sts = new_sts(str(tmp_path / "sts"), docs, podroot_runtime(docs), password=PASSWORD)
+    sts = new_sts(str(tmp_path / "sts"), docs, podroot_runtime(docs), password=password_of(docs))
     STARTED.append(sts)
     try:
         if failure == "init":
@@ -250,11 +271,43 @@ def test_wrong_peer_names_never_form_a_cluster(tmp_path):
     """The peer DNS names are part of the contract: with a cluster domain the pods do not
     have, the agents never find each other (the cluster forms in ~3 s when they do)."""
     docs = chartpod.render(*VALUES, "--set", "clusterDomain=cluster.example")
-    sts = new_sts(str(tmp_path / "sts"), docs, podroot_runtime(docs), password=PASSWORD)
+    sts = new_sts(str(tmp_path / "sts"), docs, podroot_runtime(docs), password=password_of(docs))
     STARTED.append(sts)
     try:
         sts.up()
         with pytest.raises(TimeoutError):
             sts.wait_healthy(timeout=10)
+    finally:
+        sts.down()
+
+
+def test_pod_runs_as_the_user_the_platform_assigns(tmp_path):
+    """With runAsUser, runAsGroup and fsGroup left out (OpenShift's restricted policy), a pod
+    starts under whatever UID the platform gives every container, with group 0: prepare writes
+    the include, Redis reads it and requires the password, the agent serves its probes."""
+    docs = chartpod.render(*VALUES, "--set", "podSecurityContext.runAsUser=null",
+                           "--set", "podSecurityContext.runAsGroup=null",
+                           "--set", "podSecurityContext.fsGroup=null")
+    sts = new_sts(str(tmp_path / "sts"), docs, podroot_runtime(docs, PLATFORM),
+                  password=password_of(docs))
+    STARTED.append(sts)
+    try:
+        sts.start_pod(0)
+        pod = sts.pods[0]
+        assert proc_ids(pod.redis.pid) == (PLATFORM["runAsUser"], 0)
+        assert proc_ids(pod.agent.pid) == (PLATFORM["runAsUser"], 0)
+        r = subprocess.run(["redis-cli", "-h", pod.ip, "ping"], capture_output=True, text=True)
+        assert r.stdout.startswith("NOAUTH"), r.stdout + r.stderr
+        assert sts.redis(0).ping()
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                status = urllib.request.urlopen(f"http://{pod.ip}:9839/livez", timeout=2).status
+            except OSError as e:
+                status = str(e)
+            if status == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert status == 200, sts.agent_log_text(0)
     finally:
         sts.down()

@@ -52,15 +52,23 @@ listens on every address, and the agent's listener answers the kubelet's probes 
 {{- end }}
 {{- end -}}
 
+{{- /* env and envFrom of every agent container (prepare and the sidecar). */ -}}
+{{- define "redis-cluster-agent.agentEnvBlock" -}}
+env:
+  {{- include "redis-cluster-agent.agentEnv" . | nindent 2 }}
+{{- with .Values.agent.extraEnvFrom }}
+envFrom:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
 {{- define "redis-cluster-agent.agentMounts" -}}
 - name: data
   mountPath: {{ include "redis-cluster-agent.dataDir" . }}
 - name: runtime
   mountPath: {{ include "redis-cluster-agent.runtimeDir" . }}
 {{- if .Values.auth.enabled }}
-- name: password
-  mountPath: {{ include "redis-cluster-agent.secretDir" . }}
-  readOnly: true
+{{ include "redis-cluster-agent.passwordMount" . }}
 {{- end }}
 {{- end -}}
 
@@ -73,8 +81,7 @@ listens on every address, and the agent's listener answers the kubelet's probes 
     - {{ include "redis-cluster-agent.agentBinary" . }}
   args:
     - prepare
-  env:
-    {{- include "redis-cluster-agent.agentEnv" . | nindent 4 }}
+  {{- include "redis-cluster-agent.agentEnvBlock" . | nindent 2 }}
   {{- with .Values.agent.resources }}
   resources:
     {{- toYaml . | nindent 4 }}
@@ -97,8 +104,7 @@ listens on every address, and the agent's listener answers the kubelet's probes 
     - {{ include "redis-cluster-agent.agentBinary" . }}
   args:
     - run
-  env:
-    {{- include "redis-cluster-agent.agentEnv" . | nindent 4 }}
+  {{- include "redis-cluster-agent.agentEnvBlock" . | nindent 2 }}
   ports:
     - name: http-agent
       containerPort: {{ .Values.agent.httpPort }}

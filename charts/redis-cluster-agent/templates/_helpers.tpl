@@ -1,24 +1,34 @@
 {{- /*
-Names, labels, images, paths and checks shared by every template. The interfaces owned by
-other parts of the project live in their own files: _probes.tpl (the agent's HTTP endpoints)
-and _handover.tpl (the preStop handover and the agent binary shared into the redis container).
+Names, labels, images and paths shared by every template. The interfaces owned by other parts
+of the project live in their own files: _probes.tpl (the agent's HTTP endpoints), _handover.tpl
+(the preStop handover), _auth.tpl (the password and its Secret), _validate.tpl (checks of
+combinations the schema cannot express).
 */ -}}
 
 {{- define "redis-cluster-agent.name" -}}
 {{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
-{{- /* <release>-<chart>, or the release name alone when it already contains the chart name. */ -}}
+{{- /*
+<release>-<chart>, or the release name alone when it already contains the chart name. At most
+52 characters: the StatefulSet's name, plus "-<hash>" (11), is its pods' controller-revision-hash
+label, and a label value has at most 63. A longer name keeps its first 45 characters plus "-" and
+6 hex digits of its sha256, so two long release names that share a prefix still differ, and the
+same release always gets the same name. Everything else is derived from this name and fits:
+"<fullname>-headless" (61), "<fullname>-client" (a label key, 59), pods "<fullname>-<ordinal>".
+*/ -}}
 {{- define "redis-cluster-agent.fullname" -}}
+{{- $full := "" -}}
 {{- if .Values.fullnameOverride -}}
-{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- $full = .Values.fullnameOverride -}}
 {{- else -}}
 {{- $name := default .Chart.Name .Values.nameOverride -}}
-{{- if contains $name .Release.Name -}}
-{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
-{{- else -}}
-{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- $full = ternary .Release.Name (printf "%s-%s" .Release.Name $name) (contains $name .Release.Name) -}}
 {{- end -}}
+{{- if gt (len $full) 52 -}}
+{{- printf "%s-%s" (regexReplaceAll "[-.]+$" ($full | trunc 45) "") (sha256sum $full | trunc 6) -}}
+{{- else -}}
+{{- $full -}}
 {{- end -}}
 {{- end -}}
 
@@ -31,14 +41,32 @@ app.kubernetes.io/name: {{ include "redis-cluster-agent.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
+{{- /* Labels every object carries except the helm test pod (see testLabels). */ -}}
 {{- define "redis-cluster-agent.labels" -}}
-helm.sh/chart: {{ include "redis-cluster-agent.chart" . }}
 {{ include "redis-cluster-agent.selectorLabels" . }}
+{{ include "redis-cluster-agent.releaseLabels" . }}
+{{- end -}}
+
+{{- define "redis-cluster-agent.releaseLabels" -}}
+helm.sh/chart: {{ include "redis-cluster-agent.chart" . }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- with .Values.commonLabels }}
 {{ toYaml . }}
 {{- end }}
+{{- end -}}
+
+{{- /*
+The helm test pod's labels: the release's, but never the selector labels. A pod that matched the
+StatefulSet's selector would count in the PodDisruptionBudget (a pod without a controller makes
+it allow no disruption at all, which blocks node drains), join the Services' endpoints and repel
+Redis pods under the hard anti-affinity preset.
+*/ -}}
+{{- define "redis-cluster-agent.testLabels" -}}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: test
+{{ include "redis-cluster-agent.releaseLabels" . }}
+{{ include "redis-cluster-agent.clientLabel" . }}: "true"
 {{- end -}}
 
 {{- /* metadata.annotations of every object, when there are any. */ -}}
@@ -51,7 +79,13 @@ annotations:
 {{- end -}}
 
 {{- define "redis-cluster-agent.headlessName" -}}
-{{- printf "%s-headless" (include "redis-cluster-agent.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- printf "%s-headless" (include "redis-cluster-agent.fullname" .) -}}
+{{- end -}}
+
+{{- /* Namespaces that may scrape the agent port: networkPolicy.metrics.namespaceSelector, or the chart's label. */ -}}
+{{- define "redis-cluster-agent.metricsNamespaceSelector" -}}
+{{- $sel := .Values.networkPolicy.metrics.namespaceSelector | default (dict "matchLabels" (dict "redis-cluster-agent-scrape" "true")) -}}
+{{- toYaml $sel -}}
 {{- end -}}
 
 {{- /* Pods labelled with this may reach Redis when networkPolicy.allowExternal is false. */ -}}
@@ -72,10 +106,15 @@ annotations:
 {{- printf "%s-{ordinal}.%s.%s.svc.%s" (include "redis-cluster-agent.fullname" .) (include "redis-cluster-agent.headlessName" .) .Release.Namespace .Values.clusterDomain -}}
 {{- end -}}
 
+{{- /* An image reference; global.imageRegistry, when set, replaces every image's registry. */ -}}
 {{- define "redis-cluster-agent.image" -}}
+{{- $registry := .image.registry -}}
+{{- with (dig "imageRegistry" "" (.global | default dict)) -}}
+{{- $registry = . -}}
+{{- end -}}
 {{- $ref := .image.repository -}}
-{{- if .image.registry -}}
-{{- $ref = printf "%s/%s" .image.registry .image.repository -}}
+{{- if $registry -}}
+{{- $ref = printf "%s/%s" $registry .image.repository -}}
 {{- end -}}
 {{- if .image.digest -}}
 {{- printf "%s@%s" $ref .image.digest -}}
@@ -85,11 +124,35 @@ annotations:
 {{- end -}}
 
 {{- define "redis-cluster-agent.agentImage" -}}
-{{- include "redis-cluster-agent.image" (dict "image" .Values.agent.image "defaultTag" .Chart.AppVersion) -}}
+{{- include "redis-cluster-agent.image" (dict "image" .Values.agent.image "defaultTag" .Chart.AppVersion "global" .Values.global) -}}
 {{- end -}}
 
 {{- define "redis-cluster-agent.redisImage" -}}
-{{- include "redis-cluster-agent.image" (dict "image" .Values.redis.image "defaultTag" "") -}}
+{{- include "redis-cluster-agent.image" (dict "image" .Values.redis.image "defaultTag" "" "global" .Values.global) -}}
+{{- end -}}
+
+{{- /*
+imagePullSecrets of the pods: global.imagePullSecrets, then imagePullSecrets, each entry a
+Secret name or {name: ...}, without duplicates.
+*/ -}}
+{{- define "redis-cluster-agent.imagePullSecrets" -}}
+{{- $names := list -}}
+{{- $global := dig "imagePullSecrets" list (.Values.global | default dict) -}}
+{{- range (concat ($global | default list) (.Values.imagePullSecrets | default list)) -}}
+{{- $n := . -}}
+{{- if kindIs "map" . -}}
+{{- $n = .name -}}
+{{- end -}}
+{{- if and $n (not (has $n $names)) -}}
+{{- $names = append $names $n -}}
+{{- end -}}
+{{- end -}}
+{{- if $names }}
+imagePullSecrets:
+{{- range $names }}
+  - name: {{ . }}
+{{- end }}
+{{- end }}
 {{- end -}}
 
 {{- /* "true" when the agent runs as a native sidecar (Kubernetes >= 1.29), "" otherwise. */ -}}
@@ -121,17 +184,9 @@ them from here, so they cannot drift apart.
 {{- define "redis-cluster-agent.redisPort" -}}6379{{- end -}}
 {{- define "redis-cluster-agent.busPort" -}}16379{{- end -}}
 
-{{- /* Checks of combinations values.schema.json cannot express. */ -}}
-{{- define "redis-cluster-agent.validate" -}}
-{{- $c := .Values.cluster -}}
-{{- $min := mul 3 (add1 (int $c.replicas)) -}}
-{{- if lt (int $c.nodes) (int $min) -}}
-{{- fail (printf "cluster.nodes=%v with cluster.replicas=%v gives fewer than 3 masters; Redis Cluster needs cluster.nodes >= %v" $c.nodes $c.replicas $min) -}}
-{{- end -}}
-{{- if .Values.tls -}}
-{{- fail "tls: TLS is not supported: the agent's Redis client (hiredis 0.14, Debian 12) has no TLS, so the chart cannot run a TLS cluster (README, \"TLS\")" -}}
-{{- end -}}
-{{- if and .Values.auth.enabled (not .Values.auth.existingSecret) -}}
-{{- fail "auth.enabled needs auth.existingSecret: the name of a Secret holding the password (the chart never stores one)" -}}
-{{- end -}}
+{{- /* A duration like "20s", "500ms", "1m" or "1h" (the schema's pattern) in milliseconds. */ -}}
+{{- define "redis-cluster-agent.durationMs" -}}
+{{- $n := regexReplaceAll "^([0-9]+)(ms|s|m|h)$" . "${1}" | int64 -}}
+{{- $unit := regexReplaceAll "^([0-9]+)(ms|s|m|h)$" . "${2}" -}}
+{{- mul $n (get (dict "ms" 1 "s" 1000 "m" 60000 "h" 3600000) $unit) -}}
 {{- end -}}

@@ -189,9 +189,9 @@ def ipv6_cluster(work):
 
 
 def make_certs(work):
-    """A CA and one certificate for every node (no extended key usage: server and client)."""
-    ca, key, csr, cert = (os.path.join(work, f) for f in ("ca.crt", "tls.key", "tls.csr", "tls.crt"))
-    ca_key = os.path.join(work, "ca.key")
+    """A CA and one certificate all nodes share (no extended key usage: server and client)."""
+    ca, ca_key, key, csr, cert = (os.path.join(work, f) for f in
+                                  ("ca.crt", "ca.key", "tls.key", "tls.csr", "tls.crt"))
 
     def ossl(*args):
         subprocess.run(["openssl", *args], check=True, capture_output=True)

@@ -18,6 +18,7 @@ from conftest import new_sts
 HERE = os.path.dirname(os.path.abspath(__file__))
 AGENT_IMAGE = os.environ.get("RCA_AGENT_IMAGE", "localhost/redis-cluster-agent:ci")
 REDIS_IMAGE = os.environ.get("RCA_REDIS_IMAGE", "localhost/rca-redis-standin:7.0.15")
+VALKEY_IMAGE = os.environ.get("RCA_VALKEY_IMAGE", "localhost/rca-valkey-standin:8.0.1")
 EMPTY_IMAGE = "localhost/rca-empty:latest"
 SIZE_LIMIT = 25e6  # bytes, the whole image
 AGENT_HOME = "/opt/redis-cluster-agent"
@@ -45,8 +46,9 @@ def images():
                           capture_output=True, text=True, check=True).stdout.strip()
     os.environ["CONTAINERS_CONF"] = conf
     chartpod.PodmanRunner({}, PREFIX).cleanup(None)
-    if any(podman("image", "exists", i, check=False).returncode for i in (AGENT_IMAGE, REDIS_IMAGE)):
-        subprocess.run([os.path.join(HERE, "build-images.sh"), AGENT_IMAGE, REDIS_IMAGE], check=True)
+    images = (AGENT_IMAGE, REDIS_IMAGE, VALKEY_IMAGE)
+    if any(podman("image", "exists", i, check=False).returncode for i in images):
+        subprocess.run([os.path.join(HERE, "build-images.sh"), *images], check=True)
     if podman("image", "exists", EMPTY_IMAGE, check=False).returncode:
         # No files at all: no libc, no shell. Stands in for the Alpine (musl) redis image.
         empty = subprocess.run(["tar", "-cf", "-", "--files-from", "/dev/null"], capture_output=True,
@@ -128,8 +130,8 @@ def test_image_runs_the_chart_command_as_a_numeric_non_root_user(docs):
 
 def test_handover_client_runs_in_other_images(docs, tmp_path):
     """The agent copies its static handover client into the runtime dir the redis container
-    shares, for the preStop; it must run there: in the Redis image and in an image with no libc
-    at all (as in Alpine's)."""
+    shares, for the preStop; it must run there: in the Redis and Valkey images and in an image
+    with no libc at all (as in Alpine's)."""
     out = tmp_path / "client"
     out.mkdir()
     os.chown(out, 999, 999)
@@ -139,11 +141,17 @@ def test_handover_client_runs_in_other_images(docs, tmp_path):
     redis = chartpod.PodSpec(docs).container("redis")
     prestop = redis["lifecycle"]["preStop"]["exec"]["command"]
     target = os.path.dirname(prestop[0])
-    for image in (REDIS_IMAGE, EMPTY_IMAGE):
+    for image in (REDIS_IMAGE, VALKEY_IMAGE, EMPTY_IMAGE):
         r = podman("run", "--rm", "--network", "host", "--user", "999:999", "--read-only",
                    "-v", f"{out}:{target}:ro", "--entrypoint", prestop[0], image, *prestop[1:],
                    "--help")
         assert "redis-cluster-agent-handover" in r.stdout, (image, r.stdout, r.stderr)
+
+
+def test_valkey_standin_runs_valkey_8_as_the_chart_user():
+    r = podman("run", "--rm", "--network", "host", "--user", "999:999", "--read-only",
+               "--cap-drop", "ALL", VALKEY_IMAGE, "valkey-server", "--version")
+    assert "Valkey server v=8.0.1 " in r.stdout, r.stdout
 
 
 def test_cluster_from_images_forms_and_heals(docs, tmp_path):

@@ -17,6 +17,7 @@ namespace agent::nodes_conf {
 namespace {
 
 // Every flag any supported version writes or accepts on load; Redis 7.0 crashes on others.
+// "primary" and "replica" are Valkey 8 load-time synonyms (it still writes master/slave).
 constexpr std::array<std::string_view, 11> kKnownFlags = {
     "myself", "master",     "slave",   "fail?",   "fail",   "handshake",
     "noaddr", "nofailover", "noflags", "primary", "replica"};
@@ -77,7 +78,10 @@ Result<Address> parseAddress(std::string_view field, std::vector<std::string>& w
       }
       std::string key(parts[i].substr(0, eq));
       if (std::find(kKnownAux.begin(), kKnownAux.end(), key) == kKnownAux.end()) {
-        warnings.push_back(fmt::format("unknown aux field '{}' kept as it is", key));
+        warnings.push_back(fmt::format(
+            "unknown aux field '{}' kept as it is (a server that does not know it refuses to load "
+            "the file)",
+            key));
       }
       a.aux.emplace_back(std::move(key), std::string(parts[i].substr(eq + 1)));
     }
@@ -194,7 +198,33 @@ Result<Vars> parseVars(const std::vector<std::string_view>& words) {
   return vars;
 }
 
+// Valkey 8.0 (and Redis 7.2+) refuse to load a file in which a replica's shard-id differs from
+// its primary's, or is missing while the primary has one (docs/servers.md). The agent never
+// changes a shard-id; it says why the server will not start.
+void warnAboutShardIds(const std::vector<Node>& nodes, std::vector<std::string>& warnings) {
+  for (const auto& n : nodes) {
+    if (n.master_id.empty()) continue;
+    auto primary = std::find_if(nodes.begin(), nodes.end(),
+                                [&](const Node& m) { return m.id == n.master_id; });
+    if (primary == nodes.end()) continue;
+    auto want = primary->address.auxValue("shard-id");
+    auto have = n.address.auxValue("shard-id");
+    if (!want || have == want) continue;
+    warnings.push_back(fmt::format(
+        "replica {} has shard-id {} but its primary {} has {}: Valkey 8.0 refuses to load "
+        "this file (later releases adopt the primary's); the agent does not change shard IDs",
+        n.id, have.value_or("(none)"), n.master_id, *want));
+  }
+}
+
 }  // namespace
+
+std::optional<std::string> Address::auxValue(std::string_view key) const {
+  for (const auto& [k, v] : aux) {
+    if (k == key) return v;
+  }
+  return std::nullopt;
+}
 
 int Address::port() const {
   return parsePort(port_text).value_or(0);
@@ -324,6 +354,7 @@ Result<NodesConf> NodesConf::parseText(std::string_view text, bool is_file) {
                             raw_lines.size()));
   }
   conf.myself_index_ = *myself;
+  warnAboutShardIds(conf.nodes_, conf.warnings_);
   return conf;
 }
 

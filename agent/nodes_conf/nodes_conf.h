@@ -42,6 +42,11 @@ struct Address {
   std::string hostname;                 // first element of `extra`, may be empty
   std::vector<std::pair<std::string, std::string>> aux;  // 7.2+ "key=value" fields, in order
 
+  // The value of a 7.2+ aux field (e.g. "shard-id"), if the address carries it.
+  std::optional<std::string> auxValue(std::string_view key) const;
+  // The port in the address. Valkey 8 writes the plaintext port here (0 on a TLS-only node) and
+  // the TLS port as the aux field tls-port; Redis 6.2-7.0 write the TLS port here when
+  // tls-cluster is on.
   int port() const;
   int busPort() const;  // cport, or port + 10000 when the file has none (Redis' own fallback)
   std::string render() const;
@@ -86,7 +91,8 @@ class NodesConf {
   const Vars& vars() const { return vars_; }
   bool hasVarsLine() const { return has_vars_; }
   const Node* find(std::string_view id) const;
-  // Warnings about content kept verbatim that Redis may not understand (e.g. unknown aux keys).
+  // Warnings about content kept verbatim that the server may refuse (unknown aux keys, a replica
+  // whose shard-id differs from its primary's).
   const std::vector<std::string>& warnings() const { return warnings_; }
 
   // Replaces the host of node `index`; port, bus port, hostname, aux and the rest of the line

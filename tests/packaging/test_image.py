@@ -1,8 +1,11 @@
 """The agent image, built by podman from the repository's Dockerfile as it is, running the
 chart's pod on the local StatefulSet: every container from an image (`podman run --network
 host`, each pod on its own 127.x address), Redis from a Debian-based stand-in for the official
-image. Six pods form the cluster; one comes back on a new IP and the cluster heals.
+image. Six pods form the cluster; `status` runs in an agent container the way `kubectl exec`
+runs it; one pod comes back on a new IP and the cluster heals. The image is FROM scratch: the
+agent's tree and three files in /etc, at most 25 MB.
 """
+import contextlib
 import hashlib
 import os
 import subprocess
@@ -15,9 +18,11 @@ from conftest import new_sts
 HERE = os.path.dirname(os.path.abspath(__file__))
 AGENT_IMAGE = os.environ.get("RCA_AGENT_IMAGE", "localhost/redis-cluster-agent:ci")
 REDIS_IMAGE = os.environ.get("RCA_REDIS_IMAGE", "localhost/rca-redis-standin:7.0.15")
+VALKEY_IMAGE = os.environ.get("RCA_VALKEY_IMAGE", "localhost/rca-valkey-standin:8.0.1")
 EMPTY_IMAGE = "localhost/rca-empty:latest"
-BASE_IMAGE = "docker.io/library/debian:bookworm-slim"
-SIZE_BUDGET = 40e6  # bytes the agent image may add to its base
+SIZE_LIMIT = 25e6  # bytes, the whole image
+AGENT_HOME = "/opt/redis-cluster-agent"
+ETC_FILES = {"etc/passwd", "etc/group", "etc/nsswitch.conf"}
 PASSWORD = "image-Pa55word"
 VALUES = ["--set", "fullnameOverride=redis", "--set", "auth.enabled=true",
           "--set", "auth.existingSecret=redis-auth", "--set", "cluster.nodeTimeout=5000"]
@@ -41,8 +46,9 @@ def images():
                           capture_output=True, text=True, check=True).stdout.strip()
     os.environ["CONTAINERS_CONF"] = conf
     chartpod.PodmanRunner({}, PREFIX).cleanup(None)
-    if any(podman("image", "exists", i, check=False).returncode for i in (AGENT_IMAGE, REDIS_IMAGE)):
-        subprocess.run([os.path.join(HERE, "build-images.sh"), AGENT_IMAGE, REDIS_IMAGE], check=True)
+    images = (AGENT_IMAGE, REDIS_IMAGE, VALKEY_IMAGE)
+    if any(podman("image", "exists", i, check=False).returncode for i in images):
+        subprocess.run([os.path.join(HERE, "build-images.sh"), *images], check=True)
     if podman("image", "exists", EMPTY_IMAGE, check=False).returncode:
         # No files at all: no libc, no shell. Stands in for the Alpine (musl) redis image.
         empty = subprocess.run(["tar", "-cf", "-", "--files-from", "/dev/null"], capture_output=True,
@@ -60,10 +66,51 @@ def image_size(image):
     return int(podman("image", "inspect", "--format", "{{.Size}}", image).stdout)
 
 
+@contextlib.contextmanager
+def created(image, what):
+    """A container made from `image` and never started, for podman cp/export: the image has
+    no tools to copy or list its own files."""
+    name = f"{PREFIX}-{what}"
+    podman("rm", "-f", name, check=False)
+    podman("create", "--name", name, image)
+    try:
+        yield name
+    finally:
+        podman("rm", "-f", name, check=False)
+
+
+def image_files(image):
+    """Every file and directory of the image (its layers, without what a runtime mounts)."""
+    with created(image, "files") as name:
+        tar = subprocess.run(["podman", "export", name], capture_output=True, check=True).stdout
+    listing = subprocess.run(["tar", "-tvf", "-"], input=tar, capture_output=True, check=True)
+    out = {}
+    for line in listing.stdout.decode().splitlines():
+        mode, path = line.split()[0], line.split()[-1].lstrip("./").rstrip("/")
+        if path:
+            out[path] = mode
+    return out
+
+
 def test_image_is_small():
-    extra = image_size(AGENT_IMAGE) - image_size(BASE_IMAGE)
-    print(f"agent image adds {extra / 1e6:.1f} MB to {BASE_IMAGE}")
-    assert extra < SIZE_BUDGET
+    size = image_size(AGENT_IMAGE)
+    print(f"agent image {AGENT_IMAGE}: {size / 1e6:.1f} MB (limit {SIZE_LIMIT / 1e6:.0f} MB)")
+    assert size <= SIZE_LIMIT
+
+
+def test_image_holds_the_agent_tree_and_nothing_else():
+    files = image_files(AGENT_IMAGE)
+    regular = {p for p, mode in files.items() if mode[0] == "-"}
+    home = AGENT_HOME.lstrip("/")
+    # Nothing but the agent's tree and /etc's three files: no shell, no package manager.
+    assert {p for p in regular if not p.startswith(home + "/")} == ETC_FILES
+    assert not [p for p, mode in files.items() if mode[0] == "l"], "symlinks in the image"
+    for tool in ("bin/sh", "usr/bin/apt-get", "bin/cp"):
+        assert tool not in files
+    libs = {os.path.basename(p) for p in regular if p.startswith(home + "/lib/")}
+    # TLS and the handover client: libssl/libcrypto travel with the binary that links them.
+    assert {"libssl.so.3", "libcrypto.so.3", "libc.so.6", "libstdc++.so.6"} <= libs, libs
+    assert f"{home}/bin/redis-cluster-agent-handover" in regular
 
 
 def test_image_runs_the_chart_command_as_a_numeric_non_root_user(docs):
@@ -83,22 +130,28 @@ def test_image_runs_the_chart_command_as_a_numeric_non_root_user(docs):
 
 def test_handover_client_runs_in_other_images(docs, tmp_path):
     """The agent copies its static handover client into the runtime dir the redis container
-    shares, for the preStop; it must run there: in the Redis image and in an image with no libc
-    at all (as in Alpine's)."""
+    shares, for the preStop; it must run there: in the Redis and Valkey images and in an image
+    with no libc at all (as in Alpine's)."""
     out = tmp_path / "client"
     out.mkdir()
     os.chown(out, 999, 999)
-    podman("run", "--rm", "--network", "host", "--user", "999:999", "--read-only",
-           "-v", f"{out}:/out", "--entrypoint", "/bin/cp", AGENT_IMAGE,
-           "/opt/redis-cluster-agent/bin/redis-cluster-agent-handover", "/out/handover")
+    with created(AGENT_IMAGE, "handover-copy") as name:
+        podman("cp", f"{name}:{AGENT_HOME}/bin/redis-cluster-agent-handover",
+               str(out / "handover"))
     redis = chartpod.PodSpec(docs).container("redis")
     prestop = redis["lifecycle"]["preStop"]["exec"]["command"]
     target = os.path.dirname(prestop[0])
-    for image in (REDIS_IMAGE, EMPTY_IMAGE):
+    for image in (REDIS_IMAGE, VALKEY_IMAGE, EMPTY_IMAGE):
         r = podman("run", "--rm", "--network", "host", "--user", "999:999", "--read-only",
                    "-v", f"{out}:{target}:ro", "--entrypoint", prestop[0], image, *prestop[1:],
                    "--help")
         assert "redis-cluster-agent-handover" in r.stdout, (image, r.stdout, r.stderr)
+
+
+def test_valkey_standin_runs_valkey_8_as_the_chart_user():
+    r = podman("run", "--rm", "--network", "host", "--user", "999:999", "--read-only",
+               "--cap-drop", "ALL", VALKEY_IMAGE, "valkey-server", "--version")
+    assert "Valkey server v=8.0.1 " in r.stdout, r.stdout
 
 
 def test_cluster_from_images_forms_and_heals(docs, tmp_path):
@@ -115,6 +168,12 @@ def test_cluster_from_images_forms_and_heals(docs, tmp_path):
         names = podman("ps", "--filter", f"label=rca-test={runner.prefix}", "--format",
                        "{{.Names}}").stdout.split()
         assert len(names) == 2 * sts.size, names  # redis + agent per pod; init containers gone
+        # kubectl exec redis-0 -c agent -- redis-cluster-agent status: found on PATH, settings
+        # from the container's AGENT_* variables, no shell involved.
+        agent = next(n for n in names if n.endswith(f"-{sts.pods[0].name}-agent"))
+        r = podman("exec", agent, "redis-cluster-agent", "status", check=False)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert all(p.name in r.stdout for p in sts.pods), r.stdout
         old_ip = sts.pods[3].ip
         sts.restart_pod(3, new_ip=True)
         sts.wait_healthy(timeout=60)

@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include <set>
+
 #include "common/text.h"
 #include "support/fixtures.h"
 
@@ -128,6 +130,249 @@ TEST_CASE("Redis 7.0.15 fixtures from a live cluster") {
     REQUIRE(imp.myself().open_slots.size() == 1);
     CHECK_FALSE(imp.myself().open_slots[0].migrating);
     CHECK(imp.myself().open_slots[0].node_id == mig.myself().id);
+  }
+}
+
+namespace {
+
+std::vector<std::string> valkey80Fixtures() {
+  std::vector<std::string> out;
+  for (const auto& name : goodFixtures()) {
+    if (name.rfind("valkey-8.0-", 0) == 0) out.push_back(name);
+  }
+  return out;
+}
+
+// The ordinal encoded in a recorded address: the last IPv4 octet (11 is ordinal 0), or the port
+// offset for the IPv6 cluster that runs every node on ::1.
+int ordinalOf(const nodes_conf::Node& n) {
+  const auto& a = n.address;
+  if (a.host == "::1") return a.port() % 10;
+  return std::stoi(a.host.substr(a.host.rfind('.') + 1)) - 11;
+}
+
+// `line` with the host at the start of its address field replaced: the only bytes a rewrite
+// may change.
+std::string withHost(std::string_view line, std::string_view old_host, std::string_view host) {
+  auto words = text::splitWords(line);
+  size_t at = static_cast<size_t>(words[1].data() - line.data());
+  REQUIRE(line.substr(at, old_host.size()) == old_host);
+  return std::string(line.substr(0, at)) + std::string(host) +
+         std::string(line.substr(at + old_host.size()));
+}
+
+}  // namespace
+
+TEST_CASE("Valkey 8.0.1 fixtures from live clusters") {
+  REQUIRE(valkey80Fixtures().size() == 11);
+  SUBCASE("no warnings; every replica carries its primary's shard-id, every shard its own") {
+    for (const auto& name : valkey80Fixtures()) {
+      CAPTURE(name);
+      auto conf = load(name);
+      CHECK(conf.warnings().empty());
+      std::set<std::string> master_shards;
+      for (const auto& n : conf.nodes()) {
+        auto shard = n.address.auxValue("shard-id");
+        REQUIRE(shard.has_value());
+        CHECK(nodes_conf::isValidNodeId(*shard));
+        CHECK(n.address.auxValue("tls-port").has_value());  // written even when 0
+        if (n.isMaster()) CHECK(master_shards.insert(*shard).second);
+        if (const auto* primary = conf.find(n.master_id)) {
+          CHECK(primary->address.auxValue("shard-id") == shard);
+        }
+      }
+    }
+  }
+  SUBCASE("fresh node: no IP yet, but the ports and a shard-id are already there") {
+    auto conf = load("valkey-8.0-fresh.conf");
+    REQUIRE(conf.nodes().size() == 1);
+    const auto& a = conf.myself().address;
+    CHECK(a.host.empty());
+    CHECK(a.port() == 6379);  // Redis 7.0 writes :0@0 here
+    CHECK(a.busPort() == 16379);
+    CHECK(a.hostname.empty());
+    CHECK(a.aux.size() == 2);
+    CHECK(conf.vars().get("currentEpoch") == 0u);
+  }
+  SUBCASE("after create: master and replica, written with the words master and slave") {
+    auto master = load("valkey-8.0-created-master.conf");
+    CHECK(master.myself().isMaster());
+    CHECK(master.myself().hasFlag("master"));
+    CHECK(master.myself().slots == std::vector<nodes_conf::SlotRange>{{0, 5460}});
+    int slots = 0;
+    for (const auto& n : master.nodes()) slots += n.slotCount();
+    CHECK(slots == nodes_conf::kSlotCount);
+    auto replica = load("valkey-8.0-created-replica.conf");
+    CHECK(replica.myself().hasFlag("slave"));
+    CHECK(replica.myself().isReplica());
+    CHECK(replica.myself().slots.empty());
+  }
+  SUBCASE("after a failover: myself is a replica with its new primary's epoch") {
+    auto conf = load("valkey-8.0-after-failover.conf");
+    CHECK(conf.myself().isReplica());
+    const auto* primary = conf.find(conf.myself().master_id);
+    REQUIRE(primary != nullptr);
+    CHECK(primary->config_epoch == conf.myself().config_epoch);
+    CHECK(primary->slots == std::vector<nodes_conf::SlotRange>{{0, 5460}});
+  }
+  SUBCASE("migrating and importing; Valkey 8 also gives the replica the open slot") {
+    auto mig = load("valkey-8.0-migrating.conf");
+    auto imp = load("valkey-8.0-importing.conf");
+    auto rep = load("valkey-8.0-migrating-replica.conf");
+    REQUIRE(mig.myself().open_slots.size() == 1);
+    CHECK(mig.myself().open_slots[0].slot == 5461);
+    CHECK(mig.myself().open_slots[0].migrating);
+    CHECK(mig.myself().open_slots[0].node_id == imp.myself().id);
+    REQUIRE(imp.myself().open_slots.size() == 1);
+    CHECK_FALSE(imp.myself().open_slots[0].migrating);
+    CHECK(imp.myself().open_slots[0].node_id == mig.myself().id);
+    CHECK(rep.myself().isReplica());
+    CHECK(rep.myself().master_id == mig.myself().id);
+    REQUIRE(rep.myself().open_slots.size() == 1);
+    CHECK(rep.myself().open_slots[0].migrating);
+    CHECK(rep.myself().slots.empty());
+  }
+  SUBCASE("hostname and human nodename: aux order tls-port, nodename, shard-id") {
+    auto conf = load("valkey-8.0-hostname.conf");
+    for (const auto& n : conf.nodes()) {
+      std::string pod = "redis-" + std::to_string(ordinalOf(n));
+      CHECK(n.address.hostname == pod + ".redis-headless.default.svc.cluster.local");
+      REQUIRE(n.address.aux.size() == 3);
+      CHECK(n.address.aux[0].first == "tls-port");
+      CHECK(n.address.aux[1] == std::pair<std::string, std::string>{"nodename", pod});
+      CHECK(n.address.aux[2].first == "shard-id");
+    }
+  }
+  SUBCASE("client-ipv6 and client-ipv4 come first, only where announced") {
+    auto conf = load("valkey-8.0-client-ip.conf");
+    for (const auto& n : conf.nodes()) {
+      int ord = ordinalOf(n);
+      CAPTURE(ord);
+      CHECK(n.address.auxValue("client-ipv4") == "203.0.113." + std::to_string(11 + ord));
+      if (ord < 3) {
+        CHECK(n.address.aux[0] == std::pair<std::string, std::string>{
+                                      "client-ipv6", "2001:db8::" + std::to_string(11 + ord)});
+        CHECK(n.address.aux[1].first == "client-ipv4");
+      } else {
+        CHECK_FALSE(n.address.auxValue("client-ipv6"));
+        CHECK(n.address.aux[0].first == "client-ipv4");
+      }
+    }
+  }
+  SUBCASE("IPv6: written without brackets, split at the last colon") {
+    auto conf = load("valkey-8.0-ipv6.conf");
+    const auto& a = conf.myself().address;
+    CHECK(a.host == "::1");
+    CHECK(a.busPort() == a.port() + 10000);
+    CHECK(a.endpoint() == "[::1]:" + a.port_text);
+  }
+  SUBCASE("TLS only: the address carries the plaintext port 0, tls-port the real one") {
+    auto conf = load("valkey-8.0-tls.conf");
+    for (const auto& n : conf.nodes()) {
+      CHECK(n.address.port() == 0);
+      CHECK(n.address.busPort() == 16379);
+      CHECK(n.address.auxValue("tls-port") == "6379");
+      CHECK_FALSE(n.address.auxValue("tcp-port"));
+    }
+  }
+}
+
+TEST_CASE("Valkey 8.0: a rewrite changes the host bytes and nothing else") {
+  for (const auto& name : valkey80Fixtures()) {
+    CAPTURE(name);
+    std::string before = readData("nodes_conf/" + name);
+    auto original = load(name);
+    auto conf = load(name);
+    std::vector<std::string> hosts;
+    for (size_t i = 0; i < conf.nodes().size(); ++i) {
+      hosts.push_back(i % 2 ? "fd00:10:244::" + std::to_string(i)
+                            : "10.244.1." + std::to_string(i));
+      conf.setHost(i, hosts.back());
+    }
+    std::string after = conf.render();
+    auto lines_before = text::split(before, '\n');
+    auto lines_after = text::split(after, '\n');
+    REQUIRE(lines_before.size() == lines_after.size());
+    size_t node = 0;
+    for (size_t l = 0; l < lines_before.size(); ++l) {
+      if (lines_before[l].empty() || lines_before[l].rfind("vars ", 0) == 0) {
+        CHECK(lines_after[l] == lines_before[l]);
+        continue;
+      }
+      const auto& old_host = original.nodes()[node].address.host;
+      CHECK(lines_after[l] == withHost(lines_before[l], old_host, hosts[node]));
+      ++node;
+    }
+    auto reparsed = nodes_conf::parse(after);
+    REQUIRE(reparsed.has_value());
+    CHECK(reparsed->warnings().empty());
+    for (size_t i = 0; i < original.nodes().size(); ++i) {
+      const auto& was = original.nodes()[i].address;
+      const auto& now = reparsed->nodes()[i].address;
+      CHECK(now.host == hosts[i]);
+      CHECK(now.aux == was.aux);  // shard-id, nodename, tls-port, client-ipv4/6: untouched
+      CHECK(now.hostname == was.hostname);
+      CHECK(now.port_text == was.port_text);
+      CHECK(now.bus_text == was.bus_text);
+    }
+  }
+}
+
+TEST_CASE("Valkey 8 load-time flag words primary and replica are accepted and kept") {
+  std::string text = readData("nodes_conf/valkey-8.0-created-replica.conf");
+  std::string words;
+  for (auto line : text::split(text, '\n')) {
+    std::string l(line);
+    using Words = std::pair<std::string_view, std::string_view>;
+    for (auto [from, to] : {Words{" master ", " primary "}, Words{" slave ", " replica "},
+                            Words{"myself,slave ", "myself,replica "}}) {
+      if (auto at = l.find(from); at != std::string::npos) l.replace(at, from.size(), to);
+    }
+    words += l + "\n";
+  }
+  words.pop_back();  // split() left an empty last element
+  auto conf = nodes_conf::parse(words);
+  REQUIRE(conf.has_value());
+  CHECK(conf->render() == words);
+  CHECK(conf->myself().hasFlag("replica"));
+  CHECK(conf->myself().isReplica());
+  int primaries = 0;
+  for (const auto& n : conf->nodes()) primaries += n.isMaster() ? 1 : 0;
+  CHECK(primaries == 3);
+}
+
+TEST_CASE("a replica whose shard-id is not its primary's is kept and reported") {
+  const std::string primary =
+      "e0949f1df29c239cbcee42dd1ae8a96ad9eb48a9 10.0.0.1:6379@16379,,tls-port=0,"
+      "shard-id=1505d19365f6d6b06156f8ac8b5d488ad986c01d myself,master - 0 0 2 connected 0-16383\n";
+  auto replica = [](const std::string& aux) {
+    return "c8c97f65a6214df918ae71a4b54465f4fd60e537 10.0.0.2:6379@16379,,tls-port=0" + aux +
+           " slave e0949f1df29c239cbcee42dd1ae8a96ad9eb48a9 0 1 2 connected\n";
+  };
+  SUBCASE("another shard-id") {
+    std::string text = primary + replica(",shard-id=0000000000000000000000000000000000000000");
+    auto conf = nodes_conf::parse(text);
+    REQUIRE(conf.has_value());
+    CHECK(conf->render() == text);
+    REQUIRE(conf->warnings().size() == 1);
+    const auto& w = conf->warnings()[0];
+    CHECK(w.find("c8c97f65a6214df918ae71a4b54465f4fd60e537 has shard-id 0000") !=
+          std::string::npos);
+    CHECK(w.find("primary e0949f1df29c239cbcee42dd1ae8a96ad9eb48a9 has 1505d19") !=
+          std::string::npos);
+  }
+  SUBCASE("none while the primary has one") {
+    auto conf = nodes_conf::parse(primary + replica(""));
+    REQUIRE(conf.has_value());
+    REQUIRE(conf->warnings().size() == 1);
+    CHECK(conf->warnings()[0].find("has shard-id (none)") != std::string::npos);
+  }
+  SUBCASE("the same shard-id, or none anywhere (Redis 7.0): nothing to say") {
+    auto same =
+        nodes_conf::parse(primary + replica(",shard-id=1505d19365f6d6b06156f8ac8b5d488ad986c01d"));
+    REQUIRE(same.has_value());
+    CHECK(same->warnings().empty());
+    CHECK(load("redis-7.0-created-replica.conf").warnings().empty());
   }
 }
 

@@ -202,6 +202,118 @@ TEST_CASE("hostname and aux fields are kept; the hostname finds the pod without 
   }
 }
 
+namespace {
+
+// The pods of a Valkey 8.0 fixture, from its recorded addresses: the last IPv4 octet (11 is
+// ordinal 0), or the port offset for the IPv6 cluster that runs every node on ::1.
+nodes_conf::OrdinalMap valkeyMap(const std::string& fixture) {
+  auto conf = nodes_conf::parse(readData("nodes_conf/" + fixture));
+  REQUIRE(conf.has_value());
+  nodes_conf::OrdinalMap map;
+  for (const auto& n : conf->nodes()) {
+    const auto& a = n.address;
+    map.set(n.id,
+            a.host == "::1" ? a.port() % 10 : std::stoi(a.host.substr(a.host.rfind('.') + 1)) - 11);
+  }
+  return map;
+}
+
+// Puts the old hosts back into a rendered rewrite: it must give the original bytes, i.e. the
+// rewrite changed host parts and nothing else (aux fields, shard-ids, ports, flags, epochs).
+void checkOnlyHostsChanged(const std::string& fixture, const Plan& p) {
+  auto original = nodes_conf::parse(readData("nodes_conf/" + fixture));
+  auto rewritten = nodes_conf::parse(p.rendered);
+  REQUIRE(original.has_value());
+  REQUIRE(rewritten.has_value());
+  for (size_t i = 0; i < original->nodes().size(); ++i) {
+    rewritten->setHost(i, original->nodes()[i].address.host);
+  }
+  CHECK(rewritten->render() == readData("nodes_conf/" + fixture));
+}
+
+}  // namespace
+
+TEST_CASE("Valkey 8.0: only host parts move; shard-ids and every aux field stay") {
+  std::map<int, std::string> ips;
+  for (int i = 0; i < 6; ++i) ips[i] = "10.7.0." + std::to_string(i);
+  for (const char* fixture :
+       {"valkey-8.0-created-master.conf", "valkey-8.0-created-replica.conf",
+        "valkey-8.0-after-failover.conf", "valkey-8.0-migrating.conf", "valkey-8.0-importing.conf",
+        "valkey-8.0-migrating-replica.conf", "valkey-8.0-hostname.conf",
+        "valkey-8.0-client-ip.conf", "valkey-8.0-tls.conf"}) {
+    CAPTURE(fixture);
+    auto map = valkeyMap(fixture);
+    auto conf = nodes_conf::parse(readData(std::string("nodes_conf/") + fixture));
+    REQUIRE(conf.has_value());
+    int me = *map.ordinalOf(conf->myself().id);
+    auto p = planFor(fixture, map, ips[me], ips);
+    CHECK(p.plan.changes.size() == 6);
+    CHECK(p.plan.kept.empty());
+    for (int i = 0; i < 6; ++i) CHECK(hostOf(p.conf, map, i) == ips[i]);
+    checkOnlyHostsChanged(fixture, p);
+  }
+}
+
+TEST_CASE("Valkey 8.0: a replica keeps its primary's shard-id through the rewrite") {
+  auto map = valkeyMap("valkey-8.0-created-replica.conf");
+  std::map<int, std::string> ips;
+  for (int i = 0; i < 6; ++i) ips[i] = "10.7.1." + std::to_string(i);
+  auto conf = nodes_conf::parse(readData("nodes_conf/valkey-8.0-created-replica.conf"));
+  REQUIRE(conf.has_value());
+  const auto& me = conf->myself();
+  REQUIRE(me.isReplica());
+  auto p = planFor("valkey-8.0-created-replica.conf", map, ips[*map.ordinalOf(me.id)], ips);
+  auto after = nodes_conf::parse(p.rendered);
+  REQUIRE(after.has_value());
+  CHECK(after->warnings().empty());
+  CHECK(after->myself().address.auxValue("shard-id") == me.address.auxValue("shard-id"));
+  CHECK(after->find(me.master_id)->address.auxValue("shard-id") == me.address.auxValue("shard-id"));
+  CHECK(p.rendered.find(ips[*map.ordinalOf(me.id)] + ":6379@16379,,tls-port=0,shard-id=" +
+                        *me.address.auxValue("shard-id") + " myself,slave ") != std::string::npos);
+}
+
+TEST_CASE("Valkey 8.0: fresh node, hostnames without a map, IPv6, TLS port 0") {
+  SUBCASE("fresh node: the empty host gets POD_IP, its ports and aux stay") {
+    auto p = planFor("valkey-8.0-fresh.conf", {}, "10.7.2.1", {});
+    CHECK(p.plan.changes.size() == 1);
+    CHECK(p.rendered.rfind("10.7.2.1:6379@16379,,tls-port=0,shard-id=", 41) == 41);
+    checkOnlyHostsChanged("valkey-8.0-fresh.conf", p);
+  }
+  SUBCASE("cluster-announce-hostname finds each pod without the map") {
+    std::map<int, std::string> ips;
+    for (int i = 0; i < 6; ++i) ips[i] = "10.7.3." + std::to_string(i);
+    auto conf = nodes_conf::parse(readData("nodes_conf/valkey-8.0-hostname.conf"));
+    REQUIRE(conf.has_value());
+    auto resolve = [&](int ord) -> Result<std::string> { return ips[ord]; };
+    auto host = [](int i) {
+      return "redis-" + std::to_string(i) + ".redis-headless.default.svc.cluster.local";
+    };
+    auto plan = prepare::planRewrite(*conf, {}, "10.7.3.0", 6, host, resolve);
+    CHECK(plan.changes.size() == 6);
+    for (const auto& ch : plan.changes) conf->setHost(ch.index, ch.new_host);
+    CHECK(conf->render().find("10.7.3.3:6379@16379,redis-3.redis-headless.default.svc.cluster."
+                              "local,tls-port=0,nodename=redis-3,shard-id=") != std::string::npos);
+  }
+  SUBCASE("IPv6") {
+    auto map = valkeyMap("valkey-8.0-ipv6.conf");
+    std::map<int, std::string> ips;
+    for (int i = 0; i < 6; ++i) ips[i] = "fd00:10:244::" + std::to_string(i);
+    auto p = planFor("valkey-8.0-ipv6.conf", map, ips[0], ips);
+    CHECK(p.plan.changes.size() == 6);
+    CHECK(p.rendered.find(" ::1:") == std::string::npos);
+    CHECK(p.rendered.find("fd00:10:244::0:" + p.conf.myself().address.port_text + "@") !=
+          std::string::npos);
+    checkOnlyHostsChanged("valkey-8.0-ipv6.conf", p);
+  }
+  SUBCASE("TLS only: the address port stays 0, tls-port stays") {
+    auto map = valkeyMap("valkey-8.0-tls.conf");
+    std::map<int, std::string> ips;
+    for (int i = 0; i < 6; ++i) ips[i] = "10.7.4." + std::to_string(i);
+    auto p = planFor("valkey-8.0-tls.conf", map, ips[0], ips);
+    CHECK(p.rendered.find("10.7.4.0:0@16379,,tls-port=6379,shard-id=") != std::string::npos);
+  }
+}
+
 TEST_CASE("include file quotes the password for redis.conf") {
   CHECK(prepare::renderInclude(std::nullopt, "").find("requirepass") == std::string::npos);
   auto text = prepare::renderInclude(std::string("p\"a s\\s\x01"), "10.0.0.7");
@@ -247,6 +359,38 @@ TEST_CASE("run: fresh node, rewrite with backup, then nothing the second time") 
   REQUIRE(second.has_value());
   CHECK(second->outcome == prepare::Outcome::Unchanged);
   CHECK(*files::read(c.nodes_conf) == after_first);
+}
+
+TEST_CASE("run: a Valkey 8.0 replica's file, rewritten once, byte for byte but the hosts") {
+  TempDir dir;
+  FakeResolver resolver;
+  auto c = prepareConfig(dir);
+  std::string original = readData("nodes_conf/valkey-8.0-created-replica.conf");
+  auto conf = nodes_conf::parse(original);
+  REQUIRE(conf.has_value());
+  auto map = valkeyMap("valkey-8.0-created-replica.conf");
+  for (int i = 0; i < 6; ++i) resolver.hosts[pod(i)] = "127.41.1." + std::to_string(i);
+  c.pod_ip = "127.41.1." + std::to_string(*map.ordinalOf(conf->myself().id));
+  REQUIRE(files::writeAtomically(nodes_conf::ordinalMapPath(c.nodes_conf), map.render()));
+  REQUIRE(files::writeAtomically(c.nodes_conf, original));
+  auto first = prepare::run(c, resolver);
+  REQUIRE(first.has_value());
+  CHECK(first->outcome == prepare::Outcome::Rewritten);
+  CHECK(first->plan.changes.size() == 6);
+  CHECK(*files::read(c.nodes_conf + ".bak") == original);
+  std::string written = *files::read(c.nodes_conf);
+  auto after = nodes_conf::parse(written);
+  REQUIRE(after.has_value());
+  for (size_t i = 0; i < conf->nodes().size(); ++i) {
+    CHECK(after->nodes()[i].address.host ==
+          "127.41.1." + std::to_string(*map.ordinalOf(conf->nodes()[i].id)));
+    after->setHost(i, conf->nodes()[i].address.host);
+  }
+  CHECK(after->render() == original);
+  auto second = prepare::run(c, resolver);
+  REQUIRE(second.has_value());
+  CHECK(second->outcome == prepare::Outcome::Unchanged);
+  CHECK(*files::read(c.nodes_conf) == written);
 }
 
 TEST_CASE("run: data without nodes.conf is refused and nothing is created") {

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Writes manifests/ (plain YAML for `kubectl apply -f manifests/`) from the Helm chart, so the
-# two cannot drift apart. --check renders to a temporary directory and fails when manifests/
-# differs (CI); --check DIR compares DIR instead. Needs helm: scripts/install-packaging-tools.sh, or HELM=/path/to/helm.
+# two cannot drift apart, and examples/tutorial/redis-cluster.yaml (the chart with the
+# tutorial's names, examples/tutorial/generate.sh), so one run after a chart change brings every
+# rendered file along. --check renders to a temporary directory and fails when manifests/ or
+# the tutorial's file differs (CI); --check DIR compares DIR instead, and only it. Needs helm:
+# scripts/install-packaging-tools.sh, or HELM=/path/to/helm.
 #
 # The manifests are the chart's defaults with: namespace "redis" (pod names and the agents'
 # peer DNS names contain it), names "redis-0".."redis-5" / "redis-headless", the agent as a
@@ -46,13 +49,19 @@ if [ "${1:-}" = "--check" ]; then
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT
   dir=${2:-manifests}
+  status=0
   render "$tmp/rendered"
   if ! diff -ru "$dir" "$tmp/rendered" >"$tmp/diff" 2>&1; then
     cat "$tmp/diff"
     echo "$dir differs from the chart: run scripts/generate-manifests.sh and commit" >&2
-    exit 1
+    status=1
+  else
+    echo "$dir matches the chart"
   fi
-  echo "$dir matches the chart"
+  if [ $# -lt 2 ]; then
+    HELM=$helm examples/tutorial/generate.sh --check || status=1
+  fi
+  exit "$status"
 else
   # Render next to manifests/ first: a failed render must not leave it half written.
   tmp=$(mktemp -d manifests.tmp.XXXXXX)
@@ -61,4 +70,5 @@ else
   rm -f manifests/*.yaml
   mv "$tmp"/*.yaml manifests/
   echo "wrote manifests/"
+  HELM=$helm examples/tutorial/generate.sh
 fi

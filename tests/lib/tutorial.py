@@ -11,10 +11,12 @@ preStop, and started again on a new address with the agent.
 Name resolution follows Kubernetes during the adoption: a pod resolves under the agents' peer
 names only once it is adopted (a tutorial pod's subdomain is the tutorial's Service, so the new
 headless Service publishes no name for it). "redis-cluster", the client Service the hit counter
-uses, resolves to every running pod until `chart_installed` is set (README step 3), and then
-only to adopted ones: the chart's Service targets the port named "redis", which the tutorial's
-pods do not have.
+uses, resolves to the running pods that are its endpoints: the tutorial's Service
+(examples/tutorial/before/) until `chart_installed` is set (README step 3), then the chart's
+(examples/tutorial/redis-cluster.yaml), each decided as Kubernetes does from the Service's
+selector and target port and the pod's labels and container ports (client_service_reaches).
 """
+import functools
 import json
 import os
 import subprocess
@@ -28,6 +30,8 @@ from localsts import TEMPLATE, LocalStatefulSet
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLES = os.path.join(REPO, "examples")
 TUTORIAL_STS = os.path.join(EXAMPLES, "tutorial", "before", "redis-sts.yaml")
+TUTORIAL_SVC = os.path.join(EXAMPLES, "tutorial", "before", "redis-svc.yaml")
+ADOPTED = os.path.join(EXAMPLES, "tutorial", "redis-cluster.yaml")
 HANDOVER_SCRIPT = os.path.join(EXAMPLES, "tutorial", "handover-old-pod.sh")
 HIT_COUNTER = os.path.join(EXAMPLES, "hit-counter", "hitcounter.py")
 CLIENT_SERVICE = "redis-cluster"
@@ -46,11 +50,40 @@ os.execvp("redis-cli", ["redis-cli", "-h", ip] + rest)
 '''
 
 
+@functools.lru_cache(maxsize=None)  # read-only use: the files do not change during a run
+def _load(path):
+    with open(path) as f:
+        return [d for d in yaml.safe_load_all(f) if d]
+
+
+def _find(path, kind, name=None):
+    return next(d for d in _load(path) if d["kind"] == kind and name in (None, d["metadata"]["name"]))
+
+
 def tutorial_configmap():
     """The tutorial's ConfigMap data: update-node.sh and redis.conf."""
-    with open(TUTORIAL_STS) as f:
-        docs = [d for d in yaml.safe_load_all(f) if d]
-    return next(d for d in docs if d["kind"] == "ConfigMap")["data"]
+    return _find(TUTORIAL_STS, "ConfigMap")["data"]
+
+
+def client_service_reaches(chart_installed, adopted):
+    """Whether the client Service "redis-cluster" has a running pod as its endpoint: the
+    tutorial's Service, or the chart's once it is installed (README step 3); a tutorial pod
+    (labelled in step 1) or an adopted one. As Kubernetes decides it: the Service's selector
+    matches the pod's labels, and its target port is a number, or the name of one of the pod's
+    container ports."""
+    service = _find(ADOPTED if chart_installed else TUTORIAL_SVC, "Service", CLIENT_SERVICE)
+    chart_sts = _find(ADOPTED, "StatefulSet")
+    template = (chart_sts if adopted else _find(TUTORIAL_STS, "StatefulSet"))["spec"]["template"]
+    labels = dict(template["metadata"]["labels"])
+    if not adopted:
+        labels.update(chart_sts["spec"]["selector"]["matchLabels"])  # README step 1
+    if any(labels.get(k) != v for k, v in service["spec"]["selector"].items()):
+        return False
+    target = service["spec"]["ports"][0]["targetPort"]
+    spec = template["spec"]
+    ports = [p.get("name") for c in spec["containers"] + spec.get("initContainers", [])
+             for p in c.get("ports", [])]
+    return isinstance(target, int) or target in ports
 
 
 def tutorial_redis_conf():
@@ -90,8 +123,8 @@ class TutorialStatefulSet(LocalStatefulSet):
             if p.running and p.ordinal in self.adopted:
                 names = [p.dns_name, p.name] + [a.format(ordinal=p.ordinal) for a in self.aliases]
                 lines.append(f"{p.ip} {' '.join(names)}")
-        lines += [f"{p.ip} {CLIENT_SERVICE}" for p in self.pods
-                  if p.running and (p.ordinal in self.adopted or not self.chart_installed)]
+        lines += [f"{p.ip} {CLIENT_SERVICE}" for p in self.pods if p.running and
+                  client_service_reaches(self.chart_installed, p.ordinal in self.adopted)]
         return "\n".join(lines) + "\n"
 
     def resolvable(self, ordinal, hosts_file=None):

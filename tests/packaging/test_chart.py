@@ -408,6 +408,25 @@ def test_every_name_fits_kubernetes_limits(release):
                 assert len(k.split("/")[-1]) <= 63 and len(str(v)) <= 63, (d["kind"], where, k, v)
 
 
+@pytest.mark.parametrize("release", [LONGEST, "redis"])
+def test_pods_mount_the_config_map_of_their_own_name_and_serve_by_port_number(release):
+    """The ConfigMap is "<fullname>-config", never "<fullname>", the name a StatefulSet's own
+    ConfigMap usually has (the tutorial's: taking it over breaks pods the chart does not run
+    yet). The client Service targets Redis' port by number, so a pod serving Redis there is an
+    endpoint whatever it names the port (the tutorial's pods, README step 3)."""
+    docs = chartpod.render(release=release)
+    full = find(docs, "StatefulSet")["metadata"]["name"]
+    volume = next(v for v in pod_spec(docs)["volumes"] if v["name"] == "config")
+    config = find(docs, "ConfigMap", volume["configMap"]["name"])
+    assert config["metadata"]["name"] == f"{full}-config"
+    assert "redis.conf" in config["data"]
+    svc = find(docs, "Service", full)
+    redis_port = next(p["containerPort"] for p in chartpod.PodSpec(docs).container("redis")["ports"]
+                      if p["name"] == "redis")
+    assert svc["spec"]["ports"][0]["targetPort"] == redis_port
+    assert isinstance(svc["spec"]["ports"][0]["targetPort"], int)
+
+
 def test_long_release_names_stay_distinct_and_stable():
     a, b = "x" * 52 + "1", "x" * 52 + "2"
     name = lambda release: find(chartpod.render(release=release), "StatefulSet")["metadata"]["name"]

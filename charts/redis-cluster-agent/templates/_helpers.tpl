@@ -15,7 +15,8 @@ combinations the schema cannot express).
 label, and a label value has at most 63. A longer name keeps its first 45 characters plus "-" and
 6 hex digits of its sha256, so two long release names that share a prefix still differ, and the
 same release always gets the same name. Everything else is derived from this name and fits:
-"<fullname>-headless" (61), "<fullname>-client" (a label key, 59), pods "<fullname>-<ordinal>".
+"<fullname>-headless" (61), "<fullname>-config" (59), "<fullname>-client" (a label key, 59),
+pods "<fullname>-<ordinal>".
 */ -}}
 {{- define "redis-cluster-agent.fullname" -}}
 {{- $full := "" -}}
@@ -76,6 +77,15 @@ app.kubernetes.io/component: test
 annotations:
   {{- toYaml . | nindent 2 }}
 {{- end }}
+{{- end -}}
+
+{{- /*
+The ConfigMap with redis.conf. Not "<fullname>": that is the name a StatefulSet's own ConfigMap
+usually has (the tutorial's is "redis-cluster"), and taking it over would change the files of
+pods the chart does not run yet (README, "Coming from the tutorial").
+*/ -}}
+{{- define "redis-cluster-agent.configName" -}}
+{{- printf "%s-config" (include "redis-cluster-agent.fullname" .) -}}
 {{- end -}}
 
 {{- define "redis-cluster-agent.headlessName" -}}

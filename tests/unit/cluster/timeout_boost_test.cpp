@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include "statefile/statefile.h"
+
 using namespace agent;
 using namespace agent::cluster;
 
@@ -47,7 +49,8 @@ TEST_CASE("a damaged record is refused, never guessed at") {
 }
 
 TEST_CASE("the record lives beside nodes.conf") {
-  CHECK(boostRecordPath("/data/nodes.conf") == "/data/nodes.timeout-boost");
+  CHECK(statefile::pathBeside("/data/nodes.conf", statefile::kTimeoutBoost) ==
+        "/data/nodes.timeout-boost");
 }
 
 TEST_CASE("a master gets its configured value back once it reports ok") {

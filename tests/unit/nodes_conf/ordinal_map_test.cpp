@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include "statefile/statefile.h"
+
 using namespace agent;
 
 namespace {
@@ -36,7 +38,8 @@ TEST_CASE("a damaged map is an error with its line") {
 }
 
 TEST_CASE("the map lives beside nodes.conf") {
-  CHECK(nodes_conf::ordinalMapPath("/data/nodes.conf") == "/data/nodes.ordinals");
+  CHECK(statefile::pathBeside("/data/nodes.conf", statefile::kOrdinalMap) ==
+        "/data/nodes.ordinals");
 }
 
 TEST_CASE("a replaced identity is retired and survives a round-trip") {

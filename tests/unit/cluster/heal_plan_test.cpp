@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "cluster/healer.h"
+#include "cluster/heal_plan.h"
 
 #include <doctest/doctest.h>
 

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "support/fake_cluster.h"
+
 using namespace agent;
 using namespace agent::cluster;
 using Kind = HealAction::Kind;
@@ -227,4 +229,86 @@ TEST_CASE("nodes that are no pod of the StatefulSet are reported and kept") {
   REQUIRE(plan.unexpected.size() == 1);
   CHECK(plan.unexpected[0].find("no pod of this StatefulSet") != std::string::npos);
   CHECK(ofKind(plan, Kind::Forget).empty());
+}
+
+// The same decisions on states made by the fake cluster (tests/unit/support/fake_cluster.h).
+namespace {
+
+struct Sim {
+  testing::FakeCluster fake = testing::FakeCluster::formed(6, 1);
+  nodes_conf::OrdinalMap map;
+  std::vector<PeerProbe> pods;
+  Snapshot local;
+
+  // Pod `ordinal` lost its data and runs node 10 now; the agents knew its old ID.
+  void wipe(int ordinal) {
+    for (int i = 0; i < 6; ++i) map.set(testing::simId(i), i);
+    fake.wipe(ordinal, testing::simId(10));
+    map.set(testing::simId(10), ordinal);
+  }
+  HealPlan plan(int me) {
+    pods = fake.probeAll(Pods::Depth::Snapshot);
+    local = fake.snapshotOf(me);
+    return planHealing({me, 6, 6379, &local, &pods, &map});
+  }
+};
+
+bool waitsFor(const HealPlan& plan, const std::string& why) {
+  for (const auto& w : plan.waiting) {
+    if (w.find(why) != std::string::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("each reason not to forget a gone ID is reported, and nothing is forgotten") {
+  Sim s;
+  std::string gone = testing::simId(1);
+  SUBCASE("it still owns slots (its replica must take over first)") {
+    s.wipe(1);
+    s.fake.pods[4].answers = false;  // the replica's pod is down: no takeover either
+    auto plan = s.plan(0);
+    CHECK(ofKind(plan, Kind::Forget).empty());
+    CHECK(waitsFor(plan,
+                   "stale node 11111111 cannot be forgotten yet: redis-0 sees it still "
+                   "owning slots"));
+  }
+  SUBCASE("some node is still connected to it") {
+    s.wipe(4);
+    s.fake.seen(testing::simId(2), testing::simId(4)) = {};  // pod 2 still has a link
+    auto plan = s.plan(0);
+    CHECK(ofKind(plan, Kind::Forget).empty());
+    CHECK(waitsFor(plan, "cannot be forgotten yet: redis-2 is still connected to it"));
+  }
+  SUBCASE("some node sees a replica of it") {
+    s.wipe(1);
+    s.fake.node(gone).slots.clear();  // its slots went elsewhere, its replica still follows it
+    s.fake.pods[4].answers = false;
+    auto plan = s.plan(0);
+    CHECK(ofKind(plan, Kind::Forget).empty());
+    CHECK(waitsFor(plan, "cannot be forgotten yet: redis-0 sees a replica of it"));
+    CHECK(plan.phase == HealPhase::Waiting);
+  }
+  SUBCASE("it is not retired: its pod may come back with it") {
+    s.fake.seen(testing::simId(0), testing::simId(4)) = {std::nullopt, "fail", false};
+    s.fake.pods[4].answers = false;
+    for (int i = 0; i < 6; ++i) s.map.set(testing::simId(i), i);
+    auto plan = s.plan(0);
+    CHECK(ofKind(plan, Kind::Forget).empty());
+    CHECK(plan.waiting.empty());
+  }
+}
+
+TEST_CASE("an empty node joining picks the master with the fewest replicas, by every view") {
+  Sim s;
+  s.fake.wipe(5, testing::simId(10));  // master 2 lost its replica
+  s.fake.meshAll();                    // node 10 has met the cluster
+  for (int viewer : {0, 1, 2, 3, 4, 10}) {
+    s.fake.seen(testing::simId(viewer), testing::simId(5)).flags = "fail";
+  }
+  auto r = ofKind(s.plan(5), Kind::Replicate);
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].args == std::vector<std::string>{"CLUSTER", "REPLICATE", testing::simId(2)});
+  CHECK(r[0].target == kLocal);
 }

@@ -46,3 +46,19 @@ TEST_CASE("a directory that does not exist is no failure") {
   prepare::noteRewrite(dir.file("missing/nodes.conf"), 1);
   CHECK(prepare::loadRecord(dir.file("missing/nodes.conf")) == prepare::Record{});
 }
+
+TEST_CASE("the record is written in the state-file format; 0.1.0's key:value still reads") {
+  CHECK(prepare::renderRecord({3, 11}).find("\nrewrites 3\naddresses_rewritten 11\n") !=
+        std::string::npos);
+  auto old = prepare::parseRecord(
+      "# Written by redis-cluster-agent prepare; read by run for its metrics.\n"
+      "rewrites:4\naddresses_rewritten:9\n");
+  REQUIRE(old.has_value());
+  CHECK(*old == prepare::Record{4, 9});
+  TempDir dir;
+  std::string conf = dir.file("nodes.conf");
+  REQUIRE(files::writeAtomically(statefile::pathBeside(conf, statefile::kPrepareStats),
+                                 "rewrites:4\naddresses_rewritten:9\n"));
+  prepare::noteRewrite(conf, 2);
+  CHECK(prepare::loadRecord(conf) == prepare::Record{5, 11});
+}

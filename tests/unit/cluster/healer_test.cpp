@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: Apache-2.0
+// The healer's executor through the seam: what it sends for each planned repair, how often, and
+// after which settle time. The decisions themselves are in heal_plan_test.cpp.
+#include "cluster/healer.h"
+
+#include <doctest/doctest.h>
+
+#include "support/fake_clock.h"
+#include "support/fake_cluster.h"
+
+using namespace agent;
+using namespace agent::cluster;
+using agent::testing::FakeClock;
+using agent::testing::FakeCluster;
+using agent::testing::simId;
+
+namespace {
+
+struct Fixture {
+  // `history`: node ID -> ordinal entries the agents learned before the pods' current IDs (an
+  // ID replaced in its pod is retired).
+  Fixture(FakeCluster initial, int me, const std::map<std::string, int>& history = {})
+      : fake(std::move(initial)), healer({me, 6, 6379, 3000}, fake, activity, clock) {
+    fake.local = me;
+    for (const auto& [id, ordinal] : history) map.set(id, ordinal);
+    for (int i = 0; i < static_cast<int>(fake.pods.size()); ++i) {
+      map.set(fake.pods[static_cast<size_t>(i)].node_id, i);
+    }
+  }
+
+  // One pass of the agent's loop: probe every pod, then heal from the local snapshot.
+  std::vector<std::string> pass() {
+    fake.sent.clear();
+    fake.probeAll(Pods::Depth::Snapshot, 300);
+    attention = healer.step(fake.snapshotOf(fake.local), map);
+    return fake.sentTexts();
+  }
+
+  FakeClock clock;
+  Activity activity;
+  FakeCluster fake;
+  nodes_conf::OrdinalMap map;
+  Healer healer;
+  bool attention = false;
+};
+
+}  // namespace
+
+TEST_CASE("a healthy cluster: nothing is sent and the loop may poll slowly") {
+  Fixture f(FakeCluster::formed(6, 1), 0);
+  CHECK(f.pass().empty());
+  CHECK_FALSE(f.attention);
+  CHECK(f.healer.phase() == HealPhase::Idle);
+}
+
+TEST_CASE("a peer known at its old address is met at the new one, once a second at most") {
+  Fixture f(FakeCluster::formed(6, 1), 0);
+  f.fake.move(2, "10.0.1.2");
+  f.fake.simulate = false;  // the MEET does not take effect yet
+  CHECK(f.pass() == std::vector<std::string>{"local CLUSTER MEET 10.0.1.2 6379 16379"});
+  CHECK(f.attention);
+  CHECK(f.healer.phase() == HealPhase::Healing);
+  f.clock.advance(999);
+  CHECK(f.pass().empty());
+  f.clock.advance(1);
+  CHECK(f.pass().size() == 1);
+  CHECK(f.activity.actions.get("meet") == 2);
+  // Once it takes effect, the view is repaired and nothing more is sent.
+  f.fake.simulate = true;
+  f.clock.advance(1000);
+  CHECK(f.pass().size() == 1);
+  f.clock.advance(1000);
+  CHECK(f.pass().empty());
+  CHECK_FALSE(f.attention);
+}
+
+TEST_CASE("MEET repairs a peer flagged noaddr, fail or fail? whose pod answers") {
+  for (const char* flags : {"noaddr", "fail", "fail?"}) {
+    CAPTURE(flags);
+    Fixture f(FakeCluster::formed(6, 1), 0);
+    f.fake.seen(simId(0), simId(4)).flags = flags;
+    f.fake.seen(simId(0), simId(4)).connected = false;
+    CHECK(f.pass() == std::vector<std::string>{"local CLUSTER MEET 10.0.0.4 6379 16379"});
+    f.clock.advance(1000);
+    CHECK(f.pass().empty());
+  }
+}
+
+TEST_CASE("a failed command is counted and retried at the next interval") {
+  Fixture f(FakeCluster::formed(6, 1), 0);
+  f.fake.move(1, "10.0.1.1");
+  f.fake.script(std::nullopt, "CLUSTER MEET", fail(Errc::Server, "ERR Invalid node address"), 1);
+  CHECK(f.pass().size() == 1);
+  CHECK(f.activity.errors.get("command_failed") == 1);
+  f.clock.advance(1000);
+  CHECK(f.pass().size() == 1);
+  f.clock.advance(1000);
+  CHECK(f.pass().empty());
+}
+
+TEST_CASE("an empty pod joins: MEETs after 300 ms, replicates after 3 s, announces its role") {
+  auto fake = FakeCluster::formed(6, 1);
+  fake.wipe(4, simId(10));  // replica of master 1 lost its data; no agent saw node 4 there
+  Fixture f(std::move(fake), 4);
+  // Seen once: not yet (a creation might be under way).
+  CHECK(f.pass().empty());
+  CHECK(f.healer.phase() == HealPhase::Joining);
+  f.clock.advance(299);
+  CHECK(f.pass().empty());
+  f.clock.advance(1);
+  auto sent = f.pass();
+  CHECK(sent.size() == 5);  // every member of the formed cluster
+  CHECK(f.fake.count(cluster::kLocal, "CLUSTER MEET 10.0.0.0 6379 16379") == 1);
+  // It knows the cluster now; it waits before choosing a master.
+  f.clock.advance(1000);
+  CHECK(f.pass().empty());
+  CHECK(f.healer.phase() == HealPhase::Joining);
+  f.clock.advance(2999);
+  CHECK(f.pass().empty());
+  f.clock.advance(1);
+  sent = f.pass();
+  REQUIRE_FALSE(sent.empty());
+  // Master 1 lost its replica: it has the fewest.
+  CHECK(sent[0] == "local CLUSTER REPLICATE " + simId(1));
+  CHECK(f.fake.count(cluster::kLocal, "CLUSTER MEET") == 5);  // the role announcement
+  CHECK(f.activity.actions.get("replicate") == 1);
+  CHECK(f.fake.nodeOf(4).master_id == simId(1));
+}
+
+TEST_CASE("a replica whose master is gone for good takes over; then the old ID is forgotten") {
+  auto fake = FakeCluster::formed(6, 1);
+  fake.wipe(0, simId(10));                         // master 0 lost its data; pod 0 runs node 10 now
+  Fixture f(std::move(fake), 3, {{simId(0), 0}});  // node 0 is retired
+  auto sent = f.pass();
+  CHECK(f.fake.count(cluster::kLocal, "CLUSTER FAILOVER FORCE") == 1);
+  CHECK(f.activity.actions.get("failover") == 1);
+  CHECK(f.fake.nodeOf(3).master);
+  // Node 0 is a slot-less, failed replica of node 3 now: every node that knows it forgets it.
+  f.clock.advance(1000);
+  sent = f.pass();
+  CHECK(f.fake.count("CLUSTER FORGET " + simId(0)) == 5);
+  CHECK(f.fake.count(cluster::kLocal, "CLUSTER FORGET " + simId(0)) == 1);
+  for (int pod : {1, 2, 4, 5}) CHECK(f.fake.count(pod, "CLUSTER FORGET " + simId(0)) == 1);
+  CHECK(f.activity.actions.get("forget") == 5);
+}
+
+TEST_CASE("a forced takeover that fails is asked again only after 2 x node-timeout") {
+  auto fake = FakeCluster::formed(6, 1);
+  fake.wipe(0, simId(10));
+  fake.script(std::nullopt, "CLUSTER FAILOVER", fail(Errc::Server, "ERR no votes"));
+  Fixture f(std::move(fake), 3, {{simId(0), 0}});
+  f.pass();
+  CHECK(f.fake.count("CLUSTER FAILOVER") == 1);
+  f.clock.advance(2 * 3000 + 999);
+  f.pass();
+  CHECK(f.fake.count("CLUSTER FAILOVER") == 0);
+  f.clock.advance(1);
+  f.pass();
+  CHECK(f.fake.count("CLUSTER FAILOVER") == 1);
+}
+
+TEST_CASE("nodes that are no pod of the StatefulSet are reported and never touched") {
+  auto fake = FakeCluster::formed(6, 1);
+  testing::SimNode stranger;
+  stranger.id = simId(12);
+  stranger.ip = "10.9.9.9";
+  stranger.master = false;
+  stranger.master_id = simId(0);
+  fake.nodes.push_back(stranger);
+  fake.seen(simId(0), simId(12)) = {std::nullopt, "fail", false};
+  Fixture f(std::move(fake), 0);
+  CHECK(f.pass().empty());
+  REQUIRE(f.healer.unexpected().size() == 1);
+  CHECK(f.healer.unexpected()[0].find("is no pod of this StatefulSet; it is kept") !=
+        std::string::npos);
+  // Still a disconnected, failed entry in this node's view: the loop keeps polling fast.
+  CHECK(f.attention);
+}
+
+TEST_CASE("a pod whose probe is still running is not acted on") {
+  Fixture f(FakeCluster::formed(6, 1), 0);
+  f.fake.move(2, "10.0.1.2");
+  f.fake.probeAll(Pods::Depth::Snapshot);  // every pod has a result, pod 2 at its new IP
+  f.fake.pods[2].slow = true;              // its next probe does not finish within the budget
+  CHECK(f.pass().empty());
+  f.fake.pods[2].slow = false;
+  CHECK(f.pass().size() == 1);
+}

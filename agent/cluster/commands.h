@@ -31,7 +31,8 @@ Command meetCommand(const PeerProbe& pod, const nodes_conf::Node* known, int fal
 
 // The MEETs a node that has just become a replica (CLUSTER REPLICATE) sends to announce it: one
 // to every other live pod. Every cluster bus message carries its sender's role and master, so
-// each node learns the new role at once instead of whenever it next hears from the replica.
+// each node learns the new role at once instead of whenever it next hears from the replica
+// (docs/redis-facts.md, "Role changes travel in every bus message").
 std::vector<Command> roleAnnouncement(const std::vector<PeerProbe>& pods, int replica_ordinal,
                                       int fallback_port);
 

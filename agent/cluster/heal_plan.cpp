@@ -7,7 +7,8 @@
 //      slots, replicates the master with the fewest replicas (the shard that lost a member);
 //   3. a master whose identity is gone for sure (its pod runs another ID now) is taken over by
 //      its best replica with FAILOVER FORCE: the gone master's data was lost with it;
-//   4. stale IDs: forgotten on every node, but only when the ID is retired (its pod runs
+//   4. stale IDs: forgotten on every node (FORGET acts on one node's view only; see
+//      docs/redis-facts.md, "Forgetting a node"), but only when the ID is retired (its pod runs
 //      another ID), it owns no slots, nobody replicates it and nobody is connected to it.
 #include "cluster/heal_plan.h"
 

@@ -30,7 +30,8 @@ bool Healer::due(const HealAction& a, int64_t now) {
   int64_t interval = kMeetIntervalMs;
   if (a.kind == Kind::Forget) interval = kForgetIntervalMs;
   if (a.kind == Kind::Replicate) interval = kReplicateIntervalMs;
-  // A failed election locks the voters for 2 x node-timeout; asking again sooner is useless.
+  // A failed election locks the voters for 2 x node-timeout; asking again sooner is useless
+  // (docs/redis-facts.md, "Failover votes").
   if (a.kind == Kind::FailoverForce) interval = 2 * options_.node_timeout_ms + 1000;
   auto it = last_sent_.find(key);
   return it == last_sent_.end() || now - it->second >= interval;

@@ -77,10 +77,10 @@ void checkSlotsAndKeys(const PeerProbe& p, const CreatePlan& plan, Assessment& a
   bool owns_planned = planned_master && me.slots.size() == 1 &&
                       me.slots[0] == plan.slots[static_cast<size_t>(p.ordinal)];
   if (!me.slots.empty() && !owns_planned) {
-    std::string owned;
-    for (const auto& r : me.slots) owned += (owned.empty() ? "" : ",") + rangeText(r);
+    std::vector<std::string> owned;
+    for (const auto& r : me.slots) owned.push_back(rangeText(r));
     a.reasons.push_back(fmt::format(
-        "{} owns slots {}{}", p.pod(), owned,
+        "{} owns slots {}{}", p.pod(), fmt::join(owned, ","),
         planned_master ? fmt::format(", the plan gives it {}",
                                      rangeText(plan.slots[static_cast<size_t>(p.ordinal)]))
                        : ", the plan gives it none"));
@@ -146,9 +146,8 @@ void Creator::report(CreatePhase phase, const std::string& what,
   if (key == last_report_ && now - last_report_ms_ < kReportRepeatMs) return;
   last_report_ = key;
   last_report_ms_ = now;
-  std::string reasons;
-  for (const auto& w : why) reasons += (reasons.empty() ? "" : "; ") + w;
-  kLog.info(what, {{"phase", createPhaseName(phase)}, {"reason", reasons}});
+  kLog.info(what, {{"phase", createPhaseName(phase)},
+                   {"reason", fmt::format("{}", fmt::join(why, "; "))}});
 }
 
 bool Creator::allAnswering(const std::vector<PeerProbe>& pods) {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "cluster/healer.h"
 
+#include <fmt/format.h>
+
 #include <set>
 
 #include "cluster/commands.h"
@@ -71,9 +73,9 @@ void Healer::announceRole() {
 }
 
 void Healer::reportWaiting(const HealPlan& plan) {
-  std::string text;
-  for (const auto& w : plan.waiting) text += (text.empty() ? "" : "; ") + w;
-  for (const auto& u : plan.unexpected) text += (text.empty() ? "" : "; ") + u;
+  std::vector<std::string> all = plan.waiting;
+  all.insert(all.end(), plan.unexpected.begin(), plan.unexpected.end());
+  std::string text = fmt::format("{}", fmt::join(all, "; "));
   if (text == last_waiting_) return;
   last_waiting_ = text;
   if (!text.empty()) kLog.info("Healing is waiting or reports", {{"reason", text}});

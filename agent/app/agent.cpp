@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "app/endpoints.h"
+#include "cluster/commands.h"
 #include "common/clock.h"
 #include "common/files.h"
 #include "common/log.h"
@@ -14,6 +15,7 @@
 #include "control/install.h"
 #include "handover/handover.h"
 #include "probes/lifecycle.h"
+#include "statefile/statefile.h"
 #include "version.h"
 
 namespace agent::app {
@@ -92,7 +94,7 @@ Agent::Agent(const config::Config& config, peers::Resolver& resolver,
       exporter_(metricsIdentity(config)),
       connect_(connectOptions(config, std::move(password))),
       peers_(poolOptions(config, connect_), resolver, config.peerHosts()),
-      boost_(cluster::boostRecordPath(config.nodes_conf), peers_, activity_),
+      boost_(statefile::pathBeside(config.nodes_conf, statefile::kTimeoutBoost), peers_, activity_),
       creator_(
           creatorOptions(config), peers_, boost_,
           [this](const cluster::PeerProbe& pod) {
@@ -102,7 +104,8 @@ Agent::Agent(const config::Config& config, peers::Resolver& resolver,
       healer_({config.ordinal.value_or(0), config.cluster_nodes, config.redis.port, 15000}, peers_,
               activity_),
       previous_ids_(static_cast<size_t>(config.cluster_nodes)) {
-  auto text = files::read(nodes_conf::ordinalMapPath(config_.nodes_conf));
+  peers_.setLocal([this] { return local_ ? &*local_ : nullptr; });
+  auto text = files::read(statefile::pathBeside(config_.nodes_conf, statefile::kOrdinalMap));
   if (text) {
     if (auto map = nodes_conf::OrdinalMap::parse(*text)) ordinals_ = std::move(*map);
   }
@@ -142,9 +145,8 @@ bool Agent::observeLocal() {
 
 // Only CONFIG GET reveals node-timeout; it bounds how often a forced failover is retried.
 void Agent::readNodeTimeout() {
-  if (auto reply = local_->command({"CONFIG", "GET", "cluster-node-timeout"});
-      reply && reply->elements.size() == 2) {
-    node_timeout_ms_ = text::parseInt(reply->elements[1].str).value_or(node_timeout_ms_);
+  if (auto ms = cluster::readNodeTimeout(*local_)) {
+    node_timeout_ms_ = *ms;
     healer_.setNodeTimeout(node_timeout_ms_);
   }
 }
@@ -165,7 +167,7 @@ void Agent::readMasterOffset() {
 }
 
 void Agent::onFileChanged(const std::string& name) {
-  if (name == files::baseName(prepare::recordPath(config_.nodes_conf))) {
+  if (name == statefile::kPrepareStats) {
     record_changed_ = true;
   } else {
     ++nodes_conf_changes_;
@@ -178,10 +180,9 @@ void Agent::onFileChanged(const std::string& name) {
 void Agent::ensureWatcher() {
   if (watcher_ && watcher_->active()) return;
   std::string dir = files::dirName(config_.nodes_conf);
-  auto w = watch::DirWatcher::start(dir,
-                                    {files::baseName(config_.nodes_conf),
-                                     files::baseName(prepare::recordPath(config_.nodes_conf))},
-                                    [this](const std::string& name) { onFileChanged(name); });
+  auto w = watch::DirWatcher::start(
+      dir, {files::baseName(config_.nodes_conf), std::string(statefile::kPrepareStats)},
+      [this](const std::string& name) { onFileChanged(name); });
   if (!w) {
     if (!watch_failed_) {
       kLog.warn("Cannot watch nodes.conf; relying on polling",
@@ -199,7 +200,7 @@ void Agent::ensureWatcher() {
 }
 
 void Agent::saveOrdinalMap() {
-  std::string path = nodes_conf::ordinalMapPath(config_.nodes_conf);
+  std::string path = statefile::pathBeside(config_.nodes_conf, statefile::kOrdinalMap);
   if (Status st = files::writeAtomically(path, ordinals_.render()); !st) {
     kLog.warn("Could not save the ordinal map", {{"path", path}, {"err", st.error().message}});
   }
@@ -221,7 +222,10 @@ void Agent::learnOrdinals(const std::vector<cluster::PeerProbe>& probes) {
     previous_ids_[idx] = p.node_id;
   }
   // Also rewrite a map someone deleted: prepare needs it after the next restart.
-  if (changed || !files::exists(nodes_conf::ordinalMapPath(config_.nodes_conf))) saveOrdinalMap();
+  if (changed ||
+      !files::exists(statefile::pathBeside(config_.nodes_conf, statefile::kOrdinalMap))) {
+    saveOrdinalMap();
+  }
 }
 
 bool Agent::creating() const {
@@ -339,7 +343,7 @@ int64_t Agent::tick() {
 }
 
 int64_t Agent::heal() {
-  bool attention = healer_.step(*local_, *snapshot_, ordinals_);
+  bool attention = healer_.step(*snapshot_, ordinals_);
   return attention ? kAttentionPollMs : config_.poll_interval_ms;
 }
 

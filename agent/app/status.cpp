@@ -9,6 +9,7 @@
 
 #include "app/commands.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "peers/resolver.h"
 #include "redis/connection.h"
 
@@ -71,13 +72,13 @@ std::string replicationLink(const cluster::Snapshot& s) {
 }
 
 void describeNode(const nodes_conf::Node& n, const Ids& ids, Row& r) {
-  r.id = n.id.substr(0, 8);
+  r.id = text::shortId(n.id);
   r.address = n.address.endpoint();
   r.role = n.isMaster() ? "master" : "replica";
   r.slots = slotText(n);
   if (n.isReplica()) {
     auto it = ids.find(n.master_id);
-    r.master = it != ids.end() ? it->second->pod() : n.master_id.substr(0, 8);
+    r.master = it != ids.end() ? it->second->pod() : text::shortId(n.master_id);
   }
 }
 

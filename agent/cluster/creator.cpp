@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// The steps follow redis-cli --cluster create (redis-cluster-facts.md §4.1) with two changes
-// that make formation fast: every node MEETs every other node (no waiting for gossip), and a
-// replica that was just attached MEETs every node again, which tells each of them its new role
-// at once instead of after the next random ping.
+// The steps follow redis-cli --cluster create (docs/redis-facts.md, "How redis-cli creates a
+// cluster") with two changes that make formation fast: every node MEETs every other node (no
+// waiting for gossip), and a replica that was just attached MEETs every node again, which tells
+// each of them its new role at once instead of after the next random ping.
 #include "cluster/creator.h"
 
 #include <fmt/format.h>
@@ -10,9 +10,10 @@
 #include <csignal>
 #include <numeric>
 
+#include "cluster/commands.h"
 #include "cluster/health.h"
-#include "common/clock.h"
 #include "common/log.h"
+#include "common/text.h"
 
 namespace agent::cluster {
 
@@ -26,6 +27,8 @@ constexpr int64_t kMaxBackoffMs = 2000;
 constexpr int64_t kK8sNodeGraceMs = 5000;
 // Waiting reasons are logged when they change, and again this often while unchanged.
 constexpr int64_t kReportRepeatMs = 30000;
+// Every pod's own snapshot gives its ports; this is only the fallback of meetCommand.
+constexpr int kDefaultPort = 6379;
 
 std::string rangeText(const nodes_conf::SlotRange& r) {
   return fmt::format("{}-{}", r.first, r.last);
@@ -61,7 +64,7 @@ void checkRole(const PeerProbe& p, const CreatePlan& plan, const std::vector<Pee
     const PeerProbe* master = byId(pods, me.master_id);
     if (master == nullptr || master->ordinal >= plan.masters) {
       a.reasons.push_back(fmt::format("{} replicates {}, which is not a planned master", p.pod(),
-                                      me.master_id.substr(0, 8)));
+                                      text::shortId(me.master_id)));
     } else {
       a.attached[p.ordinal] = master->ordinal;
     }
@@ -74,10 +77,10 @@ void checkSlotsAndKeys(const PeerProbe& p, const CreatePlan& plan, Assessment& a
   bool owns_planned = planned_master && me.slots.size() == 1 &&
                       me.slots[0] == plan.slots[static_cast<size_t>(p.ordinal)];
   if (!me.slots.empty() && !owns_planned) {
-    std::string owned;
-    for (const auto& r : me.slots) owned += (owned.empty() ? "" : ",") + rangeText(r);
+    std::vector<std::string> owned;
+    for (const auto& r : me.slots) owned.push_back(rangeText(r));
     a.reasons.push_back(fmt::format(
-        "{} owns slots {}{}", p.pod(), owned,
+        "{} owns slots {}{}", p.pod(), fmt::join(owned, ","),
         planned_master ? fmt::format(", the plan gives it {}",
                                      rangeText(plan.slots[static_cast<size_t>(p.ordinal)]))
                        : ", the plan gives it none"));
@@ -115,7 +118,7 @@ Assessment assessForCreation(const std::vector<PeerProbe>& pods, const CreatePla
       // Handshake entries carry a random temporary ID until the peer answers.
       if (!n.inHandshake() && byId(pods, n.id) == nullptr) {
         a.reasons.push_back(fmt::format("{} knows node {} at {}, which is none of the pods",
-                                        p.pod(), n.id.substr(0, 8), n.address.endpoint()));
+                                        p.pod(), text::shortId(n.id), n.address.endpoint()));
       }
     }
     checkSlotsAndKeys(p, plan, a);
@@ -125,26 +128,26 @@ Assessment assessForCreation(const std::vector<PeerProbe>& pods, const CreatePla
   return a;
 }
 
-Creator::Creator(CreatorOptions options, PeerPool& pool, TimeoutBoost& boost, K8sNodeLookup lookup,
-                 Activity& activity)
+Creator::Creator(CreatorOptions options, Pods& pods, TimeoutBoost& boost, K8sNodeLookup lookup,
+                 Activity& activity, Clock& clock)
     : options_(std::move(options)),
-      pool_(pool),
+      pods_(pods),
       boost_(boost),
       lookup_(std::move(lookup)),
-      activity_(activity) {}
+      activity_(activity),
+      clock_(clock) {}
 
 void Creator::report(CreatePhase phase, const std::string& what,
                      const std::vector<std::string>& why) {
   std::string key = what;
   for (const auto& w : why) key += "|" + w;
-  int64_t now = monotonicMs();
+  int64_t now = clock_.monotonicMs();
   phase_ = phase;
   if (key == last_report_ && now - last_report_ms_ < kReportRepeatMs) return;
   last_report_ = key;
   last_report_ms_ = now;
-  std::string reasons;
-  for (const auto& w : why) reasons += (reasons.empty() ? "" : "; ") + w;
-  kLog.info(what, {{"phase", createPhaseName(phase)}, {"reason", reasons}});
+  kLog.info(what, {{"phase", createPhaseName(phase)},
+                   {"reason", fmt::format("{}", fmt::join(why, "; "))}});
 }
 
 bool Creator::allAnswering(const std::vector<PeerProbe>& pods) {
@@ -174,11 +177,11 @@ std::vector<std::string> Creator::k8sNodes(const std::vector<PeerProbe>& pods) {
 }
 
 bool Creator::send(int ordinal, const std::string& what, const std::vector<std::string>& args) {
-  auto reply = pool_.command(ordinal, args);
+  auto reply = pods_.command(ordinal, args);
   activity_.actions.add(what);
   if (!reply) {
     activity_.errors.add("command_failed");
-    kLog.warn("Creation command failed", {{"pod", pool_.last()[static_cast<size_t>(ordinal)].pod()},
+    kLog.warn("Creation command failed", {{"pod", pods_.last()[static_cast<size_t>(ordinal)].pod()},
                                           {"command", what},
                                           {"err", reply.error().message}});
     return false;
@@ -247,14 +250,11 @@ bool Creator::meetAll(const std::vector<PeerProbe>& pods) {
   }
   for (size_t i = 0; i < todo.size(); ++i) {
     const auto& [from, to] = todo[i];
-    int bus = to->snapshot->myself()->address.busPort();
     kLog.info("Sending CLUSTER MEET", {{"on", from->pod()},
                                        {"peer", to->pod()},
                                        {"address", to->ip},
                                        {"reason", "node does not know the peer yet"}});
-    send(from->ordinal, "meet",
-         {"CLUSTER", "MEET", to->ip, std::to_string(to->snapshot->myself()->address.port()),
-          std::to_string(bus)});
+    send(from->ordinal, "meet", meetCommand(*to, nullptr, kDefaultPort));
     if (i + 1 == todo.size() / 2) maybeCrash("meet-half");
   }
   return !todo.empty();
@@ -273,12 +273,8 @@ bool Creator::attachReplicas(const std::vector<PeerProbe>& pods, const CreatePla
         "Attaching replica",
         {{"pod", r.pod()}, {"master", m.pod()}, {"reason", "planned replica is not attached"}});
     if (!send(replica, "replicate", {"CLUSTER", "REPLICATE", m.node_id})) continue;
-    // A fresh MEET from the new replica tells every node its new role at once.
-    for (const auto& other : pods) {
-      if (other.ordinal == replica) continue;
-      send(replica, "meet",
-           {"CLUSTER", "MEET", other.ip, std::to_string(other.snapshot->myself()->address.port()),
-            std::to_string(other.snapshot->myself()->address.busPort())});
+    for (const auto& meet : roleAnnouncement(pods, replica, kDefaultPort)) {
+      send(replica, "meet", meet);
     }
     if (++done == total / 2) maybeCrash("replicate-half");
   }
@@ -290,25 +286,33 @@ void Creator::finish(const std::string& reason) {
   report(CreatePhase::Done, "Creation is not needed", {reason});
 }
 
+bool Creator::waitForK8sNodes(const std::vector<std::string>& names, int64_t now) {
+  int known = 0;
+  for (const auto& n : names) known += n.empty() ? 0 : 1;
+  if (known >= options_.nodes || now - peers_answering_since_ >= kK8sNodeGraceMs) return false;
+  report(CreatePhase::WaitingForPeers, "Waiting for the agents' Kubernetes node names",
+         {fmt::format("{} of {} known", known, options_.nodes)});
+  return true;
+}
+
 int64_t Creator::step() {
   if (phase_ == CreatePhase::Done) return kMaxBackoffMs;
-  auto pods = pool_.probeAll(PeerPool::Depth::Snapshot);
+  auto pods = pods_.probeAll(Pods::Depth::Snapshot);
   if (!allAnswering(pods)) {
     backoff_ms_ = std::min(backoff_ms_ * 2, kMaxBackoffMs);
     return backoff_ms_;
   }
   backoff_ms_ = 100;
-  int64_t now = monotonicMs();
+  int64_t now = clock_.monotonicMs();
   if (peers_answering_since_ == 0) peers_answering_since_ = now;
   auto names = k8sNodes(pods);
   names[0] = names[0].empty() ? options_.my_k8s_node : names[0];
-  int known = 0;
-  for (const auto& n : names) known += n.empty() ? 0 : 1;
-  if (known < options_.nodes && now - peers_answering_since_ < kK8sNodeGraceMs) {
-    report(CreatePhase::WaitingForPeers, "Waiting for the agents' Kubernetes node names",
-           {fmt::format("{} of {} known", known, options_.nodes)});
-    return kWorkingPollMs * 5;
-  }
+  if (waitForK8sNodes(names, now)) return kWorkingPollMs * 5;
+  return createFrom(pods, names, now);
+}
+
+int64_t Creator::createFrom(const std::vector<PeerProbe>& pods,
+                            const std::vector<std::string>& names, int64_t now) {
   auto plan = planCreation(options_.nodes, options_.replicas, names);
   Assessment a = assessForCreation(pods, plan);
   if (!a.consistent) {

@@ -8,14 +8,13 @@
 
 #include <functional>
 #include <map>
-#include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
 #include "cluster/create_plan.h"
-#include "cluster/peer_pool.h"
+#include "cluster/pods.h"
 #include "cluster/timeout_boost.h"
+#include "common/clock.h"
 #include "common/counters.h"
 
 namespace agent::cluster {
@@ -53,9 +52,10 @@ using K8sNodeLookup = std::function<std::string(const PeerProbe& pod)>;
 
 class Creator {
  public:
-  Creator(CreatorOptions options, PeerPool& pool, TimeoutBoost& boost, K8sNodeLookup lookup,
-          Activity& activity);
-  // One pass over the live state. Returns the milliseconds to wait before the next pass.
+  Creator(CreatorOptions options, Pods& pods, TimeoutBoost& boost, K8sNodeLookup lookup,
+          Activity& activity, Clock& clock = systemClock());
+  // One pass over the live state: probes every pod and sends the next step's commands. Returns
+  // the milliseconds to wait before the next pass.
   int64_t step();
   CreatePhase phase() const { return phase_; }
   // Ends creation for good when the local node already belongs to a formed cluster.
@@ -64,6 +64,9 @@ class Creator {
  private:
   bool allAnswering(const std::vector<PeerProbe>& pods);
   std::vector<std::string> k8sNodes(const std::vector<PeerProbe>& pods);
+  bool waitForK8sNodes(const std::vector<std::string>& names, int64_t now);
+  int64_t createFrom(const std::vector<PeerProbe>& pods, const std::vector<std::string>& names,
+                     int64_t now);
   void shortenNodeTimeout(const std::vector<PeerProbe>& pods, const CreatePlan& plan);
   bool assignSlots(const std::vector<PeerProbe>& pods, const CreatePlan& plan);
   bool setEpochs(const std::vector<PeerProbe>& pods);
@@ -75,7 +78,7 @@ class Creator {
   void report(CreatePhase phase, const std::string& what, const std::vector<std::string>& why);
 
   CreatorOptions options_;
-  PeerPool& pool_;
+  Pods& pods_;
   TimeoutBoost& boost_;
   K8sNodeLookup lookup_;
   CreatePhase phase_ = CreatePhase::WaitingForPeers;
@@ -87,6 +90,7 @@ class Creator {
   std::string last_report_;
   int64_t last_report_ms_ = 0;
   Activity& activity_;
+  Clock& clock_;
 };
 
 }  // namespace agent::cluster

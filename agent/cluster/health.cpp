@@ -4,25 +4,23 @@
 #include <fmt/format.h>
 #include <map>
 
+#include "common/text.h"
+
 namespace agent::cluster {
 
 namespace {
 
-struct Pods {
+struct PodIndex {
   std::map<std::string, const PeerProbe*> by_id;  // pods that answer, by node ID
   int total = 0;                                  // pods in the StatefulSet, answering or not
 };
 
-std::string shortId(const std::string& id) {
-  return id.substr(0, 8);
-}
-
-void checkNodeEntry(const PeerProbe& viewer, const nodes_conf::Node& node, const Pods& pods,
+void checkNodeEntry(const PeerProbe& viewer, const nodes_conf::Node& node, const PodIndex& pods,
                     std::vector<std::string>& out) {
   auto it = pods.by_id.find(node.id);
   if (it == pods.by_id.end()) {
     out.push_back(fmt::format("{} knows node {} at {} that no pod runs", viewer.pod(),
-                              shortId(node.id), node.address.endpoint()));
+                              text::shortId(node.id), node.address.endpoint()));
     return;
   }
   const PeerProbe& pod = *it->second;
@@ -30,7 +28,7 @@ void checkNodeEntry(const PeerProbe& viewer, const nodes_conf::Node& node, const
     out.push_back(fmt::format("{} sees {} at '{}', but its address is {}", viewer.pod(), pod.pod(),
                               node.address.host, pod.ip));
   }
-  for (const char* flag : {"fail", "fail?", "noaddr", "handshake"}) {
+  for (const char* flag : kNotWorkingFlags) {
     if (node.hasFlag(flag))
       out.push_back(fmt::format("{} flags {} {}", viewer.pod(), pod.pod(), flag));
   }
@@ -40,15 +38,15 @@ void checkNodeEntry(const PeerProbe& viewer, const nodes_conf::Node& node, const
 }
 
 void checkShards(const PeerProbe& viewer, const nodes_conf::NodesConf& nodes, int expected_masters,
-                 int replicas, const Pods& pods, std::vector<std::string>& out) {
+                 int replicas, const PodIndex& pods, std::vector<std::string>& out) {
   int masters = 0;
   for (const auto& n : nodes.nodes()) {
     if (n.isMaster() && n.slots.empty() && !n.isFailed() && !n.inHandshake()) {
       auto it = pods.by_id.find(n.id);
-      out.push_back(
-          fmt::format("{} sees {} as a master without slots (serving nothing, "
-                      "replicating nothing)",
-                      viewer.pod(), it == pods.by_id.end() ? shortId(n.id) : it->second->pod()));
+      out.push_back(fmt::format(
+          "{} sees {} as a master without slots (serving nothing, "
+          "replicating nothing)",
+          viewer.pod(), it == pods.by_id.end() ? text::shortId(n.id) : it->second->pod()));
     }
     if (!n.isMaster() || n.slots.empty()) continue;
     ++masters;
@@ -58,7 +56,7 @@ void checkShards(const PeerProbe& viewer, const nodes_conf::NodesConf& nodes, in
     }
     if (count < replicas) {
       auto it = pods.by_id.find(n.id);
-      std::string name = it == pods.by_id.end() ? shortId(n.id) : it->second->pod();
+      std::string name = it == pods.by_id.end() ? text::shortId(n.id) : it->second->pod();
       out.push_back(fmt::format("{} sees master {} with {} of {} replicas", viewer.pod(), name,
                                 count, replicas));
     }
@@ -69,7 +67,7 @@ void checkShards(const PeerProbe& viewer, const nodes_conf::NodesConf& nodes, in
   }
 }
 
-void checkPod(const PeerProbe& p, const Pods& pods, int replicas, std::vector<std::string>& out,
+void checkPod(const PeerProbe& p, const PodIndex& pods, int replicas, std::vector<std::string>& out,
               std::vector<std::string>& warnings) {
   const Snapshot& s = *p.snapshot;
   if (s.loading || !s.nodes) {
@@ -97,9 +95,20 @@ void checkPod(const PeerProbe& p, const Pods& pods, int replicas, std::vector<st
 
 }  // namespace
 
+bool working(const nodes_conf::Node& node) {
+  for (const char* flag : kNotWorkingFlags) {
+    if (node.hasFlag(flag)) return false;
+  }
+  return true;
+}
+
+bool reachable(const nodes_conf::Node& node) {
+  return node.isMyself() || (node.isConnected() && working(node));
+}
+
 Health assess(const std::vector<PeerProbe>& pods, int replicas) {
   Health h;
-  Pods index;
+  PodIndex index;
   index.total = static_cast<int>(pods.size());
   for (const auto& p : pods) {
     if (!p.ip.empty() && p.answering()) index.by_id[p.node_id] = &p;

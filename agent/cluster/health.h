@@ -7,12 +7,24 @@
 // warning, not a failure.
 #pragma once
 
+#include <array>
 #include <string>
 #include <vector>
 
-#include "cluster/peer_pool.h"
+#include "cluster/pods.h"
+#include "nodes_conf/nodes_conf.h"
 
 namespace agent::cluster {
+
+// The flags with which a node's view marks another node as not working: failed, suspected to
+// have failed, without an address, or not introduced yet.
+inline constexpr std::array<const char*, 4> kNotWorkingFlags = {"fail", "fail?", "noaddr",
+                                                                "handshake"};
+// True when `node`, in the view it is part of, carries none of kNotWorkingFlags. Says nothing
+// about that view's own link to it: a replica works while one peer's link to it is down.
+bool working(const nodes_conf::Node& node);
+// Working and reached: the view's own node, or a working node it has a live bus link to.
+bool reachable(const nodes_conf::Node& node);
 
 struct Health {
   bool healthy = false;

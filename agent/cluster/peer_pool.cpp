@@ -92,6 +92,11 @@ redis::Connection* PeerPool::connection(int ordinal) {
 }
 
 Result<redis::Reply> PeerPool::command(int ordinal, const std::vector<std::string>& args) {
+  if (ordinal == kLocal) {
+    redis::Connection* local = local_ ? local_() : nullptr;
+    if (local == nullptr) return fail(Errc::Transport, "no connection to the local Redis");
+    return local->command(args);
+  }
   redis::Connection* conn = connection(ordinal);
   if (conn == nullptr) {
     return fail(Errc::Transport,

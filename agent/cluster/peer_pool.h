@@ -4,13 +4,14 @@
 // between polls and probed in parallel, so one silent pod costs one timeout, not one per peer.
 #pragma once
 
+#include <functional>
 #include <future>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "cluster/snapshot.h"
+#include "cluster/pods.h"
 #include "common/result.h"
 #include "redis/connection.h"
 
@@ -20,19 +21,6 @@ class Resolver;
 
 namespace agent::cluster {
 
-struct PeerProbe {
-  int ordinal = 0;
-  std::string name;     // DNS name from the template
-  std::string ip;       // empty when the name does not resolve
-  std::string node_id;  // empty when Redis did not answer CLUSTER MYID
-  std::optional<Error> error;
-  std::optional<Snapshot> snapshot;  // only when probed with Depth::Snapshot
-  bool stale = false;  // this pod's probe is still running; the values are from an earlier one
-  bool answering() const { return !node_id.empty(); }
-  // The pod name: the first label of the DNS name (redis-3 of redis-3.redis-headless...).
-  std::string pod() const { return name.substr(0, name.find('.')); }
-};
-
 struct PeerPoolOptions {
   int cluster_nodes = 0;
   int redis_port = 6379;
@@ -40,31 +28,36 @@ struct PeerPoolOptions {
   redis::ConnectOptions connect;
 };
 
-class PeerPool {
+// The local Redis for command(kLocal, ...): the connection its owner keeps, or nullptr while
+// there is none.
+using LocalConnection = std::function<redis::Connection*()>;
+
+class PeerPool final : public Pods {
  public:
   PeerPool(PeerPoolOptions options, peers::Resolver& resolver, std::vector<std::string> names);
   PeerPool(const PeerPool&) = delete;
   PeerPool& operator=(const PeerPool&) = delete;
 
-  enum class Depth { Id, Snapshot };
-  // Resolves every name, (re)connects where the IP changed or the link broke, asks CLUSTER MYID
-  // (Depth::Id) or takes a full snapshot (Depth::Snapshot). Waits for every pod when
-  // budget_ms < 0; otherwise returns after budget_ms at the latest and leaves slow probes
-  // running (their pods keep the previous result, marked stale), so a silent pod whose
+  // Resolves every name, (re)connects where the IP changed or the link broke, and probes each
+  // pod in parallel. Slow probes left behind by the budget keep running, so a silent pod whose
   // packets are dropped costs the loop nothing but the budget.
-  std::vector<PeerProbe> probeAll(Depth depth = Depth::Id, int64_t budget_ms = -1);
-  const std::vector<PeerProbe>& last() const { return last_; }
+  std::vector<PeerProbe> probeAll(Depth depth = Depth::Id, int64_t budget_ms = -1) override;
+  const std::vector<PeerProbe>& last() const override { return last_; }
 
   // The open connection to `ordinal`'s Redis, if the last probe reached it. Not thread-safe:
-  // only the agent's loop thread uses the pool.
+  // only one thread at a time uses a pool.
   redis::Connection* connection(int ordinal);
-  // Runs `args` on `ordinal`'s Redis. Fails while a probe of that pod is still running.
-  Result<redis::Reply> command(int ordinal, const std::vector<std::string>& args);
+  // Runs `args` on `ordinal`'s Redis (kLocal: the local connection). Fails while a probe of
+  // that pod is still running.
+  Result<redis::Reply> command(int ordinal, const std::vector<std::string>& args) override;
+  // Where command(kLocal, ...) goes; without it, such commands fail.
+  void setLocal(LocalConnection local) { local_ = std::move(local); }
 
  private:
   PeerProbe probeOne(int ordinal, Depth depth);
 
   PeerPoolOptions options_;
+  LocalConnection local_;
   peers::Resolver& resolver_;
   std::vector<std::string> names_;
   std::vector<std::optional<redis::Connection>> conns_;

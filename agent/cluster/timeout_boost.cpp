@@ -3,10 +3,9 @@
 
 #include <fmt/format.h>
 
-#include "common/clock.h"
-#include "common/files.h"
+#include "cluster/commands.h"
 #include "common/log.h"
-#include "common/text.h"
+#include "statefile/statefile.h"
 
 namespace agent::cluster {
 
@@ -15,26 +14,24 @@ namespace {
 const log::Logger kLog("create");
 
 constexpr std::string_view kHeader =
-    "# redis-cluster-agent: cluster-node-timeout is shortened on the masters while the cluster\n"
-    "# is created; the agent of ordinal 0 restores the configured value and removes this file.\n";
+    "redis-cluster-agent: cluster-node-timeout is shortened on the masters while the cluster\n"
+    "is created; the agent of ordinal 0 restores the configured value and removes this file.";
 
 }  // namespace
 
 Result<BoostRecord> BoostRecord::parse(std::string_view text) {
   BoostRecord r;
-  for (const auto& line : text::splitLines(text)) {
-    if (line.empty() || line[0] == '#') continue;
-    auto words = text::splitWords(line);
-    auto value = words.size() == 2 ? text::parseInt(words[1]) : std::nullopt;
-    if (!value || *value <= 0) return fail(Errc::Invalid, fmt::format("bad line \"{}\"", line));
-    if (words[0] == "configured") {
+  for (const auto& e : statefile::parse(text)) {
+    auto value = e.values.size() == 1 ? e.integer() : std::nullopt;
+    if (!value || *value <= 0) return e.invalid("bad line");
+    if (e.key == "configured") {
       r.configured_ms = *value;
-    } else if (words[0] == "shortened") {
+    } else if (e.key == "shortened") {
       r.shortened_ms = *value;
-    } else if (words[0] == "since") {
+    } else if (e.key == "since") {
       r.since_unix_ms = *value;
     } else {
-      return fail(Errc::Invalid, fmt::format("unknown key \"{}\"", words[0]));
+      return e.invalid(fmt::format("unknown key \"{}\"", e.key));
     }
   }
   if (r.configured_ms == 0 || r.shortened_ms == 0 || r.since_unix_ms == 0) {
@@ -44,12 +41,9 @@ Result<BoostRecord> BoostRecord::parse(std::string_view text) {
 }
 
 std::string BoostRecord::render() const {
-  return fmt::format("{}configured {}\nshortened {}\nsince {}\n", kHeader, configured_ms,
-                     shortened_ms, since_unix_ms);
-}
-
-std::string boostRecordPath(const std::string& nodes_conf_path) {
-  return files::dirName(nodes_conf_path) + "/nodes.timeout-boost";
+  return statefile::render(kHeader, {{"configured", {std::to_string(configured_ms)}},
+                                     {"shortened", {std::to_string(shortened_ms)}},
+                                     {"since", {std::to_string(since_unix_ms)}}});
 }
 
 bool dueForRestore(const PeerProbe& pod, bool creating, int64_t record_age_ms) {
@@ -57,12 +51,16 @@ bool dueForRestore(const PeerProbe& pod, bool creating, int64_t record_age_ms) {
   return pod.snapshot.has_value() && pod.snapshot->clusterOk();
 }
 
-TimeoutBoost::TimeoutBoost(std::string record_path, PeerPool& pool, Activity& activity,
+TimeoutBoost::TimeoutBoost(std::string record_path, Pods& pods, Activity& activity, Clock& clock,
                            int64_t shortened_ms)
-    : path_(std::move(record_path)), pool_(pool), activity_(activity), shortened_ms_(shortened_ms) {
-  auto text = files::read(path_);
-  if (!text) return;
-  auto record = BoostRecord::parse(*text);
+    : path_(std::move(record_path)),
+      pods_(pods),
+      activity_(activity),
+      clock_(clock),
+      shortened_ms_(shortened_ms) {
+  auto text = statefile::read(path_);
+  if (!text || !*text) return;
+  auto record = BoostRecord::parse(**text);
   if (!record) {
     // Kept for a person to look at; without it nothing can be restored safely.
     kLog.error("Ignoring an unreadable node-timeout record",
@@ -74,20 +72,13 @@ TimeoutBoost::TimeoutBoost(std::string record_path, PeerPool& pool, Activity& ac
             {{"configured_ms", std::to_string(record_->configured_ms)}});
 }
 
-std::optional<int64_t> TimeoutBoost::nodeTimeout(int ordinal) {
-  auto reply = pool_.command(ordinal, {"CONFIG", "GET", "cluster-node-timeout"});
-  if (!reply || reply->elements.size() != 2) return std::nullopt;
-  return text::parseInt(reply->elements[1].str);
-}
-
 bool TimeoutBoost::setNodeTimeout(int ordinal, int64_t ms, const char* action) {
-  auto reply =
-      pool_.command(ordinal, {"CONFIG", "SET", "cluster-node-timeout", std::to_string(ms)});
+  auto reply = cluster::setNodeTimeout(pods_, ordinal, ms);
   activity_.actions.add(action);
   if (!reply) {
     activity_.errors.add("command_failed");
     kLog.warn("CONFIG SET cluster-node-timeout failed",
-              {{"pod", pool_.last()[static_cast<size_t>(ordinal)].pod()},
+              {{"pod", pods_.last()[static_cast<size_t>(ordinal)].pod()},
                {"err", reply.error().message}});
     return false;
   }
@@ -99,7 +90,7 @@ std::optional<int64_t> TimeoutBoost::agreedValue(const std::vector<PeerProbe>& p
                                                  const std::vector<int>& ordinals) {
   std::optional<int64_t> agreed;
   for (int o : ordinals) {
-    auto value = nodeTimeout(o);
+    auto value = readNodeTimeout(pods_, o);
     std::string why;
     if (!value) {
       why = "CONFIG GET cluster-node-timeout does not answer";
@@ -124,8 +115,8 @@ void TimeoutBoost::shorten(const std::vector<PeerProbe>& pods, const std::vector
   if (!record_) {
     auto configured = agreedValue(pods, ordinals);
     if (!configured) return;
-    BoostRecord record{*configured, shortened_ms_, wallMs()};
-    if (auto st = files::writeAtomically(path_, record.render()); !st) {
+    BoostRecord record{*configured, shortened_ms_, clock_.wallMs()};
+    if (auto st = statefile::write(path_, record.render()); !st) {
       kLog.warn("Not shortening cluster-node-timeout: cannot record the configured value",
                 {{"err", st.error().message}});
       return;
@@ -143,7 +134,7 @@ void TimeoutBoost::shorten(const std::vector<PeerProbe>& pods, const std::vector
 
 void TimeoutBoost::restore(const std::vector<PeerProbe>& pods, bool creating) {
   if (!record_) return;
-  int64_t age = wallMs() - record_->since_unix_ms;
+  int64_t age = clock_.wallMs() - record_->since_unix_ms;
   bool all_back = true;
   for (const auto& p : pods) {
     if (restored_.count(p.ordinal)) continue;
@@ -151,7 +142,7 @@ void TimeoutBoost::restore(const std::vector<PeerProbe>& pods, bool creating) {
       all_back = false;
       continue;
     }
-    auto value = nodeTimeout(p.ordinal);
+    auto value = readNodeTimeout(pods_, p.ordinal);
     if (value == record_->shortened_ms) {
       if (!setNodeTimeout(p.ordinal, record_->configured_ms, "node_timeout_restore")) {
         all_back = false;
@@ -166,7 +157,7 @@ void TimeoutBoost::restore(const std::vector<PeerProbe>& pods, bool creating) {
     restored_.insert(p.ordinal);
   }
   if (!all_back) return;
-  if (auto st = files::remove(path_); !st) {
+  if (auto st = statefile::remove(path_); !st) {
     kLog.warn("Cannot remove the node-timeout record", {{"err", st.error().message}});
     return;
   }

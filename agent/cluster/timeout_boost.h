@@ -3,14 +3,15 @@
 //
 // Why: a master that was ever "in the minority" (and an empty master always is: it knows no
 // master with slots) keeps reporting cluster_state:fail for min(node-timeout, 5 s) after it
-// stops being so, i.e. after it gets its slots (redis-cluster-facts.md, clusterUpdateState's
-// rejoin delay). Nothing but node-timeout sets that delay, so the creator shortens it on the
+// stops being so, i.e. after it gets its slots (docs/redis-facts.md, "The rejoin delay of a
+// master"). Nothing but node-timeout sets that delay, so the creator shortens it on the
 // masters for the few seconds of creation and puts the configured value back on each master as
 // soon as it reports ok. Empty nodes hold nothing a too-eager failure detector could harm.
 //
-// Crash safety: the configured value is written to a record file (atomically) before any node is
-// touched, and restoring goes by that file, so an agent killed at any point puts every node back
-// after its restart. The record is removed only once no node runs the shortened value.
+// Crash safety: the configured value is written to a record file (atomically, the state file
+// statefile::kTimeoutBoost) before any node is touched, and restoring goes by that file, so an
+// agent killed at any point puts every node back after its restart. The record is removed only
+// once no node runs the shortened value.
 #pragma once
 
 #include <optional>
@@ -19,13 +20,14 @@
 #include <string_view>
 #include <vector>
 
-#include "cluster/peer_pool.h"
+#include "cluster/pods.h"
+#include "common/clock.h"
 #include "common/counters.h"
 #include "common/result.h"
 
 namespace agent::cluster {
 
-// The record file's contents.
+// The record file's contents: lines "configured <ms>", "shortened <ms>", "since <unix ms>".
 struct BoostRecord {
   int64_t configured_ms = 0;  // what the nodes ran with before, restored afterwards
   int64_t shortened_ms = 0;   // what the creator set
@@ -35,9 +37,6 @@ struct BoostRecord {
   std::string render() const;
 };
 
-// The record's path for a nodes.conf path: beside it, like nodes.ordinals.
-std::string boostRecordPath(const std::string& nodes_conf_path);
-
 // Whether a node running the shortened value gets its configured value back now: once it
 // reports cluster_state ok, once creation is over (formed, or given up on), or once the record
 // is older than the deadline (a creation stuck on a blocked node must not leave it short).
@@ -46,8 +45,8 @@ bool dueForRestore(const PeerProbe& pod, bool creating, int64_t record_age_ms);
 class TimeoutBoost {
  public:
   // Loads an existing record from `record_path` (left by an earlier, interrupted run).
-  TimeoutBoost(std::string record_path, PeerPool& pool, Activity& activity,
-               int64_t shortened_ms = kDefaultShortenedMs);
+  TimeoutBoost(std::string record_path, Pods& pods, Activity& activity,
+               Clock& clock = systemClock(), int64_t shortened_ms = kDefaultShortenedMs);
 
   // Shortens node-timeout on `ordinals`, once per process; skipped (creation goes on, only
   // slower) when the nodes disagree on their value, already run a short one, CONFIG is not
@@ -62,14 +61,14 @@ class TimeoutBoost {
   static constexpr int64_t kDeadlineMs = 10000;
 
  private:
-  std::optional<int64_t> nodeTimeout(int ordinal);
   bool setNodeTimeout(int ordinal, int64_t ms, const char* action);
   std::optional<int64_t> agreedValue(const std::vector<PeerProbe>& pods,
                                      const std::vector<int>& ordinals);
 
   std::string path_;
-  PeerPool& pool_;
+  Pods& pods_;
   Activity& activity_;
+  Clock& clock_;
   int64_t shortened_ms_;
   std::optional<BoostRecord> record_;
   bool tried_ = false;

@@ -118,6 +118,10 @@ std::optional<std::string> expandTemplate(
   return out;
 }
 
+std::string shortId(std::string_view id) {
+  return std::string(id.substr(0, 8));
+}
+
 std::vector<std::pair<std::string, std::string>> parseInfoFields(std::string_view s) {
   std::vector<std::pair<std::string, std::string>> out;
   for (std::string_view line : splitLines(s)) {

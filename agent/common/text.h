@@ -30,6 +30,9 @@ std::optional<int64_t> parseDurationMs(std::string_view s);
 std::optional<std::string> expandTemplate(
     std::string_view tmpl, const std::vector<std::pair<std::string_view, std::string>>& vars);
 
+// A node ID as logs and messages show it: its first 8 characters.
+std::string shortId(std::string_view id);
+
 // Parses Redis' "key:value\r\n" blocks (INFO, CLUSTER INFO); '#' lines are skipped.
 std::vector<std::pair<std::string, std::string>> parseInfoFields(std::string_view s);
 

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "common/clock.h"
+#include "common/text.h"
 #include "handover/plan.h"
 
 namespace agent::handover {
@@ -45,7 +46,7 @@ std::string roleText(const Result<cluster::Snapshot>& snap) {
   const nodes_conf::Node* me = snap->myself();
   if (me == nullptr) return "loading";
   if (me->isMaster()) return fmt::format("master with {} slots", me->slotCount());
-  return fmt::format("replica of {}", me->master_id.substr(0, 8));
+  return fmt::format("replica of {}", text::shortId(me->master_id));
 }
 
 // Writes paused on the master for the forced attempt are resumed however it ends: by then the

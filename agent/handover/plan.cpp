@@ -4,19 +4,16 @@
 #include <fmt/format.h>
 #include <algorithm>
 
+#include "cluster/health.h"
 #include "common/text.h"
 
 namespace agent::handover {
 
 namespace {
 
-std::string shortId(const std::string& id) {
-  return id.substr(0, 8);
-}
-
 // Why the master's CLUSTER NODES entry of a replica rules it out; empty when it does not.
 std::string entryProblem(const nodes_conf::Node& n) {
-  for (const char* flag : {"fail", "fail?", "noaddr", "handshake"}) {
+  for (const char* flag : cluster::kNotWorkingFlags) {
     if (n.hasFlag(flag)) return fmt::format("flagged {}", flag);
   }
   if (!n.isConnected()) return "cluster bus link disconnected";
@@ -46,7 +43,7 @@ std::string joined(const std::vector<std::string>& parts) {
 }  // namespace
 
 std::string Candidate::describe() const {
-  return fmt::format("node {} at {}", shortId(id),
+  return fmt::format("node {} at {}", text::shortId(id),
                      host.find(':') != std::string::npos ? fmt::format("[{}]:{}", host, port)
                                                          : fmt::format("{}:{}", host, port));
 }
@@ -96,12 +93,13 @@ Decision decide(const cluster::Snapshot& local) {
   }
   d.my_id = me->id;
   if (!me->isMaster()) {
-    d.reason = fmt::format("this node ({}) is a replica; nothing to hand over", shortId(me->id));
+    d.reason =
+        fmt::format("this node ({}) is a replica; nothing to hand over", text::shortId(me->id));
     return d;
   }
   if (me->slots.empty()) {
     d.reason = fmt::format("this node ({}) is a master without slots; nothing to hand over",
-                           shortId(me->id));
+                           text::shortId(me->id));
     return d;
   }
   auto links = replicaLinks(local.info);
@@ -126,8 +124,9 @@ Decision decide(const cluster::Snapshot& local) {
   std::sort(d.candidates.begin(), d.candidates.end(), better);
   int64_t offset = local.info.integerOr("master_repl_offset", 0);
   if (d.candidates.empty()) {
-    d.reason = fmt::format("this master ({}, {} slots) has no healthy replica{}{}", shortId(me->id),
-                           me->slotCount(), rejected.empty() ? "" : ": ", joined(rejected));
+    d.reason =
+        fmt::format("this master ({}, {} slots) has no healthy replica{}{}", text::shortId(me->id),
+                    me->slotCount(), rejected.empty() ? "" : ": ", joined(rejected));
     return d;
   }
   d.hand_over = true;
@@ -135,8 +134,8 @@ Decision decide(const cluster::Snapshot& local) {
   d.reason = fmt::format(
       "this node ({}) is a master with {} slots at offset {}; best replica is {} at offset {} "
       "({} healthy){}{}",
-      shortId(me->id), me->slotCount(), offset, best.describe(), best.offset, d.candidates.size(),
-      rejected.empty() ? "" : "; ruled out: ", joined(rejected));
+      text::shortId(me->id), me->slotCount(), offset, best.describe(), best.offset,
+      d.candidates.size(), rejected.empty() ? "" : "; ruled out: ", joined(rejected));
   return d;
 }
 
@@ -146,7 +145,7 @@ std::optional<std::string> replicaProblem(const cluster::Snapshot& replica,
   if (replica.loading || me == nullptr) return "it is loading its dataset";
   if (!me->isReplica()) return "it is not a replica (any more)";
   if (me->master_id != master_id) {
-    return fmt::format("it follows {}, not this node", shortId(me->master_id));
+    return fmt::format("it follows {}, not this node", text::shortId(me->master_id));
   }
   if (replica.info.str("master_link_status") != "up") return "its replication link is down";
   if (replica.info.integerOr("master_sync_in_progress", 0) != 0) return "it is still syncing";

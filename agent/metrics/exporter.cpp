@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 #include <utility>
 
+#include "cluster/health.h"
+
 namespace agent::metrics {
 
 namespace pm = prometheus;
@@ -143,10 +145,6 @@ void redisFamilies(const app::StateView& v, Families& out) {
         v.local->loading ? static_cast<double>(info.integerOr("loading_eta_seconds", 0)) : 0);
 }
 
-bool working(const nodes_conf::Node& n) {
-  return !n.isFailed() && !n.isPfail() && !n.isNoaddr() && !n.inHandshake();
-}
-
 void clusterInfoFamilies(const redis::InfoFields& ci, Families& out) {
   gauge(out, "cluster_state", "1 when this node reports cluster_state ok (CLUSTER INFO)",
         flag(ci.str("cluster_state") == "ok"));
@@ -174,10 +172,10 @@ void clusterNodesFamilies(const nodes_conf::NodesConf& nodes, Families& out) {
     flagged["noaddr"] += n.isNoaddr() ? 1 : 0;
     flagged["handshake"] += n.inHandshake() ? 1 : 0;
     flagged["disconnected"] += !n.isMyself() && !n.isConnected() ? 1 : 0;
-    healthy += n.isMyself() || (n.isConnected() && working(n)) ? 1 : 0;
+    healthy += cluster::reachable(n) ? 1 : 0;
     if (!n.isMaster() || n.slotCount() == 0) continue;
     bool has_replica = false;
-    for (const auto& r : nodes.nodes()) has_replica |= r.master_id == n.id && working(r);
+    for (const auto& r : nodes.nodes()) has_replica |= r.master_id == n.id && cluster::working(r);
     lonely += has_replica ? 0 : 1;
   }
   Samples s;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Grammar (redis-cluster-facts.md §1.2): one node per line,
+// Grammar (docs/redis-facts.md, "nodes.conf and CLUSTER NODES lines"): one node per line,
 //   <id> <host:port@cport[,hostname[,aux=v]...]> <flags> <master|-> <ping> <pong> <epoch> <link>
 //   [<slot>|<a>-<b>|[<slot>->-<id>]|[<slot>-<-<id>]]...
 // then "vars currentEpoch N lastVoteEpoch M". Redis 5.0-7.0 rewrite the file in place and pad it

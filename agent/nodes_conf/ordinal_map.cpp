@@ -3,11 +3,29 @@
 
 #include <fmt/format.h>
 
-#include "common/files.h"
 #include "common/text.h"
 #include "nodes_conf/nodes_conf.h"
+#include "statefile/statefile.h"
 
 namespace agent::nodes_conf {
+
+namespace {
+
+constexpr std::string_view kHeader =
+    "redis-cluster-agent: node ID -> StatefulSet ordinal, learned from the live cluster.\n"
+    "Read by `redis-cluster-agent prepare` to find peers by pod name. Safe to delete.";
+constexpr uint64_t kMaxOrdinal = 100000;
+
+// The ordinal of a well-formed "node" or "retired" entry.
+std::optional<int> entryOrdinal(const statefile::Entry& e) {
+  if ((e.key != "node" && e.key != "retired") || e.values.size() != 2) return std::nullopt;
+  if (!isValidNodeId(e.values[0])) return std::nullopt;
+  auto n = text::parseUint(e.values[1]);
+  if (!n || *n > kMaxOrdinal) return std::nullopt;
+  return static_cast<int>(*n);
+}
+
+}  // namespace
 
 std::optional<int> OrdinalMap::ordinalOf(std::string_view node_id) const {
   auto it = by_id_.find(std::string(node_id));
@@ -16,33 +34,29 @@ std::optional<int> OrdinalMap::ordinalOf(std::string_view node_id) const {
 }
 
 std::optional<std::string> OrdinalMap::idOf(int ordinal) const {
-  for (const auto& [id, ord] : by_id_) {
-    if (ord == ordinal) return id;
-  }
-  return std::nullopt;
+  auto it = by_ordinal_.find(ordinal);
+  if (it == by_ordinal_.end()) return std::nullopt;
+  return it->second;
 }
 
-namespace {
-// Retired IDs matter until every node has forgotten them; a few dozen cover any real history.
-constexpr size_t kMaxRetired = 64;
-}  // namespace
+void OrdinalMap::retire(const std::string& node_id, int ordinal) {
+  retired_.emplace_back(node_id, ordinal);
+  if (retired_.size() > kMaxRetired) {
+    retired_.erase(retired_.begin(), retired_.end() - kMaxRetired);
+  }
+}
 
 bool OrdinalMap::set(const std::string& node_id, int ordinal) {
   auto it = by_id_.find(node_id);
   if (it != by_id_.end() && it->second == ordinal) return false;
-  for (auto old = by_id_.begin(); old != by_id_.end();) {
-    if (old->second == ordinal) {
-      retired_.emplace_back(old->first, ordinal);
-      old = by_id_.erase(old);
-    } else {
-      ++old;
-    }
+  if (it != by_id_.end()) by_ordinal_.erase(it->second);
+  if (auto old = by_ordinal_.find(ordinal); old != by_ordinal_.end()) {
+    by_id_.erase(old->second);
+    retire(old->second, ordinal);
   }
   std::erase_if(retired_, [&](const auto& r) { return r.first == node_id; });
-  if (retired_.size() > kMaxRetired) {
-    retired_.erase(retired_.begin(), retired_.end() - kMaxRetired);
-  }
   by_id_[node_id] = ordinal;
+  by_ordinal_[ordinal] = node_id;
   return true;
 }
 
@@ -54,40 +68,33 @@ std::optional<int> OrdinalMap::retiredOrdinal(std::string_view node_id) const {
 }
 
 std::string OrdinalMap::render() const {
-  std::string out =
-      "# redis-cluster-agent: node ID -> StatefulSet ordinal, learned from the live cluster.\n"
-      "# Read by `redis-cluster-agent prepare` to find peers by pod name. Safe to delete.\n";
-  for (const auto& [id, ordinal] : by_id_) out += fmt::format("{} {}\n", id, ordinal);
-  for (const auto& [id, ordinal] : retired_) out += fmt::format("retired {} {}\n", id, ordinal);
-  return out;
+  std::vector<statefile::Entry> entries;
+  for (const auto& [id, ordinal] : by_id_) {
+    entries.push_back({"node", {id, std::to_string(ordinal)}});
+  }
+  for (const auto& [id, ordinal] : retired_) {
+    entries.push_back({"retired", {id, std::to_string(ordinal)}});
+  }
+  return statefile::render(kHeader, entries);
 }
 
 Result<OrdinalMap> OrdinalMap::parse(std::string_view text) {
   OrdinalMap map;
-  size_t line_no = 0;
-  for (std::string_view line : text::splitLines(text)) {
-    ++line_no;
-    line = text::trim(line);
-    if (line.empty() || line[0] == '#') continue;
-    auto words = text::splitWords(line);
-    bool retired = !words.empty() && words[0] == "retired";
-    if (retired) words.erase(words.begin());
-    auto ordinal = words.size() == 2 ? text::parseUint(words[1]) : std::nullopt;
-    if (!ordinal || !isValidNodeId(words[0]) || *ordinal > 100000) {
-      return fail(Errc::Invalid,
-                  fmt::format("line {}: expected '[retired] <40-hex node ID> <ordinal>'", line_no));
+  for (auto& e : statefile::parse(text)) {
+    // 0.1.0 wrote live entries as "<id> <ordinal>": the ID in the place of the key.
+    if (isValidNodeId(e.key)) {
+      e.values.insert(e.values.begin(), e.key);
+      e.key = "node";
     }
-    if (retired) {
-      map.retired_.emplace_back(std::string(words[0]), static_cast<int>(*ordinal));
+    auto ordinal = entryOrdinal(e);
+    if (!ordinal) return e.invalid("expected 'node|retired <40-hex node ID> <ordinal>'");
+    if (e.key == "retired") {
+      map.retire(e.values[0], *ordinal);
     } else {
-      map.set(std::string(words[0]), static_cast<int>(*ordinal));
+      map.set(e.values[0], *ordinal);
     }
   }
   return map;
-}
-
-std::string ordinalMapPath(const std::string& nodes_conf_path) {
-  return files::dirName(nodes_conf_path) + "/nodes.ordinals";
 }
 
 }  // namespace agent::nodes_conf

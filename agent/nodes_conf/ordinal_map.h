@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// The node-ID -> StatefulSet-ordinal map the agent keeps beside nodes.conf. `run` learns it from
-// the live cluster (CLUSTER MYID of each pod); `prepare` uses it to find every peer's current
-// address by pod name. Pure parse/render; the file is written with files::writeAtomically.
+// The node-ID -> StatefulSet-ordinal map the agent keeps beside nodes.conf
+// (statefile::kOrdinalMap). `run` learns it from the live cluster (CLUSTER MYID of each pod);
+// `prepare` uses it to find every peer's current address by pod name. Pure parse/render in the
+// state-file format: lines "node <id> <ordinal>" and "retired <id> <ordinal>".
 #pragma once
 
 #include <map>
@@ -30,14 +31,19 @@ class OrdinalMap {
   bool operator==(const OrdinalMap&) const = default;
 
   std::string render() const;
+  // Also reads the format agents up to 0.1.0 wrote ("<id> <ordinal>" without the key), for one
+  // release. Linear in the size of the text.
   static Result<OrdinalMap> parse(std::string_view text);
 
- private:
-  std::map<std::string, int> by_id_;
-  std::vector<std::pair<std::string, int>> retired_;  // oldest first, bounded
-};
+  // Retired IDs matter until every node has forgotten them; a few dozen cover any real history.
+  static constexpr size_t kMaxRetired = 64;
 
-// Where the map lives for a given nodes.conf path: "<dir>/nodes.ordinals".
-std::string ordinalMapPath(const std::string& nodes_conf_path);
+ private:
+  void retire(const std::string& node_id, int ordinal);
+
+  std::map<std::string, int> by_id_;
+  std::map<int, std::string> by_ordinal_;             // the same entries, by ordinal
+  std::vector<std::pair<std::string, int>> retired_;  // oldest first, at most kMaxRetired
+};
 
 }  // namespace agent::nodes_conf

@@ -20,6 +20,7 @@
 #include "peers/resolver.h"
 #include "prepare/shard_guard.h"
 #include "redis/connection.h"
+#include "statefile/statefile.h"
 
 namespace agent::prepare {
 
@@ -62,13 +63,11 @@ Status checkRedisStopped(const config::Config& c) {
 }
 
 Result<nodes_conf::OrdinalMap> loadOrdinalMap(const std::string& nodes_conf_path) {
-  std::string path = nodes_conf::ordinalMapPath(nodes_conf_path);
-  auto text = files::read(path);
-  if (!text) {
-    if (text.error().code == Errc::NotFound) return nodes_conf::OrdinalMap{};
-    return text.error();
-  }
-  auto map = nodes_conf::OrdinalMap::parse(*text);
+  std::string path = statefile::pathBeside(nodes_conf_path, statefile::kOrdinalMap);
+  auto text = statefile::read(path);
+  if (!text) return text.error();
+  if (!*text) return nodes_conf::OrdinalMap{};
+  auto map = nodes_conf::OrdinalMap::parse(**text);
   if (!map) {
     // The map is a cache of facts the agent can relearn; a damaged one is ignored, not fatal.
     kLog.warn("Ignoring unreadable ordinal map", {{"path", path}, {"err", map.error().message}});

@@ -1,11 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "prepare/record.h"
 
-#include <fmt/format.h>
-
-#include "common/files.h"
 #include "common/log.h"
-#include "common/text.h"
+#include "statefile/statefile.h"
 
 namespace agent::prepare {
 
@@ -13,33 +10,33 @@ namespace {
 
 const log::Logger kLog("prepare");
 
-}  // namespace
-
 std::string recordPath(const std::string& nodes_conf_path) {
-  return files::dirName(nodes_conf_path) + "/nodes.prepare-stats";
+  return statefile::pathBeside(nodes_conf_path, statefile::kPrepareStats);
 }
+
+}  // namespace
 
 Result<Record> parseRecord(std::string_view text) {
   Record r;
-  for (const auto& [key, value] : text::parseInfoFields(text)) {
-    auto n = text::parseInt(value);
-    if (!n || *n < 0) return fail(Errc::Invalid, fmt::format("bad value for {}: '{}'", key, value));
-    if (key == "rewrites") r.rewrites = *n;
-    if (key == "addresses_rewritten") r.addresses_rewritten = *n;
+  for (const auto& e : statefile::parse(text)) {
+    if (e.key != "rewrites" && e.key != "addresses_rewritten") continue;
+    auto n = e.values.size() == 1 ? e.integer() : std::nullopt;
+    if (!n || *n < 0) return e.invalid("expected a count");
+    (e.key == "rewrites" ? r.rewrites : r.addresses_rewritten) = *n;
   }
   return r;
 }
 
 std::string renderRecord(const Record& r) {
-  return "# Written by redis-cluster-agent prepare; read by run for its metrics.\nrewrites:" +
-         std::to_string(r.rewrites) +
-         "\naddresses_rewritten:" + std::to_string(r.addresses_rewritten) + "\n";
+  return statefile::render("Written by redis-cluster-agent prepare; read by run for its metrics.",
+                           {{"rewrites", {std::to_string(r.rewrites)}},
+                            {"addresses_rewritten", {std::to_string(r.addresses_rewritten)}}});
 }
 
 Record loadRecord(const std::string& nodes_conf_path) {
-  auto text = files::read(recordPath(nodes_conf_path));
-  if (!text) return {};
-  auto record = parseRecord(*text);
+  auto text = statefile::read(recordPath(nodes_conf_path));
+  if (!text || !*text) return {};
+  auto record = parseRecord(**text);
   return record ? *record : Record{};
 }
 
@@ -48,7 +45,7 @@ void noteRewrite(const std::string& nodes_conf_path, int64_t addresses) {
   r.rewrites += 1;
   r.addresses_rewritten += addresses;
   std::string path = recordPath(nodes_conf_path);
-  if (Status st = files::writeAtomically(path, renderRecord(r)); !st) {
+  if (Status st = statefile::write(path, renderRecord(r)); !st) {
     kLog.warn("Could not update the prepare record", {{"path", path}, {"err", st.error().message}});
   }
 }

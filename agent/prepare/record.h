@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// What `prepare` rewrote over the life of a data directory, kept in a small file beside
-// nodes.conf: prepare is a separate process that runs before Redis, so this file is how `run`
-// learns about nodes.conf rewrites and exports them as counters. It is written only together
-// with a rewrite, so a run that changes nothing (or refuses) still leaves every file as it was.
-// Losing the file only resets the counters.
+// What `prepare` rewrote over the life of a data directory, kept in a state file beside
+// nodes.conf (statefile::kPrepareStats): prepare is a separate process that runs before Redis, so
+// this file is how `run` learns about nodes.conf rewrites and exports them as counters. It is
+// written only together with a rewrite, so a run that changes nothing (or refuses) still leaves
+// every file as it was. Losing the file only resets the counters.
 #pragma once
 
 #include <cstdint>
@@ -20,10 +20,8 @@ struct Record {
   bool operator==(const Record&) const = default;
 };
 
-// "<dir of nodes.conf>/nodes.prepare-stats".
-std::string recordPath(const std::string& nodes_conf_path);
-
-// "key:value" lines; unknown keys are ignored so older and newer agents can share the file.
+// Lines "rewrites <n>" and "addresses_rewritten <n>" (0.1.0 wrote "key:value", still read);
+// unknown keys are ignored so older and newer agents can share the file.
 Result<Record> parseRecord(std::string_view text);
 std::string renderRecord(const Record& record);
 

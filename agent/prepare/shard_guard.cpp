@@ -3,10 +3,10 @@
 
 #include <fmt/format.h>
 
-#include <thread>
+#include <optional>
 
+#include "cluster/commands.h"
 #include "cluster/peer_pool.h"
-#include "common/clock.h"
 #include "common/log.h"
 #include "prepare/prepare.h"
 #include "redis/connection.h"
@@ -16,9 +16,6 @@ namespace agent::prepare {
 namespace {
 
 const log::Logger kLog("prepare");
-
-constexpr int64_t kPollMs = 200;
-constexpr int64_t kRetryForceMs = 5000;
 
 bool overlaps(const std::vector<nodes_conf::SlotRange>& a,
               const std::vector<nodes_conf::SlotRange>& b) {
@@ -56,7 +53,75 @@ ShardView inspect(const std::vector<cluster::PeerProbe>& pods, const nodes_conf:
   return v;
 }
 
+void logStart(const GuardDecision& d, const nodes_conf::Node& me) {
+  switch (d.kind) {
+    case GuardDecision::Kind::OwnerElsewhere:
+      kLog.info(
+          "The slots of this node are served by another master now; Redis may start and "
+          "will follow it",
+          {{"owner", d.pod->pod()}});
+      return;
+    case GuardDecision::Kind::NoReplica:
+      kLog.warn("No replica of this node exists: the shard's data is lost; starting it empty",
+                {{"node", me.id}});
+      return;
+    case GuardDecision::Kind::ReplicaEmpty:
+      kLog.warn("The replica holds no data either; nothing to protect, starting as before",
+                {{"replica", d.pod->pod()}});
+      return;
+    case GuardDecision::Kind::Wait: return;
+  }
+}
+
 }  // namespace
+
+GuardDecision decideShardGuard(const std::vector<cluster::PeerProbe>& pods,
+                               const nodes_conf::NodesConf& conf) {
+  const auto& me = conf.myself();
+  ShardView v = inspect(pods, me);
+  if (v.new_owner != nullptr) return {GuardDecision::Kind::OwnerElsewhere, v.new_owner};
+  bool listed_in_file = false;
+  for (const auto& n : conf.nodes()) listed_in_file |= n.master_id == me.id;
+  // nodes.conf is saved on every change, so it names every replica this master had.
+  if (!listed_in_file && !v.replica_known) return {GuardDecision::Kind::NoReplica, nullptr};
+  if (v.best_replica != nullptr && v.best_replica->snapshot->keys == 0) {
+    return {GuardDecision::Kind::ReplicaEmpty, v.best_replica};
+  }
+  return {GuardDecision::Kind::Wait, v.best_replica};
+}
+
+Status awaitTakeover(const GuardOptions& o, const nodes_conf::NodesConf& conf, cluster::Pods& pods,
+                     Clock& clock) {
+  const auto& me = conf.myself();
+  int64_t deadline = clock.monotonicMs() + o.takeover_timeout_ms;
+  std::optional<int64_t> last_force;
+  while (true) {
+    auto probes = pods.probeAll(cluster::Pods::Depth::Snapshot, o.probe_budget_ms);
+    GuardDecision d = decideShardGuard(probes, conf);
+    if (d.kind != GuardDecision::Kind::Wait) {
+      logStart(d, me);
+      return {};
+    }
+    int64_t now = clock.monotonicMs();
+    if (d.pod != nullptr && (!last_force || now - *last_force >= kGuardRetryForceMs)) {
+      kLog.info("Asking the replica to take over", {{"replica", d.pod->pod()},
+                                                    {"command", "CLUSTER FAILOVER FORCE"},
+                                                    {"reason", "this master has no data"}});
+      if (Status st = cluster::forceTakeover(pods, d.pod->ordinal); !st) {
+        kLog.warn("CLUSTER FAILOVER FORCE failed", {{"err", st.error().message}});
+      }
+      last_force = now;
+    }
+    if (now >= deadline) {
+      return fail(Errc::Refused,
+                  fmt::format("node {} owns {} slots but has no data, and no replica took them "
+                              "over within {} ms; starting it would replace the replica's data "
+                              "with nothing",
+                              me.id, me.slotCount(), o.takeover_timeout_ms));
+    }
+    clock.sleepMs(kGuardPollMs);
+  }
+}
 
 Status guardShardData(const config::Config& c, const nodes_conf::NodesConf& conf,
                       peers::Resolver& resolver) {
@@ -78,49 +143,7 @@ Status guardShardData(const config::Config& c, const nodes_conf::NodesConf& conf
                           c.pod_ip,
                           {c.redis_timeout_ms, c.redis_timeout_ms, *password}},
                          resolver, c.peerHosts());
-  bool listed_in_file = false;
-  for (const auto& n : conf.nodes()) listed_in_file |= n.master_id == me.id;
-  int64_t deadline = monotonicMs() + c.takeover_timeout_ms;
-  int64_t last_force = 0;
-  while (true) {
-    auto pods = pool.probeAll(cluster::PeerPool::Depth::Snapshot, 2 * c.redis_timeout_ms);
-    ShardView v = inspect(pods, me);
-    if (v.new_owner != nullptr) {
-      kLog.info(
-          "The slots of this node are served by another master now; Redis may start and "
-          "will follow it",
-          {{"owner", v.new_owner->pod()}});
-      return {};
-    }
-    if (!listed_in_file && !v.replica_known) {
-      // nodes.conf is saved on every change, so it names every replica this master had.
-      kLog.warn("No replica of this node exists: the shard's data is lost; starting it empty",
-                {{"node", me.id}});
-      return {};
-    }
-    if (v.best_replica != nullptr && v.best_replica->snapshot->keys == 0) {
-      kLog.warn("The replica holds no data either; nothing to protect, starting as before",
-                {{"replica", v.best_replica->pod()}});
-      return {};
-    }
-    int64_t now = monotonicMs();
-    if (v.best_replica != nullptr && now - last_force >= kRetryForceMs) {
-      kLog.info("Asking the replica to take over", {{"replica", v.best_replica->pod()},
-                                                    {"command", "CLUSTER FAILOVER FORCE"},
-                                                    {"reason", "this master has no data"}});
-      auto reply = pool.command(v.best_replica->ordinal, {"CLUSTER", "FAILOVER", "FORCE"});
-      if (!reply) kLog.warn("CLUSTER FAILOVER FORCE failed", {{"err", reply.error().message}});
-      last_force = now;
-    }
-    if (now >= deadline) {
-      return fail(Errc::Refused,
-                  fmt::format("node {} owns {} slots but has no data, and no replica took them "
-                              "over within {} ms; starting it would replace the replica's data "
-                              "with nothing",
-                              me.id, me.slotCount(), c.takeover_timeout_ms));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(kPollMs));
-  }
+  return awaitTakeover({c.takeover_timeout_ms, 2 * c.redis_timeout_ms}, conf, pool, systemClock());
 }
 
 }  // namespace agent::prepare

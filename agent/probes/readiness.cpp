@@ -3,6 +3,9 @@
 
 #include <fmt/format.h>
 
+#include "cluster/health.h"
+#include "common/text.h"
+
 namespace agent::probes {
 
 namespace {
@@ -11,10 +14,6 @@ using nodes_conf::Node;
 
 constexpr const char* kCheckNames[] = {"redis-ping",  "redis-loading", "cluster-joined",
                                        "replication", "shard-slots",   "cluster-majority"};
-
-std::string shortId(const std::string& id) {
-  return id.substr(0, 8);
-}
 
 Check pingCheck(const Observation& obs) {
   if (obs.snapshot != nullptr) return pass("redis-ping");
@@ -48,11 +47,11 @@ Check joinedCheck(const cluster::Snapshot& s) {
   const Node* master = s.nodes->find(me.master_id);
   if (master == nullptr) {
     return hardFail("cluster-joined", fmt::format("replicates node {}, which it does not know",
-                                                  shortId(me.master_id)));
+                                                  text::shortId(me.master_id)));
   }
   if (master->slotCount() == 0) {
     return hardFail("cluster-joined",
-                    fmt::format("replicates {}, which owns no slots", shortId(master->id)));
+                    fmt::format("replicates {}, which owns no slots", text::shortId(master->id)));
   }
   return pass("cluster-joined");
 }
@@ -79,7 +78,7 @@ Check shardCheck(const cluster::Snapshot& s) {
   const Node* master = shardMaster(*s.nodes);
   if (master == nullptr) return hardFail("shard-slots", "the shard's master is unknown");
   if (master->isMyself()) return pass("shard-slots");
-  std::string who = fmt::format("master {} of this shard", shortId(master->id));
+  std::string who = fmt::format("master {} of this shard", text::shortId(master->id));
   if (master->isFailed()) return hardFail("shard-slots", who + " is flagged fail");
   for (const char* flag : {"fail?", "noaddr", "handshake"}) {
     if (master->hasFlag(flag)) return softFail("shard-slots", fmt::format("{} is {}", who, flag));
@@ -88,18 +87,13 @@ Check shardCheck(const cluster::Snapshot& s) {
   return pass("shard-slots");
 }
 
-bool reachable(const Node& n) {
-  if (n.isMyself()) return true;
-  return n.isConnected() && !n.isFailed() && !n.isPfail() && !n.isNoaddr() && !n.inHandshake();
-}
-
 Check majorityCheck(const cluster::Snapshot& s) {
   int total = 0;
   int reached = 0;
   for (const auto& n : s.nodes->nodes()) {
     if (!n.isMaster() || n.slotCount() == 0) continue;
     ++total;
-    if (reachable(n)) ++reached;
+    if (cluster::reachable(n)) ++reached;
   }
   if (total > 0 && reached * 2 > total) return pass("cluster-majority");
   return softFail("cluster-majority",

@@ -1,230 +1,188 @@
 // SPDX-License-Identifier: Apache-2.0
+// The healer's executor through the seam: what it sends for each planned repair, how often, and
+// after which settle time. The decisions themselves are in heal_plan_test.cpp.
 #include "cluster/healer.h"
 
 #include <doctest/doctest.h>
 
-#include <fmt/format.h>
+#include "support/fake_clock.h"
+#include "support/fake_cluster.h"
 
 using namespace agent;
 using namespace agent::cluster;
-using Kind = HealAction::Kind;
+using agent::testing::FakeClock;
+using agent::testing::FakeCluster;
+using agent::testing::simId;
 
 namespace {
 
-// Node ID number i: 40 times the hex digit i.
-std::string id(int i) {
-  return std::string(40, "0123456789abcdef"[i]);
-}
-
-std::string line(int i, const std::string& ip, const std::string& flags, const std::string& master,
-                 const std::string& slots, const std::string& link = "connected") {
-  return fmt::format("{} {}:6379@16379 {} {} 0 0 1 {} {}\n", id(i), ip, flags, master, link, slots);
-}
-
-// The healthy 6-pod layout as pod `me` sees it; `edits` replaces lines by ordinal.
-std::string view(int me, std::map<int, std::string> edits = {}) {
-  const char* slots[] = {"0-5460", "5461-10922", "10923-16383"};
-  std::string out;
-  for (int i = 0; i < 6; ++i) {
-    if (edits.count(i)) {
-      out += edits[i];
-      continue;
+struct Fixture {
+  // `history`: node ID -> ordinal entries the agents learned before the pods' current IDs (an
+  // ID replaced in its pod is retired).
+  Fixture(FakeCluster initial, int me, const std::map<std::string, int>& history = {})
+      : fake(std::move(initial)), healer({me, 6, 6379, 3000}, fake, activity, clock) {
+    fake.local = me;
+    for (const auto& [id, ordinal] : history) map.set(id, ordinal);
+    for (int i = 0; i < static_cast<int>(fake.pods.size()); ++i) {
+      map.set(fake.pods[static_cast<size_t>(i)].node_id, i);
     }
-    std::string flags = std::string(i == me ? "myself," : "") + (i < 3 ? "master" : "slave");
-    out +=
-        line(i, fmt::format("10.0.0.{}", i), flags, i < 3 ? "-" : id(i - 3), i < 3 ? slots[i] : "");
   }
-  return out;
-}
 
-Snapshot snap(const std::string& nodes, int64_t keys = 0) {
-  bool full = nodes.find("myself") != std::string::npos;
-  int assigned = 0;
-  auto parsed = nodes_conf::parseClusterNodes(nodes);
-  REQUIRE(parsed.has_value());
-  for (const auto& n : parsed->nodes()) assigned += n.slotCount();
-  std::string info = fmt::format("role:{}\r\nslave_repl_offset:100\r\n", "master");
-  if (keys > 0) info += fmt::format("db0:keys={},expires=0,avg_ttl=0\r\n", keys);
-  auto s = snapshotFromText(
-      info, fmt::format("cluster_state:ok\r\ncluster_slots_assigned:{}\r\n", assigned),
-      full ? nodes : "");
-  REQUIRE(s.has_value());
-  return *s;
-}
+  // One pass of the agent's loop: probe every pod, then heal from the local snapshot.
+  std::vector<std::string> pass() {
+    fake.sent.clear();
+    fake.probeAll(Pods::Depth::Snapshot, 300);
+    attention = healer.step(fake.snapshotOf(fake.local), map);
+    return fake.sentTexts();
+  }
 
-struct World {
-  std::vector<PeerProbe> pods;
+  FakeClock clock;
+  Activity activity;
+  FakeCluster fake;
   nodes_conf::OrdinalMap map;
-  Snapshot local;
-  HealPlan plan(int me, int nodes = 6) {
-    return planHealing({me, nodes, 6379, &local, &pods, &map});
-  }
+  Healer healer;
+  bool attention = false;
 };
 
-PeerProbe probe(int i, const std::string& ip, const Snapshot& s) {
-  PeerProbe p;
-  p.ordinal = i;
-  p.name = fmt::format("redis-{}.svc", i);
-  p.ip = ip;
-  p.node_id = s.myId();
-  p.snapshot = s;
-  return p;
-}
-
-// Every pod healthy at 10.0.0.i, each with its own view.
-World healthy(int me) {
-  World w;
-  for (int i = 0; i < 6; ++i) {
-    w.pods.push_back(probe(i, fmt::format("10.0.0.{}", i), snap(view(i))));
-    w.map.set(id(i), i);
-  }
-  w.local = *w.pods[static_cast<size_t>(me)].snapshot;
-  return w;
-}
-
-std::vector<HealAction> ofKind(const HealPlan& plan, Kind kind) {
-  std::vector<HealAction> out;
-  for (const auto& a : plan.actions) {
-    if (a.kind == kind) out.push_back(a);
-  }
-  return out;
-}
-
 }  // namespace
 
-TEST_CASE("a healthy cluster needs nothing") {
-  auto w = healthy(0);
-  auto plan = w.plan(0);
-  CHECK(plan.actions.empty());
-  CHECK(plan.phase == HealPhase::Idle);
+TEST_CASE("a healthy cluster: nothing is sent and the loop may poll slowly") {
+  Fixture f(FakeCluster::formed(6, 1), 0);
+  CHECK(f.pass().empty());
+  CHECK_FALSE(f.attention);
+  CHECK(f.healer.phase() == HealPhase::Idle);
 }
 
-TEST_CASE("a peer known at an old address or as noaddr is met at its pod's address") {
-  auto w = healthy(0);
-  w.pods[1].ip = "10.0.1.1";  // pod 1 moved
-  w.pods[2].ip = "10.0.1.2";
-  w.local = snap(view(0, {{2, line(2, "", "master,noaddr", "-", "10923-16383", "disconnected")}}));
-  auto meets = ofKind(w.plan(0), Kind::Meet);
-  REQUIRE(meets.size() == 2);
-  CHECK(meets[0].args == std::vector<std::string>{"CLUSTER", "MEET", "10.0.1.1", "6379", "16379"});
-  CHECK(meets[0].reason.find("known at '10.0.0.1'") != std::string::npos);
-  CHECK(meets[1].reason == "known as noaddr");
+TEST_CASE("a peer known at its old address is met at the new one, once a second at most") {
+  Fixture f(FakeCluster::formed(6, 1), 0);
+  f.fake.move(2, "10.0.1.2");
+  f.fake.simulate = false;  // the MEET does not take effect yet
+  CHECK(f.pass() == std::vector<std::string>{"local CLUSTER MEET 10.0.1.2 6379 16379"});
+  CHECK(f.attention);
+  CHECK(f.healer.phase() == HealPhase::Healing);
+  f.clock.advance(999);
+  CHECK(f.pass().empty());
+  f.clock.advance(1);
+  CHECK(f.pass().size() == 1);
+  CHECK(f.activity.actions.get("meet") == 2);
+  // Once it takes effect, the view is repaired and nothing more is sent.
+  f.fake.simulate = true;
+  f.clock.advance(1000);
+  CHECK(f.pass().size() == 1);
+  f.clock.advance(1000);
+  CHECK(f.pass().empty());
+  CHECK_FALSE(f.attention);
 }
 
-TEST_CASE("an address that answers with another node ID is never met") {
-  auto w = healthy(0);
-  // Pod 1's name resolves to an address where a different node answers.
-  w.pods[1] = probe(1, "10.0.9.9", snap(line(6, "10.0.9.9", "myself,master", "-", "")));
-  CHECK(ofKind(w.plan(0), Kind::Meet).empty());
-}
-
-TEST_CASE("an empty node joins a formed cluster, but not a cluster still being created") {
-  auto w = healthy(0);
-  w.local = snap(line(6, "10.0.0.6", "myself,master", "-", ""));
-  auto plan = w.plan(6, 7);
-  CHECK(plan.phase == HealPhase::Joining);
-  CHECK(ofKind(plan, Kind::Meet).size() == 6);
-
-  World fresh;
-  for (int i = 0; i < 6; ++i) {
-    fresh.pods.push_back(
-        probe(i, fmt::format("10.0.0.{}", i), snap(line(i, "", "myself,master", "-", ""))));
-  }
-  fresh.local = *fresh.pods[3].snapshot;
-  CHECK(fresh.plan(3).actions.empty());
-}
-
-TEST_CASE("empty nodes in the cluster replicate the masters with the fewest replicas, spread") {
-  // Pods 4 and 5 were wiped: they are masters without slots; masters 1 and 2 lost replicas.
-  std::map<int, std::string> edits = {{4, line(4, "10.0.0.4", "master", "-", "")},
-                                      {5, line(5, "10.0.0.5", "master", "-", "")}};
-  auto w = healthy(0);
-  auto as = [&](int me) {
-    auto e = edits;
-    e[me] = line(me, "10.0.0." + std::to_string(me), "myself,master", "-", "");
-    w.local = snap(view(me, e));
-    auto r = ofKind(w.plan(me), Kind::Replicate);
-    REQUIRE(r.size() == 1);
-    return r[0].args[2];
-  };
-  CHECK(as(4) == id(1));
-  CHECK(as(5) == id(2));
-}
-
-TEST_CASE("no master is chosen while a failing master's replica should take over") {
-  auto w = healthy(0);
-  std::map<int, std::string> edits = {
-      {1, line(1, "10.0.0.1", "master,fail?", "-", "5461-10922", "disconnected")},
-      {5, line(5, "10.0.0.5", "myself,master", "-", "")}};
-  w.local = snap(view(5, edits));
-  auto plan = w.plan(5);
-  CHECK(ofKind(plan, Kind::Replicate).empty());
-  CHECK(plan.phase == HealPhase::Waiting);
-}
-
-namespace {
-// Pod 4 was wiped: it runs node 7 now; node 4 (a replica) is retired and failed everywhere.
-World wipedReplica() {
-  auto w = healthy(0);
-  auto failed = line(4, "10.0.0.4", "slave,fail", id(1), "", "disconnected");
-  for (int i = 0; i < 6; ++i) {
-    if (i == 4) continue;
-    w.pods[static_cast<size_t>(i)] =
-        probe(i, fmt::format("10.0.0.{}", i), snap(view(i, {{4, failed}})));
-  }
-  w.pods[4] = probe(4, "10.0.0.4", snap(line(7, "10.0.0.4", "myself,slave", id(1), "")));
-  w.map.set(id(7), 4);  // retires id(4)
-  w.local = *w.pods[0].snapshot;
-  return w;
-}
-}  // namespace
-
-TEST_CASE("a retired, failed, slot-less ID is forgotten on every node that knows it") {
-  auto w = wipedReplica();
-  auto forgets = ofKind(w.plan(0), Kind::Forget);
-  CHECK(forgets.size() == 5);  // pods 0-3 and 5; the new node 7 never knew it
-  for (const auto& f : forgets)
-    CHECK(f.args == std::vector<std::string>{"CLUSTER", "FORGET", id(4)});
-}
-
-TEST_CASE("an ID is not forgotten while anything says it may be alive or needed") {
-  SUBCASE("not retired: its pod is just not answering") {
-    auto w = wipedReplica();
-    w.map = {};
-    for (int i = 0; i < 6; ++i) w.map.set(id(i), i);  // no history: id(4) is not retired
-    w.pods[4] = PeerProbe{};
-    w.pods[4].ordinal = 4;
-    CHECK(ofKind(w.plan(0), Kind::Forget).empty());
-  }
-  SUBCASE("some node is still connected to it") {
-    auto w = wipedReplica();
-    w.pods[2] = probe(2, "10.0.0.2", snap(view(2)));
-    CHECK(ofKind(w.plan(0), Kind::Forget).empty());
-  }
-  SUBCASE("it still owns slots: a failed master whose replica needs votes") {
-    auto w = healthy(3);
-    auto failed = line(0, "10.0.0.0", "master,fail", "-", "0-5460", "disconnected");
-    for (int i = 1; i < 6; ++i) {
-      w.pods[static_cast<size_t>(i)] =
-          probe(i, fmt::format("10.0.0.{}", i), snap(view(i, {{0, failed}})));
-    }
-    w.pods[0] = probe(0, "10.0.0.0", snap(line(7, "10.0.0.0", "myself,master", "-", "")));
-    w.map.set(id(7), 0);
-    w.local = *w.pods[3].snapshot;
-    auto plan = w.plan(3);
-    CHECK(ofKind(plan, Kind::Forget).empty());
-    // ...but its best replica (pod 3) takes the slots over, the data of node 0 being gone.
-    auto takeover = ofKind(plan, Kind::FailoverForce);
-    REQUIRE(takeover.size() == 1);
-    CHECK(takeover[0].args == std::vector<std::string>{"CLUSTER", "FAILOVER", "FORCE"});
+TEST_CASE("MEET repairs a peer flagged noaddr, fail or fail? whose pod answers") {
+  for (const char* flags : {"noaddr", "fail", "fail?"}) {
+    CAPTURE(flags);
+    Fixture f(FakeCluster::formed(6, 1), 0);
+    f.fake.seen(simId(0), simId(4)).flags = flags;
+    f.fake.seen(simId(0), simId(4)).connected = false;
+    CHECK(f.pass() == std::vector<std::string>{"local CLUSTER MEET 10.0.0.4 6379 16379"});
+    f.clock.advance(1000);
+    CHECK(f.pass().empty());
   }
 }
 
-TEST_CASE("nodes that are no pod of the StatefulSet are reported and kept") {
-  auto w = healthy(0);
-  w.local = snap(view(0) + line(6, "10.0.0.99", "slave,fail", id(0), "", "disconnected"));
-  auto plan = w.plan(0);
-  REQUIRE(plan.unexpected.size() == 1);
-  CHECK(plan.unexpected[0].find("no pod of this StatefulSet") != std::string::npos);
-  CHECK(ofKind(plan, Kind::Forget).empty());
+TEST_CASE("a failed command is counted and retried at the next interval") {
+  Fixture f(FakeCluster::formed(6, 1), 0);
+  f.fake.move(1, "10.0.1.1");
+  f.fake.script(std::nullopt, "CLUSTER MEET", fail(Errc::Server, "ERR Invalid node address"), 1);
+  CHECK(f.pass().size() == 1);
+  CHECK(f.activity.errors.get("command_failed") == 1);
+  f.clock.advance(1000);
+  CHECK(f.pass().size() == 1);
+  f.clock.advance(1000);
+  CHECK(f.pass().empty());
+}
+
+TEST_CASE("an empty pod joins: MEETs after 300 ms, replicates after 3 s, announces its role") {
+  auto fake = FakeCluster::formed(6, 1);
+  fake.wipe(4, simId(10));  // replica of master 1 lost its data; no agent saw node 4 there
+  Fixture f(std::move(fake), 4);
+  // Seen once: not yet (a creation might be under way).
+  CHECK(f.pass().empty());
+  CHECK(f.healer.phase() == HealPhase::Joining);
+  f.clock.advance(299);
+  CHECK(f.pass().empty());
+  f.clock.advance(1);
+  auto sent = f.pass();
+  CHECK(sent.size() == 5);  // every member of the formed cluster
+  CHECK(f.fake.count(cluster::kLocal, "CLUSTER MEET 10.0.0.0 6379 16379") == 1);
+  // It knows the cluster now; it waits before choosing a master.
+  f.clock.advance(1000);
+  CHECK(f.pass().empty());
+  CHECK(f.healer.phase() == HealPhase::Joining);
+  f.clock.advance(2999);
+  CHECK(f.pass().empty());
+  f.clock.advance(1);
+  sent = f.pass();
+  REQUIRE_FALSE(sent.empty());
+  // Master 1 lost its replica: it has the fewest.
+  CHECK(sent[0] == "local CLUSTER REPLICATE " + simId(1));
+  CHECK(f.fake.count(cluster::kLocal, "CLUSTER MEET") == 5);  // the role announcement
+  CHECK(f.activity.actions.get("replicate") == 1);
+  CHECK(f.fake.nodeOf(4).master_id == simId(1));
+}
+
+TEST_CASE("a replica whose master is gone for good takes over; then the old ID is forgotten") {
+  auto fake = FakeCluster::formed(6, 1);
+  fake.wipe(0, simId(10));                         // master 0 lost its data; pod 0 runs node 10 now
+  Fixture f(std::move(fake), 3, {{simId(0), 0}});  // node 0 is retired
+  auto sent = f.pass();
+  CHECK(f.fake.count(cluster::kLocal, "CLUSTER FAILOVER FORCE") == 1);
+  CHECK(f.activity.actions.get("failover") == 1);
+  CHECK(f.fake.nodeOf(3).master);
+  // Node 0 is a slot-less, failed replica of node 3 now: every node that knows it forgets it.
+  f.clock.advance(1000);
+  sent = f.pass();
+  CHECK(f.fake.count("CLUSTER FORGET " + simId(0)) == 5);
+  CHECK(f.fake.count(cluster::kLocal, "CLUSTER FORGET " + simId(0)) == 1);
+  for (int pod : {1, 2, 4, 5}) CHECK(f.fake.count(pod, "CLUSTER FORGET " + simId(0)) == 1);
+  CHECK(f.activity.actions.get("forget") == 5);
+}
+
+TEST_CASE("a forced takeover that fails is asked again only after 2 x node-timeout") {
+  auto fake = FakeCluster::formed(6, 1);
+  fake.wipe(0, simId(10));
+  fake.script(std::nullopt, "CLUSTER FAILOVER", fail(Errc::Server, "ERR no votes"));
+  Fixture f(std::move(fake), 3, {{simId(0), 0}});
+  f.pass();
+  CHECK(f.fake.count("CLUSTER FAILOVER") == 1);
+  f.clock.advance(2 * 3000 + 999);
+  f.pass();
+  CHECK(f.fake.count("CLUSTER FAILOVER") == 0);
+  f.clock.advance(1);
+  f.pass();
+  CHECK(f.fake.count("CLUSTER FAILOVER") == 1);
+}
+
+TEST_CASE("nodes that are no pod of the StatefulSet are reported and never touched") {
+  auto fake = FakeCluster::formed(6, 1);
+  testing::SimNode stranger;
+  stranger.id = simId(12);
+  stranger.ip = "10.9.9.9";
+  stranger.master = false;
+  stranger.master_id = simId(0);
+  fake.nodes.push_back(stranger);
+  fake.seen(simId(0), simId(12)) = {std::nullopt, "fail", false};
+  Fixture f(std::move(fake), 0);
+  CHECK(f.pass().empty());
+  REQUIRE(f.healer.unexpected().size() == 1);
+  CHECK(f.healer.unexpected()[0].find("is no pod of this StatefulSet; it is kept") !=
+        std::string::npos);
+  // Still a disconnected, failed entry in this node's view: the loop keeps polling fast.
+  CHECK(f.attention);
+}
+
+TEST_CASE("a pod whose probe is still running is not acted on") {
+  Fixture f(FakeCluster::formed(6, 1), 0);
+  f.fake.move(2, "10.0.1.2");
+  f.fake.probeAll(Pods::Depth::Snapshot);  // every pod has a result, pod 2 at its new IP
+  f.fake.pods[2].slow = true;              // its next probe does not finish within the budget
+  CHECK(f.pass().empty());
+  f.fake.pods[2].slow = false;
+  CHECK(f.pass().size() == 1);
 }

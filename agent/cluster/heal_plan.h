@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: Apache-2.0
+// The healer's decisions, kept pure so they can be tested on recorded states: what to repair in
+// one pass, judged by node ID from the local node's view and every pod's own. No I/O, no logging;
+// cluster/healer.h sends what is planned here.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cluster/pods.h"
+#include "cluster/snapshot.h"
+#include "nodes_conf/ordinal_map.h"
+
+namespace agent::cluster {
+
+enum class HealPhase {
+  Idle,     // nothing to repair
+  Healing,  // addresses or stale nodes being repaired
+  Joining,  // this node is empty and joins the existing cluster
+  Waiting,  // something must happen first (e.g. a failover in progress)
+};
+const char* healPhaseName(HealPhase phase);
+
+struct HealAction {
+  enum class Kind { Meet, Replicate, Forget, FailoverForce };
+  Kind kind = Kind::Meet;
+  int target = kLocal;  // ordinal of the pod whose Redis gets the command, or kLocal
+  std::vector<std::string> args;
+  std::string subject;  // pod or node the action is about (for logs)
+  std::string reason;
+  std::string key() const;  // identity for rate limiting
+};
+
+struct HealInput {
+  int my_ordinal = 0;
+  int nodes = 0;  // pods in the StatefulSet
+  int default_port = 6379;
+  const Snapshot* local = nullptr;               // this pod's Redis
+  const std::vector<PeerProbe>* pods = nullptr;  // every ordinal, probed with snapshots
+  const nodes_conf::OrdinalMap* map = nullptr;   // incl. retired IDs
+};
+
+struct HealPlan {
+  HealPhase phase = HealPhase::Idle;
+  std::vector<HealAction> actions;
+  std::vector<std::string> waiting;     // why nothing can be done yet
+  std::vector<std::string> unexpected;  // nodes in the cluster that are no pod of this set
+};
+
+// Pure decision for one pass; unit-tested on recorded states.
+HealPlan planHealing(const HealInput& in);
+
+}  // namespace agent::cluster

@@ -9,6 +9,7 @@
 
 #include "common/files.h"
 #include "peers/resolver.h"
+#include "statefile/statefile.h"
 #include "support/fixtures.h"
 
 using namespace agent;
@@ -371,7 +372,8 @@ TEST_CASE("run: a Valkey 8.0 replica's file, rewritten once, byte for byte but t
   auto map = valkeyMap("valkey-8.0-created-replica.conf");
   for (int i = 0; i < 6; ++i) resolver.hosts[pod(i)] = "127.41.1." + std::to_string(i);
   c.pod_ip = "127.41.1." + std::to_string(*map.ordinalOf(conf->myself().id));
-  REQUIRE(files::writeAtomically(nodes_conf::ordinalMapPath(c.nodes_conf), map.render()));
+  REQUIRE(files::writeAtomically(statefile::pathBeside(c.nodes_conf, statefile::kOrdinalMap),
+                                 map.render()));
   REQUIRE(files::writeAtomically(c.nodes_conf, original));
   auto first = prepare::run(c, resolver);
   REQUIRE(first.has_value());

@@ -165,8 +165,7 @@ std::vector<std::string> Creator::k8sNodes(const std::vector<PeerProbe>& pods) {
   for (const auto& p : pods) {
     auto it = k8s_nodes_.find(p.ordinal);
     if (it == k8s_nodes_.end()) {
-      std::string name = lookup_(p);
-      if (!name.empty()) it = k8s_nodes_.emplace(p.ordinal, name).first;
+      if (auto name = lookup_(p)) it = k8s_nodes_.emplace(p.ordinal, *name).first;
     }
     if (it != k8s_nodes_.end()) names[static_cast<size_t>(p.ordinal)] = it->second;
   }
@@ -304,7 +303,10 @@ int64_t Creator::step() {
   names[0] = names[0].empty() ? options_.my_k8s_node : names[0];
   int known = 0;
   for (const auto& n : names) known += n.empty() ? 0 : 1;
-  if (known < options_.nodes && now - peers_answering_since_ < kK8sNodeGraceMs) {
+  // Every agent answered (this one knows its own): the names still missing will never come.
+  auto answered = static_cast<int>(k8s_nodes_.size() + (k8s_nodes_.count(0) != 0U ? 0 : 1));
+  if (known < options_.nodes && answered < options_.nodes &&
+      now - peers_answering_since_ < kK8sNodeGraceMs) {
     report(CreatePhase::WaitingForPeers, "Waiting for the agents' Kubernetes node names",
            {fmt::format("{} of {} known", known, options_.nodes)});
     return kWorkingPollMs * 5;

@@ -48,8 +48,9 @@ struct CreatorOptions {
   std::string crash_after;
 };
 
-// Looks up the Kubernetes node of a pod through its agent; empty when unknown.
-using K8sNodeLookup = std::function<std::string(const PeerProbe& pod)>;
+// Looks up the Kubernetes node of a pod through its agent: nullopt when the agent did not
+// answer (ask again later), "" when it answered without one (it has no NODE_NAME: never will).
+using K8sNodeLookup = std::function<std::optional<std::string>(const PeerProbe& pod)>;
 
 class Creator {
  public:
@@ -79,7 +80,7 @@ class Creator {
   TimeoutBoost& boost_;
   K8sNodeLookup lookup_;
   CreatePhase phase_ = CreatePhase::WaitingForPeers;
-  std::map<int, std::string> k8s_nodes_;  // ordinal -> node name, once learned
+  std::map<int, std::string> k8s_nodes_;  // ordinal -> node name ("" = none), once answered
   int64_t peers_answering_since_ = 0;
   int64_t started_ms_ = 0;
   bool acted_ = false;  // this process sent at least one creation command

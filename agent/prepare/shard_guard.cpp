@@ -8,6 +8,7 @@
 #include "cluster/peer_pool.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "config/clients.h"
 #include "prepare/prepare.h"
 #include "redis/connection.h"
 
@@ -73,11 +74,7 @@ Status guardShardData(const config::Config& c, const nodes_conf::NodesConf& conf
   }
   auto password = redis::readPasswordFile(c.redis_password_file);
   if (!password) return password.error();
-  cluster::PeerPool pool({c.cluster_nodes,
-                          c.redis.port,
-                          c.pod_ip,
-                          {c.redis_timeout_ms, c.redis_timeout_ms, *password}},
-                         resolver, c.peerHosts());
+  cluster::PeerPool pool(config::peerPoolOptions(c, *password), resolver, c.peerHosts());
   bool listed_in_file = false;
   for (const auto& n : conf.nodes()) listed_in_file |= n.master_id == me.id;
   int64_t deadline = monotonicMs() + c.takeover_timeout_ms;

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cassert>
-#include <initializer_list>
 
 #include "common/text.h"
 #include "config/options.h"
@@ -13,12 +12,6 @@ namespace agent::config {
 namespace {
 
 using Given = std::vector<std::pair<const Option*, std::string>>;
-
-std::string concat(std::initializer_list<std::string_view> parts) {
-  std::string out;
-  for (auto part : parts) out += part;
-  return out;
-}
 
 Error invalidInput(std::string message) {
   return fail(Errc::Invalid, std::move(message));
@@ -33,7 +26,7 @@ Result<Command> parseCommand(std::string_view word) {
   for (const auto& [name, cmd] : kCommands) {
     if (word == name) return cmd;
   }
-  return invalidInput("unknown command '" + std::string(word) + "' (run with --help)");
+  return invalidInput(text::concat({"unknown command '", word, "' (run with --help)"}));
 }
 
 // The flags from args[first] on, in the order given; the environment fills in the rest.
@@ -47,20 +40,20 @@ Result<Given> parseFlags(Config& c, const std::vector<std::string>& args, size_t
       continue;
     }
     if (!text::startsWith(arg, "--")) {
-      return invalidInput("unexpected argument '" + std::string(arg) + "'");
+      return invalidInput(text::concat({"unexpected argument '", arg, "'"}));
     }
     arg.remove_prefix(2);
     std::string name(arg.substr(0, arg.find('=')));
     const Option* o = findFlag(name);
     if (o == nullptr || !appliesTo(*o, c.command)) {
-      return invalidInput(
-          concat({"unknown flag --", name, " for '", command, "' (see ", command, " --help)"}));
+      return invalidInput(text::concat(
+          {"unknown flag --", name, " for '", command, "' (see ", command, " --help)"}));
     }
     std::string value;
     if (arg.find('=') != std::string_view::npos) {
       value = std::string(arg.substr(arg.find('=') + 1));
     } else if (!o->value.empty()) {
-      if (i + 1 >= args.size()) return invalidInput("--" + name + " needs a value");
+      if (i + 1 >= args.size()) return invalidInput(text::concat({"--", name, " needs a value"}));
       value = args[++i];
     }
     given.emplace_back(o, std::move(value));
@@ -79,7 +72,7 @@ Status applyEnv(Config& c, const std::vector<std::string>& env, const Given& giv
     if (match == nullptr) {
       // Our own prefix is reserved: a misspelt AGENT_ variable must not be silently ignored.
       if (policy == EnvPolicy::Strict && text::startsWith(name, "AGENT_")) {
-        return invalidInput("unknown environment variable " + std::string(name));
+        return invalidInput(text::concat({"unknown environment variable ", name}));
       }
       continue;
     }
@@ -88,7 +81,7 @@ Status applyEnv(Config& c, const std::vector<std::string>& env, const Given& giv
     if (overridden || !appliesTo(*match, c.command)) continue;
     if (policy == EnvPolicy::Lenient && value.empty()) continue;
     if (Status st = match->set(c, value); !st) {
-      return invalidInput(st.error().message + " (from " + std::string(name) + ")");
+      return invalidInput(text::concat({st.error().message, " (from ", name, ")"}));
     }
   }
   return {};
@@ -101,8 +94,8 @@ Status validate(const Config& c) {
   if (!c.peer_host_template.empty() &&
       (c.peer_host_template.find("{ordinal}") == std::string::npos ||
        !text::expandTemplate(c.peer_host_template, {{"ordinal", "0"}}))) {
-    return invalidInput("invalid --peer-host-template '" + c.peer_host_template +
-                        "': it must contain {ordinal} and no other {...}");
+    return invalidInput(text::concat({"invalid --peer-host-template '", c.peer_host_template,
+                                      "': it must contain {ordinal} and no other {...}"}));
   }
   if (c.command == Command::Run && !c.ordinal) {
     return invalidInput("run needs --pod-name (POD_NAME) ending in -<ordinal>");
@@ -111,9 +104,10 @@ Status validate(const Config& c) {
     return invalidInput("prepare needs --pod-ip (POD_IP)");
   }
   if (c.cluster_nodes < (c.cluster_replicas + 1) * 3 && c.command == Command::Run) {
-    return invalidInput("--cluster-nodes " + std::to_string(c.cluster_nodes) +
-                        " with --cluster-replicas " + std::to_string(c.cluster_replicas) +
-                        " gives fewer than 3 masters; Redis Cluster needs at least 3");
+    return invalidInput(
+        text::concat({"--cluster-nodes ", std::to_string(c.cluster_nodes),
+                      " with --cluster-replicas ", std::to_string(c.cluster_replicas),
+                      " gives fewer than 3 masters; Redis Cluster needs at least 3"}));
   }
   return {};
 }
@@ -155,18 +149,20 @@ std::string withoutBackticks(std::string_view s) {
 // "(env X, default Y; note)" under an option's help line; empty when there is nothing to say.
 std::string defaultsLine(const Option& o) {
   std::string parts;
-  if (!o.env.empty()) parts = "env " + std::string(o.env);
+  if (!o.env.empty()) parts = text::concat({"env ", o.env});
   if (!o.fallback.empty()) {
     parts += (parts.empty() ? "" : ", ") + std::string("default ") + std::string(o.fallback);
-    if (!o.note.empty()) parts += "; " + withoutBackticks(o.note);
+    if (!o.note.empty()) parts += text::concat({"; ", withoutBackticks(o.note)});
   }
-  return parts.empty() ? "" : "(" + parts + ")";
+  return parts.empty() ? "" : text::concat({"(", parts, ")"});
 }
 
 std::string usedBy(const Option& o) {
-  if (o.commands.size() == 4) return "all";
   std::string out;
-  for (Command c : o.commands) out += (out.empty() ? "" : ", ") + std::string(commandName(c));
+  for (Command c : o.commands) {
+    if (!out.empty()) out += ", ";
+    out += commandName(c);
+  }
   return out;
 }
 
@@ -181,8 +177,9 @@ Config::Config() {
 }
 
 std::string HostPort::str() const {
-  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
-  return host + ":" + std::to_string(port);
+  std::string number = std::to_string(port);
+  if (host.find(':') != std::string::npos) return text::concat({"[", host, "]:", number});
+  return text::concat({host, ":", number});
 }
 
 Result<HostPort> parseHostPort(std::string_view text) {
@@ -259,16 +256,15 @@ std::string usage() {
 }
 
 std::string commandUsage(Command command, std::string_view program) {
-  std::string name = program.empty() ? "redis-cluster-agent " + std::string(commandName(command))
+  std::string name = program.empty() ? text::concat({"redis-cluster-agent ", commandName(command)})
                                      : std::string(program);
-  std::string out = "Usage: " + name + " [flags]\n\nFlags:\n";
+  std::string out = text::concat({"Usage: ", name, " [flags]\n\nFlags:\n"});
   for (const auto& o : options()) {
     if (!appliesTo(o, command)) continue;
-    std::string flag = "--" + std::string(o.flag);
-    if (!o.value.empty()) flag += " " + std::string(o.value);
-    out += "  " + padded(flag, 34) + " " + std::string(o.help) + "\n";
+    std::string flag = text::concat({"--", o.flag, o.value.empty() ? "" : " ", o.value});
+    out += text::concat({"  ", padded(flag, 34), " ", o.help, "\n"});
     std::string defaults = defaultsLine(o);
-    if (!defaults.empty()) out += "  " + padded("", 34) + " " + defaults + "\n";
+    if (!defaults.empty()) out += text::concat({"  ", padded("", 34), " ", defaults, "\n"});
   }
   return out;
 }
@@ -279,10 +275,10 @@ std::string flagsMarkdown() {
       "|---|---|---|---|\n";
   for (const auto& o : options()) {
     if (!o.documented) continue;
-    std::string env = o.env.empty() ? "-" : "`" + std::string(o.env) + "`";
-    std::string def = o.fallback.empty() ? "-" : "`" + std::string(o.fallback) + "`";
-    if (!o.note.empty()) def += " (" + std::string(o.note) + ")";
-    out += concat({"| `--", o.flag, "` | ", env, " | ", def, " | ", usedBy(o), " |\n"});
+    std::string env = o.env.empty() ? "-" : text::concat({"`", o.env, "`"});
+    std::string def = o.fallback.empty() ? "-" : text::concat({"`", o.fallback, "`"});
+    if (!o.note.empty()) def += text::concat({" (", o.note, ")"});
+    out += text::concat({"| `--", o.flag, "` | ", env, " | ", def, " | ", usedBy(o), " |\n"});
   }
   return out;
 }

@@ -9,12 +9,9 @@ namespace agent::config {
 
 namespace {
 
-const std::vector<Command> kAll = {Command::Prepare, Command::Run, Command::Status,
-                                   Command::Handover};
-
-std::string quoted(std::string_view v) {
-  return "'" + std::string(v) + "'";
-}
+// The commands that talk to Redis or log. The handover only talks to the agent's socket and
+// prints its answer, so the Redis and logging options would do nothing there.
+const std::vector<Command> kRedisCommands = {Command::Prepare, Command::Run, Command::Status};
 
 Setter setString(std::string Config::*field) {
   return [field](Config& c, std::string_view v) -> Status {
@@ -27,9 +24,9 @@ Setter setInt(int Config::*field, std::string_view flag, int lo, int hi) {
   return [=](Config& c, std::string_view v) -> Status {
     auto n = text::parseInt(v);
     if (!n || *n < lo || *n > hi) {
-      return invalid(
-          flag, v,
-          "expected a whole number from " + std::to_string(lo) + " to " + std::to_string(hi));
+      return invalid(flag, v,
+                     text::concat({"expected a whole number from ", std::to_string(lo), " to ",
+                                   std::to_string(hi)}));
     }
     c.*field = static_cast<int>(*n);
     return {};
@@ -40,9 +37,9 @@ Setter setDuration(int64_t Config::*field, std::string_view flag, int64_t min_ms
   return [=](Config& c, std::string_view v) -> Status {
     auto ms = text::parseDurationMs(v);
     if (!ms || *ms < min_ms) {
-      return invalid(
-          flag, v,
-          "expected a duration like 500ms or 2s, at least " + std::to_string(min_ms) + "ms");
+      return invalid(flag, v,
+                     text::concat({"expected a duration like 500ms or 2s, at least ",
+                                   std::to_string(min_ms), "ms"}));
     }
     c.*field = *ms;
     return {};
@@ -209,12 +206,13 @@ void podOptions(std::vector<Option>& out) {
 // The options of the Redis connections and of the StatefulSet.
 void clusterOptions(std::vector<Option>& out) {
   out.push_back({"redis-addr", "AGENT_REDIS_ADDR", "HOST:PORT", "127.0.0.1:6379", "",
-                 "the local redis-server", kAll, setHostPort(&Config::redis, "redis-addr")});
+                 "the local redis-server", kRedisCommands,
+                 setHostPort(&Config::redis, "redis-addr")});
   out.push_back({"redis-password-file", "AGENT_REDIS_PASSWORD_FILE", "PATH", "", "no auth",
-                 "file holding the Redis password (a mounted Secret); empty = no auth", kAll,
-                 setString(&Config::redis_password_file)});
+                 "file holding the Redis password (a mounted Secret); empty = no auth",
+                 kRedisCommands, setString(&Config::redis_password_file)});
   out.push_back({"redis-timeout", "AGENT_REDIS_TIMEOUT", "DURATION", "1s", "",
-                 "connect and command timeout for every Redis call", kAll,
+                 "connect and command timeout for every Redis call", kRedisCommands,
                  setDuration(&Config::redis_timeout_ms, "redis-timeout", 10)});
   out.push_back({"cluster-nodes",
                  "AGENT_CLUSTER_NODES",
@@ -271,9 +269,9 @@ void agentOptions(std::vector<Option>& out) {
                  {Command::Run},
                  kSetMode});
   out.push_back({"log-format", "AGENT_LOG_FORMAT", "text|json", "text", "or `json`",
-                 "log line format", kAll, kSetLogFormat});
+                 "log line format", kRedisCommands, kSetLogFormat});
   out.push_back({"log-level", "AGENT_LOG_LEVEL", "LEVEL", "info", "",
-                 "trace, debug, info, warn or error", kAll, kSetLogLevel});
+                 "trace, debug, info, warn or error", kRedisCommands, kSetLogLevel});
   out.push_back({"crash-after",
                  "AGENT_CRASH_AFTER",
                  "STEP",
@@ -299,8 +297,7 @@ void agentOptions(std::vector<Option>& out) {
 }  // namespace
 
 Error invalid(std::string_view flag, std::string_view value, std::string_view why) {
-  return fail(Errc::Invalid,
-              "invalid --" + std::string(flag) + " " + quoted(value) + ": " + std::string(why));
+  return fail(Errc::Invalid, text::concat({"invalid --", flag, " '", value, "': ", why}));
 }
 
 const std::vector<Option>& options() {

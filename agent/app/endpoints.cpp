@@ -23,8 +23,8 @@ http::Response probeResponse(const char* endpoint, const std::vector<probes::Che
 
 }  // namespace
 
-void serveProbes(http::Server& server, const StateStore& store, const metrics::Exporter& exporter,
-                 int64_t liveness_limit_ms) {
+void serveProbes(http::Server& server, const state::StateStore& store,
+                 const metrics::Exporter& exporter, int64_t liveness_limit_ms) {
   server.get("/livez", [&store, liveness_limit_ms](const http::Params& params) {
     auto view = store.get();
     int64_t last = view->passes > 0 ? view->updated_ms : view->started_ms;

@@ -6,15 +6,15 @@
 
 #include <cstdint>
 
-#include "app/state.h"
 #include "http/server.h"
 #include "metrics/exporter.h"
+#include "state/view.h"
 
 namespace agent::app {
 
 // `store` and `exporter` must outlive the server's handlers. `liveness_limit_ms`: see
 // probes::livenessLimitMs().
-void serveProbes(http::Server& server, const StateStore& store, const metrics::Exporter& exporter,
-                 int64_t liveness_limit_ms);
+void serveProbes(http::Server& server, const state::StateStore& store,
+                 const metrics::Exporter& exporter, int64_t liveness_limit_ms);
 
 }  // namespace agent::app

@@ -5,11 +5,13 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "app/commands.h"
 #include "common/log.h"
 #include "common/text.h"
+#include "config/clients.h"
 #include "peers/resolver.h"
 #include "redis/connection.h"
 
@@ -143,8 +145,21 @@ Summary summarize(const std::vector<cluster::PeerProbe>& pods) {
   return s;
 }
 
-std::string jsonString(const std::string& s) {
-  return "\"" + log::jsonEscape(s) + "\"";
+using Json = nlohmann::ordered_json;
+
+Json podJson(const cluster::PeerProbe& pod, const Row& r) {
+  auto lag = text::parseInt(r.lag);
+  return {{"ordinal", pod.ordinal},
+          {"pod", r.pod},
+          {"ip", pod.ip},
+          {"nodeId", pod.node_id},
+          {"role", r.role},
+          {"master", r.master},
+          {"slots", r.slots},
+          {"link", r.link},
+          {"flags", r.flags},
+          {"lagBytes", lag ? Json(*lag) : Json(nullptr)},
+          {"error", pod.error ? Json(pod.error->message) : Json(nullptr)}};
 }
 
 }  // namespace
@@ -193,30 +208,17 @@ std::string renderStatusJson(const std::vector<cluster::PeerProbe>& pods,
                              const cluster::Health& health) {
   auto ids = indexById(pods);
   Summary sum = summarize(pods);
-  std::string out = fmt::format(
-      "{{\"healthy\":{},\"summary\":{{\"pods\":{},\"answering\":{},\"clusterStateOk\":{},"
-      "\"minSlotsOk\":{}}},\"problems\":[",
-      health.healthy, sum.pods, sum.answering, sum.state_ok, sum.min_slots_ok);
-  for (size_t i = 0; i < health.problems.size(); ++i) {
-    out += (i ? "," : "") + jsonString(health.problems[i]);
-  }
-  out += "],\"warnings\":[";
-  for (size_t i = 0; i < health.warnings.size(); ++i) {
-    out += (i ? "," : "") + jsonString(health.warnings[i]);
-  }
-  out += "],\"pods\":[";
-  for (size_t i = 0; i < pods.size(); ++i) {
-    Row r = rowFor(pods[i], pods, ids);
-    out += fmt::format(
-        "{}{{\"ordinal\":{},\"pod\":{},\"ip\":{},\"nodeId\":{},\"role\":{},\"master\":{},"
-        "\"slots\":{},\"link\":{},\"flags\":{},\"lagBytes\":{},\"error\":{}}}",
-        i ? "," : "", pods[i].ordinal, jsonString(r.pod), jsonString(pods[i].ip),
-        jsonString(pods[i].node_id), jsonString(r.role), jsonString(r.master), jsonString(r.slots),
-        jsonString(r.link), jsonString(r.flags), r.lag == "-" ? "null" : r.lag,
-        pods[i].error ? jsonString(pods[i].error->message) : "null");
-  }
-  out += "]}\n";
-  return out;
+  Json out = {{"healthy", health.healthy},
+              {"summary",
+               {{"pods", sum.pods},
+                {"answering", sum.answering},
+                {"clusterStateOk", sum.state_ok},
+                {"minSlotsOk", sum.min_slots_ok}}},
+              {"problems", health.problems},
+              {"warnings", health.warnings},
+              {"pods", Json::array()}};
+  for (const auto& p : pods) out["pods"].push_back(podJson(p, rowFor(p, pods, ids)));
+  return out.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
 int runStatus(const config::Config& c) {
@@ -232,8 +234,7 @@ int runStatus(const config::Config& c) {
     return kExitUsage;
   }
   peers::SystemResolver resolver;
-  redis::ConnectOptions opts{c.redis_timeout_ms, c.redis_timeout_ms, *password};
-  cluster::PeerPool pool({c.cluster_nodes, c.redis.port, c.pod_ip, opts}, resolver, c.peerHosts());
+  cluster::PeerPool pool(config::peerPoolOptions(c, *password), resolver, c.peerHosts());
   auto pods = pool.probeAll(cluster::PeerPool::Depth::Snapshot);
   auto health = cluster::assess(pods, c.cluster_replicas);
   std::string text = c.json ? renderStatusJson(pods, health) : renderStatusTable(pods, health);

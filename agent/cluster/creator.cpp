@@ -168,21 +168,20 @@ std::vector<std::string> Creator::k8sNodes(const std::vector<PeerProbe>& pods) {
   for (const auto& p : pods) {
     auto it = k8s_nodes_.find(p.ordinal);
     if (it == k8s_nodes_.end()) {
-      std::string name = lookup_(p);
-      if (!name.empty()) it = k8s_nodes_.emplace(p.ordinal, name).first;
+      if (auto name = lookup_(p)) it = k8s_nodes_.emplace(p.ordinal, *name).first;
     }
     if (it != k8s_nodes_.end()) names[static_cast<size_t>(p.ordinal)] = it->second;
   }
   return names;
 }
 
-bool Creator::send(int ordinal, const std::string& what, const std::vector<std::string>& args) {
+bool Creator::send(int ordinal, Action what, const std::vector<std::string>& args) {
   auto reply = pods_.command(ordinal, args);
   activity_.actions.add(what);
   if (!reply) {
-    activity_.errors.add("command_failed");
+    activity_.errors.add(ErrorKind::CommandFailed);
     kLog.warn("Creation command failed", {{"pod", pods_.last()[static_cast<size_t>(ordinal)].pod()},
-                                          {"command", what},
+                                          {"command", std::string(kindName(what))},
                                           {"err", reply.error().message}});
     return false;
   }
@@ -215,7 +214,7 @@ bool Creator::assignSlots(const std::vector<PeerProbe>& pods, const CreatePlan& 
     kLog.info(
         "Assigning slots",
         {{"pod", p.pod()}, {"slots", rangeText(r)}, {"reason", "planned master owns no slots"}});
-    send(m, "addslots",
+    send(m, Action::Addslots,
          {"CLUSTER", "ADDSLOTSRANGE", std::to_string(r.first), std::to_string(r.last)});
     acted = true;
   }
@@ -232,7 +231,7 @@ bool Creator::setEpochs(const std::vector<PeerProbe>& pods) {
     if (me.config_epoch != 0 || p.snapshot->nodes->nodes().size() != 1) continue;
     std::string epoch = std::to_string(p.ordinal + 1);
     kLog.info("Setting config epoch", {{"pod", p.pod()}, {"epoch", epoch}});
-    send(p.ordinal, "set_config_epoch", {"CLUSTER", "SET-CONFIG-EPOCH", epoch});
+    send(p.ordinal, Action::SetConfigEpoch, {"CLUSTER", "SET-CONFIG-EPOCH", epoch});
     acted = true;
   }
   if (acted) maybeCrash("epochs");
@@ -254,7 +253,7 @@ bool Creator::meetAll(const std::vector<PeerProbe>& pods) {
                                        {"peer", to->pod()},
                                        {"address", to->ip},
                                        {"reason", "node does not know the peer yet"}});
-    send(from->ordinal, "meet", meetCommand(*to, nullptr, kDefaultPort));
+    send(from->ordinal, Action::Meet, meetCommand(*to, nullptr, kDefaultPort));
     if (i + 1 == todo.size() / 2) maybeCrash("meet-half");
   }
   return !todo.empty();
@@ -272,9 +271,9 @@ bool Creator::attachReplicas(const std::vector<PeerProbe>& pods, const CreatePla
     kLog.info(
         "Attaching replica",
         {{"pod", r.pod()}, {"master", m.pod()}, {"reason", "planned replica is not attached"}});
-    if (!send(replica, "replicate", {"CLUSTER", "REPLICATE", m.node_id})) continue;
+    if (!send(replica, Action::Replicate, {"CLUSTER", "REPLICATE", m.node_id})) continue;
     for (const auto& meet : roleAnnouncement(pods, replica, kDefaultPort)) {
-      send(replica, "meet", meet);
+      send(replica, Action::Meet, meet);
     }
     if (++done == total / 2) maybeCrash("replicate-half");
   }
@@ -289,7 +288,12 @@ void Creator::finish(const std::string& reason) {
 bool Creator::waitForK8sNodes(const std::vector<std::string>& names, int64_t now) {
   int known = 0;
   for (const auto& n : names) known += n.empty() ? 0 : 1;
-  if (known >= options_.nodes || now - peers_answering_since_ >= kK8sNodeGraceMs) return false;
+  // Every agent answered (this one knows its own): the names still missing will never come.
+  auto answered = static_cast<int>(k8s_nodes_.size() + (k8s_nodes_.count(0) != 0U ? 0 : 1));
+  if (known >= options_.nodes || answered >= options_.nodes ||
+      now - peers_answering_since_ >= kK8sNodeGraceMs) {
+    return false;
+  }
   report(CreatePhase::WaitingForPeers, "Waiting for the agents' Kubernetes node names",
          {fmt::format("{} of {} known", known, options_.nodes)});
   return true;
@@ -349,7 +353,7 @@ int64_t Creator::createFrom(const std::vector<PeerProbe>& pods,
   Health h = assess(pods, options_.replicas);
   if (!h.healthy) return kWorkingPollMs;
   if (acted_) {
-    activity_.actions.add("creation");
+    activity_.actions.add(Action::Creation);
     report(CreatePhase::Done, "Cluster is formed",
            {fmt::format("{} ms after every pod answered", now - peers_answering_since_)});
   } else {

@@ -47,8 +47,9 @@ struct CreatorOptions {
   std::string crash_after;
 };
 
-// Looks up the Kubernetes node of a pod through its agent; empty when unknown.
-using K8sNodeLookup = std::function<std::string(const PeerProbe& pod)>;
+// Looks up the Kubernetes node of a pod through its agent: nullopt when the agent did not
+// answer (ask again later), "" when it answered without one (it has no NODE_NAME: never will).
+using K8sNodeLookup = std::function<std::optional<std::string>(const PeerProbe& pod)>;
 
 class Creator {
  public:
@@ -73,7 +74,7 @@ class Creator {
   bool meetAll(const std::vector<PeerProbe>& pods);
   bool attachReplicas(const std::vector<PeerProbe>& pods, const CreatePlan& plan,
                       const Assessment& a);
-  bool send(int ordinal, const std::string& what, const std::vector<std::string>& args);
+  bool send(int ordinal, Action what, const std::vector<std::string>& args);
   void maybeCrash(const std::string& point);
   void report(CreatePhase phase, const std::string& what, const std::vector<std::string>& why);
 
@@ -82,7 +83,7 @@ class Creator {
   TimeoutBoost& boost_;
   K8sNodeLookup lookup_;
   CreatePhase phase_ = CreatePhase::WaitingForPeers;
-  std::map<int, std::string> k8s_nodes_;  // ordinal -> node name, once learned
+  std::map<int, std::string> k8s_nodes_;  // ordinal -> node name ("" = none), once answered
   int64_t peers_answering_since_ = 0;
   int64_t started_ms_ = 0;
   bool acted_ = false;  // this process sent at least one creation command

@@ -40,11 +40,11 @@ bool Healer::due(const HealAction& a, int64_t now) {
 }
 
 void Healer::execute(const HealAction& a) {
-  static const std::map<Kind, std::pair<const char*, const char*>> kNames = {
-      {Kind::Meet, {"meet", "Sending CLUSTER MEET"}},
-      {Kind::Replicate, {"replicate", "Attaching this node as a replica"}},
-      {Kind::Forget, {"forget", "Forgetting a node that is gone"}},
-      {Kind::FailoverForce, {"failover", "Taking over the slots of a gone master"}}};
+  static const std::map<Kind, std::pair<Action, const char*>> kNames = {
+      {Kind::Meet, {Action::Meet, "Sending CLUSTER MEET"}},
+      {Kind::Replicate, {Action::Replicate, "Attaching this node as a replica"}},
+      {Kind::Forget, {Action::Forget, "Forgetting a node that is gone"}},
+      {Kind::FailoverForce, {Action::Failover, "Taking over the slots of a gone master"}}};
   const auto& [counter, message] = kNames.at(a.kind);
   std::string on = a.target == kLocal ? "local" : pods_.last()[static_cast<size_t>(a.target)].pod();
   kLog.info(message, {{"on", on},
@@ -54,7 +54,7 @@ void Healer::execute(const HealAction& a) {
   auto reply = pods_.command(a.target, a.args);
   activity_.actions.add(counter);
   if (!reply) {
-    activity_.errors.add("command_failed");
+    activity_.errors.add(ErrorKind::CommandFailed);
     kLog.warn(
         "Healing command failed",
         {{"on", on}, {"command", a.args[0] + " " + a.args[1]}, {"err", reply.error().message}});
@@ -67,8 +67,8 @@ void Healer::announceRole() {
   for (const auto& meet :
        roleAnnouncement(pods_.last(), options_.my_ordinal, options_.default_port)) {
     auto reply = pods_.command(kLocal, meet);
-    activity_.actions.add("meet");
-    if (!reply) activity_.errors.add("command_failed");
+    activity_.actions.add(Action::Meet);
+    if (!reply) activity_.errors.add(ErrorKind::CommandFailed);
   }
 }
 

@@ -72,11 +72,11 @@ TimeoutBoost::TimeoutBoost(std::string record_path, Pods& pods, Activity& activi
             {{"configured_ms", std::to_string(record_->configured_ms)}});
 }
 
-bool TimeoutBoost::setNodeTimeout(int ordinal, int64_t ms, const char* action) {
+bool TimeoutBoost::setNodeTimeout(int ordinal, int64_t ms, Action action) {
   auto reply = cluster::setNodeTimeout(pods_, ordinal, ms);
   activity_.actions.add(action);
   if (!reply) {
-    activity_.errors.add("command_failed");
+    activity_.errors.add(ErrorKind::CommandFailed);
     kLog.warn("CONFIG SET cluster-node-timeout failed",
               {{"pod", pods_.last()[static_cast<size_t>(ordinal)].pod()},
                {"err", reply.error().message}});
@@ -129,7 +129,7 @@ void TimeoutBoost::shorten(const std::vector<PeerProbe>& pods, const std::vector
              {"reason",
               "a new master reports cluster_state fail for min(node-timeout, 5 s) after its "
               "first slots"}});
-  for (int o : ordinals) setNodeTimeout(o, record_->shortened_ms, "node_timeout_shorten");
+  for (int o : ordinals) setNodeTimeout(o, record_->shortened_ms, Action::NodeTimeoutShorten);
 }
 
 void TimeoutBoost::restore(const std::vector<PeerProbe>& pods, bool creating) {
@@ -144,7 +144,7 @@ void TimeoutBoost::restore(const std::vector<PeerProbe>& pods, bool creating) {
     }
     auto value = readNodeTimeout(pods_, p.ordinal);
     if (value == record_->shortened_ms) {
-      if (!setNodeTimeout(p.ordinal, record_->configured_ms, "node_timeout_restore")) {
+      if (!setNodeTimeout(p.ordinal, record_->configured_ms, Action::NodeTimeoutRestore)) {
         all_back = false;
         continue;
       }

@@ -61,7 +61,7 @@ class TimeoutBoost {
   static constexpr int64_t kDeadlineMs = 10000;
 
  private:
-  bool setNodeTimeout(int ordinal, int64_t ms, const char* action);
+  bool setNodeTimeout(int ordinal, int64_t ms, Action action);
   std::optional<int64_t> agreedValue(const std::vector<PeerProbe>& pods,
                                      const std::vector<int>& ordinals);
 

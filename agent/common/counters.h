@@ -1,44 +1,146 @@
 // SPDX-License-Identifier: Apache-2.0
-// Named event counters shared by the loop (writer) and the HTTP listener (reader). Metrics
-// export them as *_total counters; names are short snake_case words ("meet", "forget").
+// Event counters by kind: what the agent did to the cluster (Action) and what went wrong
+// (ErrorKind). Kinds are enums with one name table each, so a call site cannot misspell one and
+// /metrics exports every kind from the start, at 0 (alerts and increase() see a series before
+// its first event).
+//
+// Who touches them: the loop thread (creator, healer, node-timeout boost, watcher, local Redis)
+// and the control socket's thread (handover outcomes) add; the loop thread copies them into
+// each published StateView. Scrapes read that view, never the counters. Each kind is one
+// relaxed atomic: counts are independent, so no lock and no ordering between kinds is needed.
 #pragma once
 
+#include <array>
+#include <atomic>
+#include <cassert>
+#include <cstddef>
 #include <cstdint>
-#include <map>
-#include <mutex>
-#include <string>
+#include <optional>
+#include <string_view>
 
 namespace agent {
 
+enum class Action {
+  Addslots,            // CLUSTER ADDSLOTSRANGE while creating
+  Creation,            // a cluster created
+  Failover,            // a handover, or a forced takeover of a gone master's slots
+  FailoverForce,       // a handover that needed CLUSTER FAILOVER FORCE
+  Forget,              // CLUSTER FORGET of a node that is gone
+  Meet,                // CLUSTER MEET
+  NodeTimeoutRestore,  // the configured cluster-node-timeout put back on a master
+  NodeTimeoutShorten,  // cluster-node-timeout shortened on a master while creating
+  NodesConfRewrite,    // nodes.conf rewritten by prepare (read from its record)
+  Replicate,           // CLUSTER REPLICATE
+  SetConfigEpoch,      // CLUSTER SET-CONFIG-EPOCH while creating
+  Count,               // not a kind: how many there are
+};
+
+enum class ErrorKind {
+  CommandFailed,          // a cluster-changing command was refused or timed out
+  ControlSocket,          // the control socket could not be opened
+  HandoverClientInstall,  // the handover client could not be copied into the runtime dir
+  HandoverFailed,         // a handover ended without switching roles
+  NodesConfWatch,         // the directory of nodes.conf cannot be watched
+  RedisUnreachable,       // the local Redis stopped answering
+  Count,                  // not a kind: how many there are
+};
+
+template <class Kind>
+inline constexpr size_t kKindCount = static_cast<size_t>(Kind::Count);
+
+// The one name table of each kind: the label value in /metrics (short snake_case), by enum value.
+template <class Kind>
+struct KindNames;
+
+template <>
+struct KindNames<Action> {
+  static constexpr std::array<std::string_view, kKindCount<Action>> kNames = {
+      "addslots",
+      "creation",
+      "failover",
+      "failover_force",
+      "forget",
+      "meet",
+      "node_timeout_restore",
+      "node_timeout_shorten",
+      "nodes_conf_rewrite",
+      "replicate",
+      "set_config_epoch",
+  };
+};
+
+template <>
+struct KindNames<ErrorKind> {
+  static constexpr std::array<std::string_view, kKindCount<ErrorKind>> kNames = {
+      "command_failed",  "control_socket",   "handover_client_install",
+      "handover_failed", "nodes_conf_watch", "redis_unreachable",
+  };
+};
+
+template <class Kind>
+constexpr std::string_view kindName(Kind kind) {
+  return KindNames<Kind>::kNames[static_cast<size_t>(kind)];
+}
+
+template <class Kind>
+constexpr std::optional<Kind> kindFromName(std::string_view name) {
+  for (size_t i = 0; i < kKindCount<Kind>; ++i) {
+    if (KindNames<Kind>::kNames[i] == name) return static_cast<Kind>(i);
+  }
+  return std::nullopt;
+}
+
+// A table shorter than its enum leaves empty names behind; this catches it at compile time.
+template <class Kind>
+constexpr bool everyKindNamed() {
+  for (auto name : KindNames<Kind>::kNames) {
+    if (name.empty()) return false;
+  }
+  return true;
+}
+static_assert(everyKindNamed<Action>(), "every Action needs a name in KindNames<Action>");
+static_assert(everyKindNamed<ErrorKind>(), "every ErrorKind needs a name in KindNames<ErrorKind>");
+
+// Every kind, in enum order.
+template <class Kind>
+constexpr std::array<Kind, kKindCount<Kind>> allKinds() {
+  std::array<Kind, kKindCount<Kind>> out{};
+  for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<Kind>(i);
+  return out;
+}
+
+// The counts at one moment, one per kind (what a StateView carries).
+template <class Kind>
+struct CounterValues {
+  std::array<int64_t, kKindCount<Kind>> counts{};
+  int64_t& operator[](Kind kind) { return counts[static_cast<size_t>(kind)]; }
+  int64_t operator[](Kind kind) const { return counts[static_cast<size_t>(kind)]; }
+};
+
+template <class Kind>
 class Counters {
  public:
-  void add(const std::string& name, int64_t n = 1) {
-    std::lock_guard lock(mu_);
-    values_[name] += n;
+  void add(Kind kind, int64_t n = 1) {
+    values_[static_cast<size_t>(kind)].fetch_add(n, std::memory_order_relaxed);
   }
-  int64_t get(const std::string& name) const {
-    std::lock_guard lock(mu_);
-    auto it = values_.find(name);
-    return it == values_.end() ? 0 : it->second;
+  int64_t get(Kind kind) const {
+    return values_[static_cast<size_t>(kind)].load(std::memory_order_relaxed);
   }
-  std::map<std::string, int64_t> values() const {
-    std::lock_guard lock(mu_);
-    return values_;
+  CounterValues<Kind> values() const {
+    CounterValues<Kind> out;
+    for (Kind k : allKinds<Kind>()) out[k] = get(k);
+    return out;
   }
 
  private:
-  mutable std::mutex mu_;
-  std::map<std::string, int64_t> values_;
+  std::array<std::atomic<int64_t>, kKindCount<Kind>> values_{};
 };
 
 // What the agent did to the cluster, and what went wrong, by kind. One instance per process,
-// owned by app::Agent and passed by reference to the modules that act.
+// owned by app::Agent and passed by reference to the parts that act.
 struct Activity {
-  // Cluster-changing commands sent and files written: "meet", "forget", "replicate",
-  // "addslots", "set_config_epoch", "failover", "creation", "nodes_conf_rewrite", ...
-  Counters actions;
-  // Failures by kind: "redis_unreachable", "command_failed", "peer_unreachable", ...
-  Counters errors;
+  Counters<Action> actions;
+  Counters<ErrorKind> errors;
 };
 
 }  // namespace agent

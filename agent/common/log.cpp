@@ -4,8 +4,9 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <nlohmann/json.hpp>
+
 #include <atomic>
-#include <cstdio>
 #include <mutex>
 
 namespace agent::log {
@@ -61,82 +62,39 @@ bool needsQuotes(std::string_view v) {
   return false;
 }
 
+using Json = nlohmann::ordered_json;
+
+// A JSON string literal, quotes included; invalid UTF-8 becomes U+FFFD.
+std::string jsonString(std::string_view s) {
+  return Json(s).dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+// Unquoted fields hold what the Field constructors wrote: an integer, true or false.
+Json jsonValue(const Field& f) {
+  if (f.quoted) return f.value;
+  Json parsed = Json::parse(f.value, nullptr, /*allow_exceptions=*/false);
+  return parsed.is_discarded() ? Json(f.value) : parsed;
+}
+
 // Text values are quoted like Go's %q when they contain spaces or quotes, so that a line still
 // splits cleanly into key=value pairs.
 void appendTextValue(std::string& out, const Field& f) {
-  if (!f.quoted || !needsQuotes(f.value)) {
-    out += f.value;
-    return;
-  }
-  out += '"';
-  out += jsonEscape(f.value);
-  out += '"';
+  out += !f.quoted || !needsQuotes(f.value) ? f.value : jsonString(f.value);
 }
 
-size_t utf8Length(unsigned char c) {
-  if (c < 0x80) return 1;
-  if ((c >> 5) == 0x6) return 2;
-  if ((c >> 4) == 0xe) return 3;
-  if ((c >> 3) == 0x1e) return 4;
-  return 0;
-}
-
-bool validContinuation(std::string_view s, size_t i, size_t len) {
-  if (i + len > s.size()) return false;
-  for (size_t k = 1; k < len; ++k) {
-    if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return false;
-  }
-  return true;
+std::string renderJson(std::string_view message, Fields fields) {
+  Json event = Json::object();
+  event["msg"] = message;
+  for (const Field& f : fields) event[std::string(f.key)] = jsonValue(f);
+  std::string out = event.dump(-1, ' ', false, Json::error_handler_t::replace);
+  return out.substr(1, out.size() - 2);  // the pattern wraps the members in its own braces
 }
 
 }  // namespace
 
-std::string jsonEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 8);
-  for (size_t i = 0; i < s.size();) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x80) {
-      size_t len = utf8Length(c);
-      if (len == 0 || !validContinuation(s, i, len)) {
-        out += "\xef\xbf\xbd";
-        ++i;
-        continue;
-      }
-      out.append(s.substr(i, len));
-      i += len;
-      continue;
-    }
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-    ++i;
-  }
-  return out;
-}
-
 std::string renderPayload(Format format, std::string_view message, Fields fields) {
+  if (format == Format::Json) return renderJson(message, fields);
   std::string out;
-  if (format == Format::Json) {
-    out += "\"msg\":\"" + jsonEscape(message) + "\"";
-    for (const Field& f : fields) {
-      out += ",\"" + jsonEscape(f.key) + "\":";
-      out += f.quoted ? "\"" + jsonEscape(f.value) + "\"" : f.value;
-    }
-    return out;
-  }
   // One event, one line: a newline inside a message would split it for `kubectl logs`.
   for (char c : message) {
     if (c == '\n') {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Logging: one line per event on stdout, as text for humans or as one JSON object per line for
 // log pipelines. An event is a message plus key/value fields. Loggers are named after modules.
-// Depends on spdlog only.
+// Depends on spdlog and nlohmann-json (in log.cpp only).
 #pragma once
 
 #include <concepts>
@@ -36,10 +36,10 @@ using Fields = std::initializer_list<Field>;
 
 // Sets format and level for every logger. Call once, before any thread starts logging.
 void init(Format format, Level level);
-// Renders one event payload the way init() configured it (exposed for tests).
+// Renders one event payload the way init() configured it (exposed for tests). JSON: the
+// members of one object without its braces (the line's pattern adds time, level and logger),
+// invalid UTF-8 replaced by U+FFFD so every line stays valid JSON, always one line.
 std::string renderPayload(Format format, std::string_view message, Fields fields);
-// JSON string escaping; invalid UTF-8 becomes U+FFFD so every line stays valid JSON.
-std::string jsonEscape(std::string_view s);
 
 class Logger {
  public:

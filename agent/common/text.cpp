@@ -49,6 +49,15 @@ std::string_view trim(std::string_view s) {
   return s.substr(b, e - b + 1);
 }
 
+std::string concat(std::initializer_list<std::string_view> parts) {
+  size_t size = 0;
+  for (auto part : parts) size += part.size();
+  std::string out;
+  out.reserve(size);
+  for (auto part : parts) out += part;
+  return out;
+}
+
 bool startsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }

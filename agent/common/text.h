@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,6 +18,9 @@ std::vector<std::string_view> splitWords(std::string_view s);
 // Splits into lines on '\n', dropping a trailing '\r' from each line.
 std::vector<std::string_view> splitLines(std::string_view s);
 std::string_view trim(std::string_view s);
+// The parts joined into one string, with one allocation. Also the way around GCC 12's false
+// -Wrestrict reports on `"literal" + std::string` in release builds (GCC PR 105329).
+std::string concat(std::initializer_list<std::string_view> parts);
 bool startsWith(std::string_view s, std::string_view prefix);
 
 // Strict decimal parsers: the whole string must be a number in range.

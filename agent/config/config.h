@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // Configuration: command-line flags, each mirrored by an environment variable (Kubernetes passes
 // pod facts through the downward API as env). A flag wins over its variable. Anything unknown or
-// invalid is an error with one clear line; nothing is guessed. Depends on common/ only.
+// invalid is an error with one clear line; nothing is guessed. Standard library only (no fmt),
+// so the static handover client parses its flags with the same table (agent_base).
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/log.h"
@@ -23,7 +25,11 @@ struct HostPort {
   std::string str() const;  // "host:port", IPv6 in brackets
 };
 
+// Every field an option sets gets its default from the option table (config/options.cpp), the
+// one place defaults are written: Config() applies them, --help and the README show them.
 struct Config {
+  Config();
+
   Command command = Command::Run;
   bool help = false;
 
@@ -32,31 +38,31 @@ struct Config {
   std::optional<int> ordinal;  // trailing "-N" of pod_name
   std::string node_name;       // Kubernetes node, for replica placement
 
-  std::string nodes_conf = "/data/nodes.conf";
+  std::string nodes_conf;
   std::string data_dir;      // where RDB/AOF live; defaults to the directory of nodes_conf
   std::string include_file;  // redis.conf include written by prepare; empty = none
-  std::string runtime_dir = "/run/redis-cluster-agent";  // unix socket for local commands
+  std::string runtime_dir;   // shared with the redis container: control socket, handover client
 
-  HostPort redis{"127.0.0.1", 6379};
+  HostPort redis;
   std::string redis_password_file;
-  int64_t redis_timeout_ms = 1000;
+  int64_t redis_timeout_ms = 0;
 
-  int cluster_nodes = 6;
-  int cluster_replicas = 1;
+  int cluster_nodes = 0;
+  int cluster_replicas = 0;
   std::string peer_host_template;
 
-  HostPort http{"0.0.0.0", 9839};
-  int64_t poll_interval_ms = 1000;
+  HostPort http;
+  int64_t poll_interval_ms = 0;
   Mode mode = Mode::Act;
 
   log::Format log_format = log::Format::Text;
   log::Level log_level = log::Level::Info;
 
-  bool json = false;                     // status --json
-  int64_t handover_timeout_ms = 20000;   // handover: the whole budget
-  std::string crash_after;               // fault injection for tests (see creator.h)
-  int64_t takeover_timeout_ms = 120000;  // prepare: wait for a replica to take over (shard_guard)
-  int64_t dns_wait_ms = 5000;            // prepare: wait for peer names that do not resolve yet
+  bool json = false;                // status --json
+  int64_t handover_timeout_ms = 0;  // handover: the whole budget
+  std::string crash_after;          // fault injection for tests (see creator.h)
+  int64_t takeover_timeout_ms = 0;  // prepare: wait for a replica to take over (shard_guard)
+  int64_t dns_wait_ms = 0;          // prepare: wait for peer names that do not resolve yet
 
   // Name of the pod with `ordinal`, from peer_host_template.
   std::string peerHost(int ordinal) const;
@@ -65,13 +71,26 @@ struct Config {
   std::string socketPath() const { return runtime_dir + "/agent.sock"; }
 };
 
-// Parses argv (argv[0] is the program) and the environment. The environment is passed in so
-// tests do not depend on the process's own.
+// Parses argv (argv[0] is the program, argv[1] the command) and the environment. The
+// environment is passed in so tests do not depend on the process's own.
 Result<Config> parse(const std::vector<std::string>& args, const std::vector<std::string>& env);
 
-// Help texts for `--help`.
+// How the environment is read. Strict: an unknown AGENT_* variable is an error (the agent's own
+// containers). Lenient: unknown AGENT_* variables and empty values are ignored (the static
+// handover client, which runs in the redis container: an environment the agent does not own,
+// where a failing preStop would cost the handover).
+enum class EnvPolicy { Strict, Lenient };
+
+// Parses the flags of one fixed command: args[0] is the program, flags follow. For programs
+// that are one command (the static handover client).
+Result<Config> parseCommandLine(Command command, const std::vector<std::string>& args,
+                                const std::vector<std::string>& env, EnvPolicy policy);
+
+// Help texts for `--help`. `program` replaces "redis-cluster-agent <command>" in the usage line.
 std::string usage();
-std::string commandUsage(Command command);
+std::string commandUsage(Command command, std::string_view program = {});
+// The flags as the Markdown table of the README (a unit test keeps the README in step).
+std::string flagsMarkdown();
 
 Result<HostPort> parseHostPort(std::string_view text);
 const char* commandName(Command command);

@@ -14,6 +14,16 @@ namespace agent::control {
 inline constexpr const char* kClientBinary = "redis-cluster-agent-handover";
 inline constexpr const char* kInstalledClient = "handover";
 
+// Mode of a runtime dir the agent creates itself: the agent's user and group (the redis
+// container shares the group through the pod's fsGroup) may enter it; nobody else may.
+inline constexpr unsigned kRuntimeDirMode = 0770;
+
+// Makes sure `runtime_dir` exists, so the socket and the client have a home even without the
+// emptyDir of the chart (a plain process, a manifest without that volume). A missing directory
+// is created with kRuntimeDirMode (missing parents 0755, less the umask); an existing one is left
+// as it is, whoever made it. Errc::Io when it cannot be created or is not a directory.
+Status ensureRuntimeDir(const std::string& runtime_dir);
+
 // Copies `<dir of this executable>/redis-cluster-agent-handover` to `<runtime_dir>/handover`
 // (mode 0755, atomically). Returns the installed path; Errc::NotFound when there is no client
 // beside the executable, Errc::Io when it cannot be copied.

@@ -63,8 +63,8 @@ using Progress = std::function<void(const std::string& step)>;
 // over is a replica, so a repeated call (preStop hooks run at least once) skips.
 Outcome run(Environment& env, const Options& options, const Progress& progress);
 
-// Redis abandons a manual failover after 5 s (CLUSTER_MF_TIMEOUT); one more second lets the new
-// configuration reach the old master.
+// Redis abandons a manual failover after 5 s (CLUSTER_MF_TIMEOUT; docs/redis-facts.md, "Manual
+// failover"); one more second lets the new configuration reach the old master.
 inline constexpr int64_t kAttemptMs = 6000;
 // Least budget left for a forced attempt to be worth pausing writes for.
 inline constexpr int64_t kForceNeededMs = 1500;

@@ -15,12 +15,6 @@ namespace agent::metrics {
 
 namespace pm = prometheus;
 
-const std::vector<std::string> kKnownActions = {
-    "addslots", "creation",           "failover",  "failover_force",  "forget",
-    "meet",     "nodes_conf_rewrite", "replicate", "set_config_epoch"};
-const std::vector<std::string> kKnownErrors = {
-    "command_failed", "control_socket", "handover_failed", "nodes_conf_watch", "redis_unreachable"};
-
 namespace {
 
 constexpr const char* kPrefix = "redis_cluster_agent_";
@@ -69,27 +63,25 @@ void fixedGauge(pm::Registry& r, const std::string& name, const std::string& hel
   pm::BuildGauge().Name(kPrefix + name).Help(help).Register(r).Add(labels).Set(value);
 }
 
-// Known names first (at 0 when nothing happened yet), then any other name that was counted.
-Samples counterSamples(const char* label, const std::vector<std::string>& known,
-                       std::map<std::string, int64_t> values) {
+// Every kind, at 0 when nothing happened yet: a series exists before its first event.
+template <class Kind>
+Samples counterSamples(const char* label, const CounterValues<Kind>& values) {
   Samples s;
-  for (const auto& name : known) {
-    s.push_back({{{label, name}}, static_cast<double>(values[name])});
-    values.erase(name);
+  for (Kind k : allKinds<Kind>()) {
+    s.push_back({{{label, std::string(kindName(k))}}, static_cast<double>(values[k])});
   }
-  for (const auto& [name, n] : values) s.push_back({{{label, name}}, static_cast<double>(n)});
   return s;
 }
 
-void agentFamilies(const app::StateView& v, Families& out) {
+void agentFamilies(const state::StateView& v, Families& out) {
   gauge(out, "last_pass_timestamp_seconds",
         "When the agent's loop last finished a pass over the local Redis and the peers (unix time)",
         static_cast<double>(v.updated_unix_ms) / 1000.0);
   gauge(out, "pass_duration_seconds", "How long the agent's last loop pass took",
         static_cast<double>(v.pass_ms) / 1000.0);
   Samples phases;
-  for (app::Phase p : app::kPhases)
-    phases.push_back({{{"phase", app::phaseName(p)}}, flag(p == v.phase)});
+  for (state::Phase p : state::kPhases)
+    phases.push_back({{{"phase", state::phaseName(p)}}, flag(p == v.phase)});
   add(out, pm::MetricType::Gauge, "phase",
       "What the agent is busy with: 1 for the current phase, 0 for the others", phases);
   bool ready = !v.readiness.empty();
@@ -118,20 +110,20 @@ void agentFamilies(const app::StateView& v, Families& out) {
         static_cast<double>(v.unexpected_nodes));
 }
 
-void activityFamilies(const app::StateView& v, Families& out) {
+void activityFamilies(const state::StateView& v, Families& out) {
   auto actions = v.actions;
-  actions["nodes_conf_rewrite"] += v.prepare.rewrites;
+  actions[Action::NodesConfRewrite] += v.prepare.rewrites;
   add(out, pm::MetricType::Counter, "actions_total",
       "Cluster-changing commands the agent sent and nodes.conf rewrites prepare made, by action",
-      counterSamples("action", kKnownActions, std::move(actions)));
+      counterSamples("action", actions));
   add(out, pm::MetricType::Counter, "errors_total", "Failures the agent met, by kind",
-      counterSamples("kind", kKnownErrors, v.errors));
+      counterSamples("kind", v.errors));
   add(out, pm::MetricType::Counter, "prepare_addresses_rewritten_total",
       "Node addresses prepare changed in nodes.conf, over the life of the data directory",
       {{{}, static_cast<double>(v.prepare.addresses_rewritten)}});
 }
 
-void redisFamilies(const app::StateView& v, Families& out) {
+void redisFamilies(const state::StateView& v, Families& out) {
   gauge(out, "redis_up", "1 when the local Redis answered the agent's last pass",
         flag(v.redis_reachable));
   if (!v.local) return;
@@ -203,7 +195,7 @@ void nodeFamilies(const cluster::Snapshot& s, std::optional<int> ordinal, Famili
         static_cast<double>(me.config_epoch));
 }
 
-void replicationFamilies(const app::StateView& v, Families& out) {
+void replicationFamilies(const state::StateView& v, Families& out) {
   const auto& info = v.local->info;
   gauge(out, "replication_connected_replicas", "Replicas connected to this node (INFO)",
         static_cast<double>(info.integerOr("connected_slaves", 0)));
@@ -240,7 +232,7 @@ Exporter::Exporter(const Identity& identity)
 
 Exporter::~Exporter() = default;
 
-std::string Exporter::render(const app::StateView& view) const {
+std::string Exporter::render(const state::StateView& view) const {
   Families out = registry_->Collect();
   agentFamilies(view, out);
   activityFamilies(view, out);
@@ -254,7 +246,7 @@ std::string Exporter::render(const app::StateView& view) const {
   return pm::TextSerializer().Serialize(out);
 }
 
-std::string Exporter::render(const std::shared_ptr<const app::StateView>& view) const {
+std::string Exporter::render(const std::shared_ptr<const state::StateView>& view) const {
   std::lock_guard lock(cache_mu_);
   // Compared by owner, not by address: a freed view's address may be reused by the next one.
   bool same = !cached_view_.owner_before(view) && !view.owner_before(cached_view_) &&

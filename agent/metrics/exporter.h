@@ -2,7 +2,7 @@
 // The agent's Prometheus metrics, all named redis_cluster_agent_* (docs/metrics.md maps them to
 // redis_exporter's). Built fresh from the published StateView on every scrape, exporter style:
 // a scrape never talks to Redis and never shows a value the view does not hold. The only code
-// that includes prometheus-cpp; depends on app/state.h (the view) and common/.
+// that includes prometheus-cpp; depends on state/ (the view) and the modules it carries.
 #pragma once
 
 #include <cstdint>
@@ -10,9 +10,8 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <vector>
 
-#include "app/state.h"
+#include "state/view.h"
 
 namespace prometheus {
 class Registry;
@@ -33,11 +32,6 @@ struct Identity {
   int64_t start_unix_ms = 0;
 };
 
-// Action and error kinds exported from the start (at 0), so increase() and alerts see a series
-// before the first event. Kinds that show up later are exported as they come.
-extern const std::vector<std::string> kKnownActions;
-extern const std::vector<std::string> kKnownErrors;
-
 class Exporter {
  public:
   explicit Exporter(const Identity& identity);
@@ -46,16 +40,16 @@ class Exporter {
   Exporter& operator=(const Exporter&) = delete;
 
   // The text exposition (format 0.0.4) of `view`. Thread-safe: HTTP workers call it at once.
-  std::string render(const app::StateView& view) const;
+  std::string render(const state::StateView& view) const;
   // The same for a published view, rendered once and reused until another view is published:
   // a view never changes, and neither does its text.
-  std::string render(const std::shared_ptr<const app::StateView>& view) const;
+  std::string render(const std::shared_ptr<const state::StateView>& view) const;
 
  private:
   Identity identity_;
   std::shared_ptr<prometheus::Registry> registry_;  // the fixed metrics (build info, config)
   mutable std::mutex cache_mu_;
-  mutable std::weak_ptr<const app::StateView> cached_view_;
+  mutable std::weak_ptr<const state::StateView> cached_view_;
   mutable std::string cached_text_;
 };
 

@@ -17,6 +17,7 @@
 #include "common/files.h"
 #include "common/log.h"
 #include "common/unique_fd.h"
+#include "config/clients.h"
 #include "peers/resolver.h"
 #include "prepare/shard_guard.h"
 #include "redis/connection.h"
@@ -52,8 +53,8 @@ Status checkRedisStopped(const config::Config& c) {
                             c.nodes_conf));
   }
   if (fd.isValid()) ::flock(fd.get(), LOCK_UN);
-  redis::ConnectOptions opts{200, 200, std::nullopt};
-  if (redis::Connection::open({c.redis.host, c.redis.port}, opts)) {
+  if (redis::Connection::open({c.redis.host, c.redis.port},
+                              config::redisOptions(c, std::nullopt))) {
     return fail(Errc::Refused,
                 fmt::format("a Redis server answers at {}: prepare must run before redis-server "
                             "starts",

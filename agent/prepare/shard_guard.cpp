@@ -8,6 +8,7 @@
 #include "cluster/commands.h"
 #include "cluster/peer_pool.h"
 #include "common/log.h"
+#include "config/clients.h"
 #include "prepare/prepare.h"
 #include "redis/connection.h"
 
@@ -138,11 +139,7 @@ Status guardShardData(const config::Config& c, const nodes_conf::NodesConf& conf
   }
   auto password = redis::readPasswordFile(c.redis_password_file);
   if (!password) return password.error();
-  cluster::PeerPool pool({c.cluster_nodes,
-                          c.redis.port,
-                          c.pod_ip,
-                          {c.redis_timeout_ms, c.redis_timeout_ms, *password}},
-                         resolver, c.peerHosts());
+  cluster::PeerPool pool(config::peerPoolOptions(c, *password), resolver, c.peerHosts());
   return awaitTakeover({c.takeover_timeout_ms, 2 * c.redis_timeout_ms}, conf, pool, systemClock());
 }
 

@@ -10,7 +10,7 @@
 //   replication       replicas: link to the master up, no full sync in progress
 //   shard-slots       the master of this node's shard is not flagged failing in its view
 //   cluster-majority  it reaches a majority of the masters that own slots
-// The last one is the guard against redis-cluster-facts.md §2.4: right after a restart a node
+// The last one is the guard against docs/redis-facts.md, "Startup": right after a restart a node
 // trusts its old nodes.conf and may claim slots that were failed over meanwhile; until its bus
 // links are up it is not ready, and once they are, gossip corrects it within one round trip.
 #pragma once

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Watches one directory with inotify and reports when chosen files in it change. The directory,
 // not the file, is watched: Redis 7.2+ replaces nodes.conf by rename (a watch on the file would
-// stay on the old inode), while 7.0 rewrites it in place. Depends on common/ only.
+// stay on the old inode), while 7.0 rewrites it in place (docs/redis-facts.md, "nodes.conf").
+// Depends on common/ only.
 #pragma once
 
 #include <atomic>

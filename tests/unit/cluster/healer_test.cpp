@@ -64,7 +64,7 @@ TEST_CASE("a peer known at its old address is met at the new one, once a second 
   CHECK(f.pass().empty());
   f.clock.advance(1);
   CHECK(f.pass().size() == 1);
-  CHECK(f.activity.actions.get("meet") == 2);
+  CHECK(f.activity.actions.get(Action::Meet) == 2);
   // Once it takes effect, the view is repaired and nothing more is sent.
   f.fake.simulate = true;
   f.clock.advance(1000);
@@ -91,7 +91,7 @@ TEST_CASE("a failed command is counted and retried at the next interval") {
   f.fake.move(1, "10.0.1.1");
   f.fake.script(std::nullopt, "CLUSTER MEET", fail(Errc::Server, "ERR Invalid node address"), 1);
   CHECK(f.pass().size() == 1);
-  CHECK(f.activity.errors.get("command_failed") == 1);
+  CHECK(f.activity.errors.get(ErrorKind::CommandFailed) == 1);
   f.clock.advance(1000);
   CHECK(f.pass().size() == 1);
   f.clock.advance(1000);
@@ -123,7 +123,7 @@ TEST_CASE("an empty pod joins: MEETs after 300 ms, replicates after 3 s, announc
   // Master 1 lost its replica: it has the fewest.
   CHECK(sent[0] == "local CLUSTER REPLICATE " + simId(1));
   CHECK(f.fake.count(cluster::kLocal, "CLUSTER MEET") == 5);  // the role announcement
-  CHECK(f.activity.actions.get("replicate") == 1);
+  CHECK(f.activity.actions.get(Action::Replicate) == 1);
   CHECK(f.fake.nodeOf(4).master_id == simId(1));
 }
 
@@ -133,7 +133,7 @@ TEST_CASE("a replica whose master is gone for good takes over; then the old ID i
   Fixture f(std::move(fake), 3, {{simId(0), 0}});  // node 0 is retired
   auto sent = f.pass();
   CHECK(f.fake.count(cluster::kLocal, "CLUSTER FAILOVER FORCE") == 1);
-  CHECK(f.activity.actions.get("failover") == 1);
+  CHECK(f.activity.actions.get(Action::Failover) == 1);
   CHECK(f.fake.nodeOf(3).master);
   // Node 0 is a slot-less, failed replica of node 3 now: every node that knows it forgets it.
   f.clock.advance(1000);
@@ -141,7 +141,7 @@ TEST_CASE("a replica whose master is gone for good takes over; then the old ID i
   CHECK(f.fake.count("CLUSTER FORGET " + simId(0)) == 5);
   CHECK(f.fake.count(cluster::kLocal, "CLUSTER FORGET " + simId(0)) == 1);
   for (int pod : {1, 2, 4, 5}) CHECK(f.fake.count(pod, "CLUSTER FORGET " + simId(0)) == 1);
-  CHECK(f.activity.actions.get("forget") == 5);
+  CHECK(f.activity.actions.get(Action::Forget) == 5);
 }
 
 TEST_CASE("a forced takeover that fails is asked again only after 2 x node-timeout") {

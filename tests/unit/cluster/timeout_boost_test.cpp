@@ -119,7 +119,7 @@ TEST_CASE("shorten: the configured value is on disk before any node is touched")
   CHECK(record->configured_ms == 15000);
   CHECK(record->shortened_ms == 1000);
   CHECK(record->since_unix_ms == b.clock.wallMs());
-  CHECK(b.activity.actions.get("node_timeout_shorten") == 3);
+  CHECK(b.activity.actions.get(Action::NodeTimeoutShorten) == 3);
   // Once per process.
   b.fake.sent.clear();
   boost->shorten(b.probed(), kMasters);
@@ -169,7 +169,7 @@ TEST_CASE("restore: each master gets its value back once it reports ok, then the
   CHECK(timeoutOf(b.fake, 2) == 15000);
   CHECK_FALSE(boost->pending());
   CHECK_FALSE(files::exists(b.path()));
-  CHECK(b.activity.actions.get("node_timeout_restore") == 3);
+  CHECK(b.activity.actions.get(Action::NodeTimeoutRestore) == 3);
 }
 
 TEST_CASE("restore when creation ends, or 10 s after shortening, whatever the state") {

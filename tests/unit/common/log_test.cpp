@@ -25,8 +25,20 @@ TEST_CASE("json payload escapes the message and every value") {
 }
 
 TEST_CASE("json escaping replaces invalid UTF-8 and control bytes") {
-  CHECK(log::jsonEscape("caf\xc3\xa9") == "caf\xc3\xa9");
-  CHECK(log::jsonEscape("bad\xff") == "bad\xef\xbf\xbd");
-  CHECK(log::jsonEscape("\xc3") == "\xef\xbf\xbd");
-  CHECK(log::jsonEscape(std::string_view("\x01", 1)) == "\\u0001");
+  auto value = [](std::string_view v) {
+    return log::renderPayload(log::Format::Json, "m", {{"v", v}});
+  };
+  CHECK(value("caf\xc3\xa9") == "\"msg\":\"m\",\"v\":\"caf\xc3\xa9\"");
+  CHECK(value("bad\xff") == "\"msg\":\"m\",\"v\":\"bad\xef\xbf\xbd\"");
+  CHECK(value("\xc3") == "\"msg\":\"m\",\"v\":\"\xef\xbf\xbd\"");
+  CHECK(value(std::string_view("\x01", 1)) == "\"msg\":\"m\",\"v\":\"\\u0001\"");
+}
+
+TEST_CASE("a json payload is one line and the members of one valid object") {
+  auto s = log::renderPayload(
+      log::Format::Json, "two\nlines",
+      {{"err", "a\r\nb"}, {"big", uint64_t{18446744073709551615U}}, {"neg", -5}, {"off", false}});
+  CHECK(s.find('\n') == std::string::npos);
+  CHECK(s ==
+        R"("msg":"two\nlines","err":"a\r\nb","big":18446744073709551615,"neg":-5,"off":false)");
 }

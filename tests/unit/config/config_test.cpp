@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include "support/fixtures.h"
+
 using namespace agent;
 using Args = std::vector<std::string>;
 
@@ -103,4 +105,79 @@ TEST_CASE("IPv6 pod IP and JSON logs") {
   CHECK(c->log_format == log::Format::Json);
   CHECK(c->log_level == log::Level::Debug);
   CHECK(c->data_dir == ".");
+}
+
+TEST_CASE("defaults live in the option table: Config() and parse() agree") {
+  config::Config fresh;
+  CHECK(fresh.nodes_conf == "/data/nodes.conf");
+  CHECK(fresh.runtime_dir == "/run/redis-cluster-agent");
+  CHECK(fresh.redis.str() == "127.0.0.1:6379");
+  CHECK(fresh.redis_timeout_ms == 1000);
+  CHECK(fresh.http.str() == "0.0.0.0:9839");
+  CHECK(fresh.poll_interval_ms == 1000);
+  CHECK(fresh.cluster_nodes == 6);
+  CHECK(fresh.cluster_replicas == 1);
+  CHECK(fresh.handover_timeout_ms == 20000);
+  CHECK(fresh.takeover_timeout_ms == 120000);
+  CHECK(fresh.dns_wait_ms == 5000);
+  CHECK(fresh.mode == config::Mode::Act);
+  CHECK(fresh.log_level == log::Level::Info);
+  auto parsed = parse({"handover"});
+  REQUIRE(parsed.has_value());
+  CHECK(parsed->handover_timeout_ms == fresh.handover_timeout_ms);
+  CHECK(parsed->runtime_dir == fresh.runtime_dir);
+}
+
+TEST_CASE("--takeover-timeout is a flag of prepare with its variable") {
+  auto c = parse({"prepare", "--pod-ip=10.0.0.1", "--takeover-timeout=30s"});
+  REQUIRE(c.has_value());
+  CHECK(c->takeover_timeout_ms == 30000);
+  auto env = parse({"prepare", "--pod-ip=10.0.0.1"}, {"AGENT_TAKEOVER_TIMEOUT=1m"});
+  REQUIRE(env.has_value());
+  CHECK(env->takeover_timeout_ms == 60000);
+  auto bad = parse({"prepare", "--pod-ip=10.0.0.1", "--takeover-timeout=soon"});
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error().message.find("invalid --takeover-timeout 'soon'") != std::string::npos);
+  CHECK_FALSE(parse({"run", "--pod-name=redis-0", kTmpl, "--takeover-timeout=1s"}));
+}
+
+TEST_CASE("the handover client reads the same table, leniently") {
+  Args client = {"redis-cluster-agent-handover"};
+  auto lenient = [&](Args args, Args env) {
+    args.insert(args.begin(), client.begin(), client.end());
+    return config::parseCommandLine(config::Command::Handover, args, env,
+                                    config::EnvPolicy::Lenient);
+  };
+  auto c = lenient({"--timeout=3s"}, {"AGENT_RUNTIME_DIR=/shared", "AGENT_HANDOVER_TIMEOUT=9s"});
+  REQUIRE(c.has_value());
+  CHECK(c->handover_timeout_ms == 3000);
+  CHECK(c->socketPath() == "/shared/agent.sock");
+  // The redis container's environment is not the agent's: strays and empty values are ignored.
+  auto strays = lenient({}, {"AGENT_SOMETHING_ELSE=1", "AGENT_HANDOVER_TIMEOUT="});
+  REQUIRE(strays.has_value());
+  CHECK(strays->handover_timeout_ms == 20000);
+  CHECK_FALSE(lenient({"--timeout=50ms"}, {}));
+  CHECK_FALSE(lenient({"--bogus"}, {}));
+  CHECK(lenient({"--help"}, {})->help);
+  std::string help =
+      config::commandUsage(config::Command::Handover, "redis-cluster-agent-handover");
+  CHECK(help.find("Usage: redis-cluster-agent-handover [flags]") != std::string::npos);
+  CHECK(help.find("AGENT_HANDOVER_TIMEOUT, default 20s") != std::string::npos);
+  // The agent's own `handover` command stays strict.
+  CHECK_FALSE(parse({"handover"}, {"AGENT_SOMETHING_ELSE=1"}));
+}
+
+TEST_CASE("the README's flag table is the option table") {
+  std::string readme =
+      agent::testing::readData("../../README.md");  // tests/data/../../ is the source root
+  const std::string start = "<!-- flags-table:start -->\n";
+  const std::string end = "<!-- flags-table:end -->";
+  auto from = readme.find(start);
+  auto to = readme.find(end);
+  REQUIRE(from != std::string::npos);
+  REQUIRE(to != std::string::npos);
+  std::string documented = readme.substr(from + start.size(), to - from - start.size());
+  CHECK_MESSAGE(documented == config::flagsMarkdown(),
+                "README.md's flag table differs; replace it with:\n"
+                    << config::flagsMarkdown());
 }

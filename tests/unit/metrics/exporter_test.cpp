@@ -7,7 +7,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <set>
 
+#include "common/counters.h"
 #include "common/files.h"
 #include "common/text.h"
 #include "support/fixtures.h"
@@ -22,14 +24,14 @@ metrics::Identity identity() {
   return {"0.1.0", "abc123", 3, 6, 1, false, 1700000000000};
 }
 
-app::StateView viewOf(const std::string& fixture) {
-  app::StateView v;
+state::StateView viewOf(const std::string& fixture) {
+  state::StateView v;
   v.passes = 5;
   v.updated_unix_ms = 1700000001500;
   v.pass_ms = 12;
   v.redis_reachable = true;
   v.local = snapshotFixture(fixture);
-  v.phase = app::Phase::Running;
+  v.phase = state::Phase::Running;
   v.readiness = {probes::pass("redis-ping"), probes::softFail("replication", "down")};
   v.watching = true;
   v.nodes_conf_changes = 4;
@@ -136,7 +138,7 @@ TEST_CASE("a failed master, a noaddr peer and a lonely master are counted") {
 
 TEST_CASE("while Redis is down or loading, only what is known is exported") {
   metrics::Exporter exp(identity());
-  app::StateView down;
+  state::StateView down;
   auto m = parse(exp.render(down));
   CHECK(at(m, "redis_up") == 0);
   CHECK(at(m, "ready") == 0);
@@ -150,17 +152,18 @@ TEST_CASE("while Redis is down or loading, only what is known is exported") {
   CHECK_FALSE(has(l, "cluster_state"));
 }
 
-TEST_CASE("actions and errors: known kinds at 0, others as they come, prepare's added") {
+TEST_CASE("actions and errors: every kind at 0 until counted, prepare's rewrites added") {
   metrics::Exporter exp(identity());
   auto v = viewOf("master");
-  v.actions = {{"meet", 5}, {"rebalance", 2}};
-  v.errors = {{"command_failed", 1}};
+  v.actions[Action::Meet] = 5;
+  v.actions[Action::NodeTimeoutShorten] = 2;
+  v.errors[ErrorKind::CommandFailed] = 1;
   v.prepare = {2, 7};
   auto m = parse(exp.render(v));
   CHECK(at(m, "actions_total{action=\"meet\"}") == 5);
   CHECK(at(m, "actions_total{action=\"forget\"}") == 0);
   CHECK(at(m, "actions_total{action=\"failover\"}") == 0);
-  CHECK(at(m, "actions_total{action=\"rebalance\"}") == 2);
+  CHECK(at(m, "actions_total{action=\"node_timeout_shorten\"}") == 2);
   CHECK(at(m, "actions_total{action=\"nodes_conf_rewrite\"}") == 2);
   CHECK(at(m, "errors_total{kind=\"command_failed\"}") == 1);
   CHECK(at(m, "errors_total{kind=\"redis_unreachable\"}") == 0);
@@ -183,12 +186,12 @@ TEST_CASE("fixed metrics: build, configuration, identity") {
 
 TEST_CASE("every state passes promtool check metrics without a warning") {
   metrics::Exporter exp(identity());
-  std::vector<app::StateView> views{app::StateView{}};
+  std::vector<state::StateView> views{state::StateView{}};
   for (const char* f : {"master", "replica", "loading", "fresh", "replica-syncing",
                         "replica-of-failed-master", "noaddr-peer"}) {
     views.push_back(viewOf(f));
   }
-  views.back().actions = {{"meet", 1}};
+  views.back().actions[Action::Meet] = 1;
   for (const auto& v : views) {
     auto [rc, out] = promtool(exp.render(v));
     CHECK_MESSAGE(rc == 0, out);
@@ -210,16 +213,52 @@ TEST_CASE("one family per name, and every name carries the one prefix") {
 
 TEST_CASE("a published view is rendered once; the next view is rendered anew") {
   metrics::Exporter exp(identity());
-  auto first = std::make_shared<const app::StateView>(viewOf("master"));
+  auto first = std::make_shared<const state::StateView>(viewOf("master"));
   std::string text = exp.render(first);
   CHECK(text == exp.render(*first));
   CHECK(exp.render(first) == text);
-  auto next = std::make_shared<app::StateView>(viewOf("master"));
+  auto next = std::make_shared<state::StateView>(viewOf("master"));
   next->nodes_conf_changes = 99;
-  std::shared_ptr<const app::StateView> published = next;
+  std::shared_ptr<const state::StateView> published = next;
   CHECK(parse(exp.render(published)).at("redis_cluster_agent_nodes_conf_changes_total") == 99);
   // A view that died and one born at its address are told apart.
   first.reset();
-  auto third = std::make_shared<const app::StateView>(viewOf("replica"));
+  auto third = std::make_shared<const state::StateView>(viewOf("replica"));
   CHECK(parse(exp.render(third)).at("redis_cluster_agent_node_role{role=\"slave\"}") == 1);
+}
+
+TEST_CASE("every action and error kind has its own name and a series at 0 from the start") {
+  metrics::Exporter exp(identity());
+  auto m = parse(exp.render(state::StateView{}));
+  std::set<std::string_view> names;
+  for (Action a : allKinds<Action>()) {
+    auto name = kindName(a);
+    CHECK_FALSE(name.empty());
+    CHECK(names.insert(name).second);
+    CHECK(kindFromName<Action>(name) == a);
+    CHECK(at(m, "actions_total{action=\"" + std::string(name) + "\"}") == 0);
+  }
+  for (ErrorKind e : allKinds<ErrorKind>()) {
+    auto name = kindName(e);
+    CHECK_FALSE(name.empty());
+    CHECK(names.insert(name).second);
+    CHECK(kindFromName<ErrorKind>(name) == e);
+    CHECK(at(m, "errors_total{kind=\"" + std::string(name) + "\"}") == 0);
+  }
+  // The ones the exporter used to miss until their first event.
+  CHECK(has(m, "actions_total{action=\"node_timeout_restore\"}"));
+  CHECK(has(m, "errors_total{kind=\"handover_client_install\"}"));
+  auto [rc, out] = promtool(exp.render(state::StateView{}));
+  CHECK_MESSAGE(rc == 0, out);
+}
+
+TEST_CASE("counters add by kind") {
+  Activity activity;
+  activity.actions.add(Action::Meet);
+  activity.actions.add(Action::Meet, 2);
+  activity.errors.add(ErrorKind::HandoverFailed);
+  CHECK(activity.actions.get(Action::Meet) == 3);
+  CHECK(activity.actions.values()[Action::Meet] == 3);
+  CHECK(activity.actions.values()[Action::Forget] == 0);
+  CHECK(activity.errors.values()[ErrorKind::HandoverFailed] == 1);
 }

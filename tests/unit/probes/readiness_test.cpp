@@ -168,7 +168,7 @@ TEST_CASE("a replica whose own master is noaddr or pfail fails softly") {
 
 TEST_CASE("a master cut off from the other masters loses the majority check") {
   // Right after a restart every link is down: the node cannot know whether it still owns its
-  // slots (redis-cluster-facts.md §2.4).
+  // slots (docs/redis-facts.md, "Startup").
   auto s = edited("master", " connected", " disconnected");
   auto checks = checksOf(s);
   CHECK(failing(checks) == Names{"cluster-majority"});

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// The agent's published state: a snapshot the loop replaces after every pass and that probes,
-// metrics and status read without ever waiting on Redis. Readers get a shared_ptr to an
-// immutable view, so a probe costs one mutex-protected pointer copy.
+// The agent's published state: a snapshot the loop replaces after every pass and that probes
+// and metrics read without ever waiting on Redis. Readers get a shared_ptr to an immutable
+// view, so a probe costs one mutex-protected pointer copy. Below both app/ (which publishes it)
+// and metrics/ (which renders it); depends on the modules whose results it carries.
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -15,10 +15,11 @@
 #include "cluster/creator.h"
 #include "cluster/peer_pool.h"
 #include "cluster/snapshot.h"
+#include "common/counters.h"
 #include "prepare/record.h"
 #include "probes/check.h"
 
-namespace agent::app {
+namespace agent::state {
 
 // What the agent is busy with, for the phase metric and the "stuck" alerts.
 enum class Phase {
@@ -67,8 +68,8 @@ struct StateView {
   Phase phase = Phase::Starting;
   std::vector<probes::Check> readiness;       // debounced, as /readyz reports them
   std::optional<int64_t> master_repl_offset;  // replicas: their master's offset, this pass
-  std::map<std::string, int64_t> actions;     // Activity counters when the view was made
-  std::map<std::string, int64_t> errors;
+  CounterValues<Action> actions;              // Activity counters when the view was made
+  CounterValues<ErrorKind> errors;
   prepare::Record prepare;         // what prepare recorded beside nodes.conf
   int64_t nodes_conf_changes = 0;  // changes the watcher reported
   bool watching = false;           // the nodes.conf directory is watched (else polling only)
@@ -90,4 +91,4 @@ class StateStore {
   std::shared_ptr<const StateView> view_ = std::make_shared<StateView>();
 };
 
-}  // namespace agent::app
+}  // namespace agent::state

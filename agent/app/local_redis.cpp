@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "app/local_redis.h"
+
+#include "cluster/commands.h"
+#include "common/log.h"
+#include "common/text.h"
+#include "redis/info.h"
+
+namespace agent::app {
+
+namespace {
+
+const log::Logger kLog("agent");
+
+}  // namespace
+
+LocalRedis::LocalRedis(redis::Endpoint endpoint, redis::ConnectOptions options, Activity& activity,
+                       std::function<void()> on_connect)
+    : endpoint_(std::move(endpoint)),
+      options_(std::move(options)),
+      activity_(activity),
+      on_connect_(std::move(on_connect)) {}
+
+void LocalRedis::lost(const Error& err) {
+  error_ = err.message;
+  timed_out_ = err.code == Errc::Timeout;
+  snapshot_.reset();
+  if (was_up_) activity_.errors.add(ErrorKind::RedisUnreachable);
+  was_up_ = false;
+}
+
+bool LocalRedis::observe() {
+  if (conn_ && !conn_->healthy()) conn_.reset();
+  if (!conn_) {
+    auto conn = redis::Connection::open(endpoint_, options_);
+    if (!conn) {
+      lost(conn.error());
+      return false;
+    }
+    conn_.emplace(std::move(*conn));
+    kLog.info("Connected to the local Redis", {{"address", endpoint_.str()}});
+    on_connect_();
+  }
+  auto snap = cluster::takeSnapshot(*conn_);
+  if (!snap) {
+    lost(snap.error());
+    return false;
+  }
+  error_.clear();
+  timed_out_ = false;
+  was_up_ = true;
+  snapshot_ = std::move(*snap);
+  return true;
+}
+
+bool LocalRedis::isMasterWithSlots() {
+  if (!observe() || snapshot_->myself() == nullptr) return false;
+  return snapshot_->myself()->isMaster() && !snapshot_->myself()->slots.empty();
+}
+
+std::optional<int64_t> LocalRedis::nodeTimeoutMs() {
+  if (!conn_) return std::nullopt;
+  return cluster::readNodeTimeout(*conn_);
+}
+
+void LocalRedis::describe(state::StateView& view) const {
+  view.redis_reachable = snapshot_.has_value();
+  view.redis_error = error_;
+  view.redis_timed_out = timed_out_;
+  view.local = snapshot_;
+}
+
+std::optional<int64_t> masterReplOffset(const std::optional<cluster::Snapshot>& local,
+                                        cluster::PeerPool& peers) {
+  if (!local || !local->isReplica() || local->myself() == nullptr) return std::nullopt;
+  for (const auto& p : peers.last()) {
+    if (!p.answering() || p.node_id != local->myself()->master_id) continue;
+    auto reply = peers.command(p.ordinal, {"INFO", "replication"});
+    if (reply && reply->type != redis::Reply::Type::Array) {
+      return redis::InfoFields::parse(reply->str).integer("master_repl_offset");
+    }
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+}  // namespace agent::app

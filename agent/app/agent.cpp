@@ -86,6 +86,7 @@ bool Agent::startHttp() {
   });
   serveProbes(http_, publisher_.store(), exporter_,
               probes::livenessLimitMs(config_.poll_interval_ms));
+  http_.onRefusal([this](http::Refusal) { activity_.errors.add(ErrorKind::HttpRefused); });
   if (Status st = http_.start(config_.http.host, config_.http.port); !st) {
     kLog.error("Cannot start the HTTP listener", {{"err", st.error().message}});
     return false;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/host_port.h"
 #include "common/log.h"
 #include "common/result.h"
 
@@ -17,11 +18,9 @@ namespace agent::config {
 enum class Command { Prepare, Run, Status, Version, Handover };
 enum class Mode { Act, Observe };
 
-struct HostPort {
-  std::string host;
-  int port = 0;
-  std::string str() const;  // "host:port", IPv6 in brackets
-};
+// The one host:port type (common/host_port.h); the names stay for the callers here.
+using HostPort = agent::HostPort;
+using agent::parseHostPort;
 
 struct Config {
   Command command = Command::Run;
@@ -73,7 +72,6 @@ Result<Config> parse(const std::vector<std::string>& args, const std::vector<std
 std::string usage();
 std::string commandUsage(Command command);
 
-Result<HostPort> parseHostPort(std::string_view text);
 const char* commandName(Command command);
 
 }  // namespace agent::config

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <algorithm>
 
+#include "common/host_port.h"
 #include "common/text.h"
 
 namespace agent::handover {
@@ -46,9 +47,7 @@ std::string joined(const std::vector<std::string>& parts) {
 }  // namespace
 
 std::string Candidate::describe() const {
-  return fmt::format("node {} at {}", shortId(id),
-                     host.find(':') != std::string::npos ? fmt::format("[{}]:{}", host, port)
-                                                         : fmt::format("{}:{}", host, port));
+  return fmt::format("node {} at {}", shortId(id), HostPort{host, port}.str());
 }
 
 std::optional<ReplicaLink> parseReplicaLink(std::string_view value) {

@@ -24,6 +24,8 @@ namespace {
 using Commands = std::span<const std::vector<std::string>>;
 
 constexpr const char* kClosedByServer = "connection closed by the server";
+// One read: a TLS record is at most 16 KiB, and so is hiredis' idle reader buffer.
+constexpr size_t kReadChunk = size_t{16} << 10;
 
 std::string upper(std::string_view s) {
   std::string out(s);
@@ -47,9 +49,9 @@ std::string describe(Commands commands) {
   return fmt::format("a pipeline of {} commands", commands.size());
 }
 
-// The RESP request for every command, back to back.
-Result<std::string> formatRequest(Commands commands) {
-  std::string out;
+// The RESP request for every command, back to back, into `out`.
+Status formatRequest(Commands commands, std::string& out) {
+  out.clear();
   std::vector<const char*> argv;
   std::vector<size_t> lens;
   for (const auto& args : commands) {
@@ -65,7 +67,7 @@ Result<std::string> formatRequest(Commands commands) {
     out.append(buf, static_cast<size_t>(len));
     redisFreeCommand(buf);
   }
-  return out;
+  return {};
 }
 
 void scrubErrors(Reply& reply, const std::vector<std::string>& secrets) {
@@ -104,6 +106,7 @@ Connection::Connection(Stream stream, Endpoint endpoint, const ConnectOptions& o
       secrets_(options.secrets),
       cancel_(options.cancel) {
   if (options.password) secrets_.push_back(*options.password);
+  buf_.resize(kReadChunk);
 }
 Connection::Connection(Connection&&) noexcept = default;
 Connection& Connection::operator=(Connection&&) noexcept = default;
@@ -196,60 +199,65 @@ Status Connection::checkSendable(Commands commands) const {
 Result<std::vector<Result<Reply>>> Connection::exchange(Commands commands,
                                                         const CommandOptions& options) {
   if (Status st = checkSendable(commands); !st) return st.error();
-  std::vector<std::string> secrets = secrets_;
-  for (const auto& args : commands) {
-    for (size_t i : options.secret_args) {
-      if (i < args.size()) secrets.push_back(args[i]);
+  Exchange x{commands, options.timeout_ms.value_or(command_timeout_ms_), &secrets_};
+  std::vector<std::string> secrets;  // only when this command has secret arguments
+  if (!options.secret_args.empty()) {
+    secrets = secrets_;
+    for (const auto& args : commands) {
+      for (size_t i : options.secret_args) {
+        if (i < args.size()) secrets.push_back(args[i]);
+      }
     }
+    x.secrets = &secrets;
   }
-  auto request = formatRequest(commands);
-  if (!request) return request.error();
+  if (Status st = formatRequest(commands, request_); !st) return st.error();
   reader_.setLimits(options.limits.value_or(limits_));
-  Exchange x{describe(commands), commands.size(), options.timeout_ms.value_or(command_timeout_ms_),
-             &secrets, request->size()};
   std::vector<Result<Reply>> out;
   out.reserve(commands.size());
-  if (Status st = transfer(*request, x, out); !st) return st.error();
+  if (Status st = transfer(x, out); !st) return st.error();
   // More bytes than replies asked for: the stream is out of step, do not use it again.
   if (!reader_.idle()) broken(fail(Errc::Protocol, "unexpected bytes after the reply"), x);
   return out;
 }
 
-// Writes the request and reads `x.count` replies into `out`, all by one deadline.
-Status Connection::transfer(const std::string& request, Exchange& x,
-                            std::vector<Result<Reply>>& out) {
+// Writes the request and reads one reply per command into `out`, all by one deadline. Reads
+// are tried only when poll said the socket is readable or the last read found data, so a
+// command costs one send, one poll and one recv.
+Status Connection::transfer(Exchange& x, std::vector<Result<Reply>>& out) {
   int64_t deadline = monotonicMs() + x.timeout_ms;
-  std::array<char, 16384> buf{};
-  while (out.size() < x.count) {
-    short events = 0;
-    bool progress = false;
-    if (x.sent < request.size()) {
-      IoResult w = stream_.write(request.data() + x.sent, request.size() - x.sent);
-      if (w.kind == IoResult::Kind::Done) x.sent += w.bytes;
-      if (!waitsFor(w, events)) return broken(ioError(w), x);
-      progress = w.kind == IoResult::Kind::Done;
-    }
-    IoResult r = stream_.read(buf.data(), buf.size());
-    if (r.kind == IoResult::Kind::Done) {
-      if (Status st = reader_.feed({buf.data(), r.bytes}); !st) return broken(st.error(), x);
-      if (Status st = drain(x, out); !st) return broken(st.error(), x);
-      progress = true;
-    } else if (!waitsFor(r, events)) {
-      return broken(ioError(r), x);
-    }
+  bool try_read = false;
+  while (out.size() < x.commands.size()) {
     if (monotonicMs() >= deadline) return broken(fail(Errc::Timeout, "timed out"), x);
-    if (progress) continue;
-    x.replies = out.size();
+    short events = POLLIN;
+    bool wrote = false;
+    if (x.sent < request_.size()) {
+      IoResult w = stream_.write(request_.data() + x.sent, request_.size() - x.sent);
+      if (!waitsFor(w, events)) return broken(ioError(w), x);
+      x.sent += w.bytes;
+      wrote = w.bytes > 0 && x.sent < request_.size();
+    }
+    if (try_read) {
+      IoResult r = stream_.read(buf_.data(), buf_.size());
+      if (r.kind == IoResult::Kind::Done) {
+        if (Status st = reader_.feed({buf_.data(), r.bytes}); !st) return broken(st.error(), x);
+        if (Status st = drain(x, out); !st) return broken(st.error(), x);
+        continue;
+      }
+      if (!waitsFor(r, events)) return broken(ioError(r), x);
+      try_read = false;
+    }
+    if (wrote) continue;  // keep writing while the socket takes it
     if (Status st = waitReady(stream_.fd(), events, deadline, cancel_.get()); !st) {
       return broken(st.error(), x);
     }
+    try_read = true;
   }
   return {};
 }
 
 // Moves every complete reply the reader holds into `out`.
 Status Connection::drain(Exchange& x, std::vector<Result<Reply>>& out) {
-  while (out.size() < x.count) {
+  while (out.size() < x.commands.size()) {
     auto next = reader_.next();
     if (!next) return next.error();
     if (!*next) break;
@@ -267,19 +275,21 @@ Status Connection::drain(Exchange& x, std::vector<Result<Reply>>& out) {
 }
 
 Error Connection::broken(const Error& cause, const Exchange& x) {
+  std::string command = describe(x.commands);
+  size_t count = x.commands.size();
   std::string what;
   if (cause.code == Errc::Timeout) {
-    std::string where = x.sent < x.request_bytes
-                            ? fmt::format("{} of {} request bytes sent", x.sent, x.request_bytes)
-                        : x.count > 1
+    std::string where = x.sent < request_.size()
+                            ? fmt::format("{} of {} request bytes sent", x.sent, request_.size())
+                        : count > 1
                             ? fmt::format("{} of {} replies and {} bytes of the next received",
-                                          x.replies, x.count, reader_.partialBytes())
+                                          x.replies, count, reader_.partialBytes())
                             : fmt::format("{} bytes of the reply received", reader_.partialBytes());
-    what = fmt::format("{} timed out after {} ms ({})", x.what, x.timeout_ms, where);
+    what = fmt::format("{} timed out after {} ms ({})", command, x.timeout_ms, where);
   } else if (cause.code == Errc::Protocol) {
-    what = fmt::format("{}: {}; connection closed", x.what, cause.message);
+    what = fmt::format("{}: {}; connection closed", command, cause.message);
   } else {
-    what = fmt::format("{}: {}", x.what, cause.message);
+    what = fmt::format("{}: {}", command, cause.message);
     // A TLS server that rejects the client's certificate sends an alert and closes; the close
     // often overtakes the alert, and all the client sees is a reset before the first reply.
     bool closed = cause.message == kClosedByServer || cause.message == std::strerror(ECONNRESET);

@@ -98,20 +98,18 @@ class Connection final {
   using Commands = std::span<const std::vector<std::string>>;
   // One exchange in flight: what the messages need to say where it stopped.
   struct Exchange {
-    std::string what;  // "CLUSTER NODES", "a pipeline of 12 commands"
-    size_t count = 0;  // replies expected
+    Commands commands;
     int64_t timeout_ms = 0;
-    const std::vector<std::string>* secrets = nullptr;
-    size_t request_bytes = 0;
-    size_t sent = 0;
-    size_t replies = 0;
+    const std::vector<std::string>* secrets = nullptr;  // scrubbed from its error texts
+    size_t sent = 0;                                    // request bytes written
+    size_t replies = 0;                                 // complete replies read
   };
 
   Connection(Stream stream, Endpoint endpoint, const ConnectOptions& options);
   Status authenticate(const std::string& password);
   Status checkSendable(Commands commands) const;
   Result<std::vector<Result<Reply>>> exchange(Commands commands, const CommandOptions& options);
-  Status transfer(const std::string& request, Exchange& x, std::vector<Result<Reply>>& out);
+  Status transfer(Exchange& x, std::vector<Result<Reply>>& out);
   Status drain(Exchange& x, std::vector<Result<Reply>>& out);
   void noteServerInfo(const std::vector<std::string>& args, const Reply& reply);
   // Closes the connection after a failed exchange and says where the exchange stopped.
@@ -119,6 +117,8 @@ class Connection final {
 
   Stream stream_;
   ReplyReader reader_;
+  std::string request_;    // the formatted request, reused between exchanges
+  std::vector<char> buf_;  // bytes as they are read
   Endpoint endpoint_;
   bool healthy_ = true;
   bool answered_ = false;  // a reply arrived on this connection

@@ -61,7 +61,8 @@ Result<UniqueFd> connectOne(const addrinfo& ai, int64_t deadline_ms, const Cance
 
 }  // namespace
 
-Status waitReady(int fd, short events, int64_t deadline_ms, const Canceller* cancel) {
+Status waitReady(int fd, short events, int64_t deadline_ms, const Canceller* cancel,
+                 short* revents) {
   std::array<pollfd, 2> fds{pollfd{fd, events, 0}, pollfd{-1, POLLIN, 0}};
   if (cancel != nullptr) fds[1].fd = cancel->fd();
   while (true) {
@@ -70,7 +71,10 @@ Status waitReady(int fd, short events, int64_t deadline_ms, const Canceller* can
     if (left <= 0) return fail(Errc::Timeout, "timed out");
     int n = ::poll(fds.data(), cancel != nullptr ? 2 : 1, static_cast<int>(left));
     if (n < 0 && errno != EINTR) return fail(Errc::Transport, std::strerror(errno));
-    if (n > 0 && fds[0].revents != 0) return {};
+    if (n > 0 && fds[0].revents != 0) {
+      if (revents != nullptr) *revents = fds[0].revents;
+      return {};
+    }
   }
 }
 

@@ -26,9 +26,11 @@ struct IoResult {
   std::string error;  // Failed: what went wrong
 };
 
-// Waits until `fd` is ready for `events` (POLLIN/POLLOUT). Errc::Timeout at the deadline
-// (monotonic ms), Errc::Transport when cancelled.
-Status waitReady(int fd, short events, int64_t deadline_ms, const Canceller* cancel);
+// Waits until `fd` is ready for `events` (POLLIN/POLLOUT); what poll reported goes to
+// `revents` when given. Errc::Timeout at the deadline (monotonic ms), Errc::Transport when
+// cancelled.
+Status waitReady(int fd, short events, int64_t deadline_ms, const Canceller* cancel,
+                 short* revents = nullptr);
 
 // Connects to every address `endpoint` resolves to in turn, until one accepts or the deadline
 // passes. Hostnames go through getaddrinfo (not bounded by the deadline; the agent dials IPs).

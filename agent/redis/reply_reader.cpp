@@ -16,6 +16,8 @@ namespace {
 
 // "+OK", "-ERR ..." and ":N" lines. Redis' longest error texts are a few hundred bytes.
 constexpr size_t kMaxLineBytes = size_t{64} << 10;
+// The reader's buffer kept between replies (see the constructor).
+constexpr size_t kKeptBufferBytes = size_t{512} << 10;
 // The shortest element ("+\r\n"): an array of N elements needs at least 3N more bytes.
 constexpr size_t kMinElementBytes = 3;
 
@@ -225,7 +227,12 @@ void ReplyReader::ReaderFree::operator()(redisReader* r) const {
   redisReaderFree(r);
 }
 
-ReplyReader::ReplyReader() : reader_(redisReaderCreateWithFunctions(&kReplyFunctions)) {}
+ReplyReader::ReplyReader() : reader_(redisReaderCreateWithFunctions(&kReplyFunctions)) {
+  // hiredis frees its buffer whenever it is empty and more than maxbuf (16 KiB) is allocated,
+  // so every reply above that size grew a new one, page faults included, pass after pass. A
+  // CLUSTER NODES of a large cluster fits in what is kept now; bigger buffers still go.
+  if (reader_) reader_->maxbuf = kKeptBufferBytes;
+}
 ReplyReader::ReplyReader(ReplyReader&&) noexcept = default;
 ReplyReader& ReplyReader::operator=(ReplyReader&&) noexcept = default;
 ReplyReader::~ReplyReader() = default;

@@ -102,7 +102,7 @@ Status ReplyGuard::bulkHeader(int64_t len) {
   if (len < 0) return fail(Errc::Protocol, fmt::format("malformed reply: bulk length {}", len));
   auto n = static_cast<uint64_t>(len);
   if (n > limits_.max_bulk_bytes) {
-    return refused(fmt::format("a bulk string of {} bytes exceeds the limit of {}", n,
+    return refused(fmt::format("a bulk string of {} bytes exceeds the limit of {} bytes", n,
                                limits_.max_bulk_bytes));
   }
   if (n + 2 > limits_.max_bytes - reply_bytes_) {

@@ -81,7 +81,7 @@ TEST_CASE("TLS against redis-server: verification, names, client certificates") 
   TlsWorld w;
   SUBCASE("the chain verifies; commands, pipelines and the server's identity work") {
     auto conn = dial(w.open_ip, w.options());
-    REQUIRE_MESSAGE(conn.has_value(), conn.error().message);
+    REQUIRE_MESSAGE(conn.has_value(), agent::testing::errorText(conn));
     CHECK(conn->isTls());
     CHECK(*conn->commandString({"PING"}) == "PONG");
     auto server = conn->server();
@@ -128,7 +128,7 @@ TEST_CASE("TLS against redis-server: verification, names, client certificates") 
   }
   SUBCASE("tls-auth-clients yes: works with the client certificate") {
     auto conn = dial(w.mtls_ip, w.withClientCert());
-    REQUIRE_MESSAGE(conn.has_value(), conn.error().message);
+    REQUIRE_MESSAGE(conn.has_value(), agent::testing::errorText(conn));
     CHECK(*conn->commandString({"PING"}) == "PONG");
   }
   SUBCASE("tls-auth-clients yes: without one, or with a stranger's, it fails and says why") {
@@ -210,7 +210,7 @@ TEST_CASE("certificates rotate without a restart: new connections use the new fi
   o.tls->key_file = key;
 
   auto kept = dial(w.open_ip, o);  // a server that asks for no client certificate
-  REQUIRE_MESSAGE(kept.has_value(), kept.error().message);
+  REQUIRE_MESSAGE(kept.has_value(), agent::testing::errorText(kept));
   uint64_t first = tlsContextState(*o.tls).generation;
   CHECK(first == 1);
   auto refused = dial(w.mtls_ip, o);
@@ -219,7 +219,7 @@ TEST_CASE("certificates rotate without a restart: new connections use the new fi
   swapIn(cert, w.pki.crt("client"));
   swapIn(key, w.pki.key("client"));
   auto conn = dial(w.mtls_ip, o);
-  REQUIRE_MESSAGE(conn.has_value(), conn.error().message);
+  REQUIRE_MESSAGE(conn.has_value(), agent::testing::errorText(conn));
   CHECK(*conn->commandString({"PING"}) == "PONG");
   CHECK(tlsContextState(*o.tls).generation == first + 1);
   CHECK(tlsContextState(*o.tls).cert_not_after_unix > wallMs() / 1000);
@@ -228,7 +228,7 @@ TEST_CASE("certificates rotate without a restart: new connections use the new fi
   // A rotation caught half-way (a key that does not match) keeps the last good context.
   swapIn(key, w.pki.key("stranger"));
   auto still = dial(w.mtls_ip, o);
-  REQUIRE_MESSAGE(still.has_value(), still.error().message);
+  REQUIRE_MESSAGE(still.has_value(), agent::testing::errorText(still));
   CHECK(*still->commandString({"PING"}) == "PONG");
   TlsContextState state = tlsContextState(*o.tls);
   CHECK(state.generation == first + 1);
@@ -248,12 +248,12 @@ TEST_CASE("TLS against valkey-server 8, when installed") {
   ConnectOptions o = w.options();
   o.tls->server_name = kPodName;
   auto conn = dial(w.open_ip, o);
-  REQUIRE_MESSAGE(conn.has_value(), conn.error().message);
+  REQUIRE_MESSAGE(conn.has_value(), agent::testing::errorText(conn));
   auto server = conn->server();
   REQUIRE(server);
   CHECK(server->str() == "valkey 8.0.1");
   CHECK(supportedServer(*server));
   auto mtls = dial(w.mtls_ip, w.withClientCert());
-  REQUIRE_MESSAGE(mtls.has_value(), mtls.error().message);
+  REQUIRE_MESSAGE(mtls.has_value(), agent::testing::errorText(mtls));
   CHECK(*mtls->commandString({"PING"}) == "PONG");
 }

@@ -12,6 +12,7 @@
 
 #include "common/clock.h"
 #include "redis/fake_server.h"
+#include "support/fixtures.h"
 
 using namespace agent;
 using namespace agent::redis;
@@ -30,7 +31,7 @@ ConnectOptions quick(int64_t command_ms = 500) {
 
 Connection connectTo(const FakeServer& server, const ConnectOptions& o = quick()) {
   auto conn = Connection::open({"127.0.0.1", server.port()}, o);
-  REQUIRE_MESSAGE(conn.has_value(), conn.error().message);
+  REQUIRE_MESSAGE(conn.has_value(), agent::testing::errorText(conn));
   return std::move(*conn);
 }
 
@@ -239,7 +240,7 @@ TEST_CASE("caps are per connection, and a command may bring its own") {
     CommandOptions large;
     large.limits = ReplyLimits{size_t{8} << 20, size_t{8} << 20, 16, 2};
     auto r = conn.command({"GETKEYS"}, large);
-    REQUIRE_MESSAGE(r.has_value(), r.error().message);
+    REQUIRE_MESSAGE(r.has_value(), agent::testing::errorText(r));
     CHECK(r->str.size() == big.size());
   }
   SUBCASE("a connection-wide limit can be lower") {

@@ -64,9 +64,10 @@ def test_the_password_never_leaves_the_agent_when_auth_is_renamed(sts_factory):
 
 
 class HostilePeer:
-    """Stands in for a pod's Redis and answers every command with an attack, taking turns: a
-    bulk of 100 MB drip-fed one byte every 300 ms, then an array of 2 billion elements followed
-    by as many elements as the client reads."""
+    """Stands in for a pod's Redis and answers every command with an attack, one per connection
+    in turn: a bulk of 100 MB drip-fed one byte every 300 ms (refused at its header), a bulk of
+    1000 bytes drip-fed the same way (within the caps: only the deadline ends it), and an array
+    of 2 billion elements followed by as many elements as the client reads."""
 
     def __init__(self, ip):
         self.sock = socket.create_server((ip, REDIS_PORT), reuse_port=False, backlog=64)
@@ -83,13 +84,19 @@ class HostilePeer:
             except OSError:
                 continue
             self.connections += 1
-            attack = self._drip if self.connections % 2 else self._flood
+            attack = (self._drip_huge, self._drip_small, self._flood)[self.connections % 3]
             threading.Thread(target=attack, args=(conn,), daemon=True).start()
 
-    def _drip(self, conn):
+    def _drip_huge(self, conn):
+        self._drip(conn, b"$100000000\r\n")
+
+    def _drip_small(self, conn):
+        self._drip(conn, b"$1000\r\n")
+
+    def _drip(self, conn, header):
         try:
             conn.recv(65536)
-            conn.sendall(b"$100000000\r\n")
+            conn.sendall(header)
             while not self.halt.wait(0.3):
                 conn.sendall(b"x")
         except OSError:
@@ -142,6 +149,8 @@ def test_a_hostile_peer_neither_wedges_nor_bloats_the_agent(sts_factory):
                 livez.append(agent_http.get(p.ip, "/livez", timeout=2)[0])
                 worst_rss = max(worst_rss, rss_mb(p.agent.pid))
             time.sleep(0.25)
+        print(f"\nhostile peer: {peer.connections} connections in 12 s, agents' largest RSS "
+              f"{worst_rss:.1f} MB")
         assert peer.connections >= 4, "the agents did not keep probing the hostile peer"
         assert all(s == 200 for s in livez), livez
         assert worst_rss < 80, f"an agent grew to {worst_rss:.0f} MB"
@@ -151,6 +160,7 @@ def test_a_hostile_peer_neither_wedges_nor_bloats_the_agent(sts_factory):
         text = status_text(sts)
         assert time.monotonic() - started < 10, text
         assert "redis-2" in text
+        print(f"status took {time.monotonic() - started:.2f} s")
 
         # SIGTERM ends each agent within its budget (no wedged thread).
         for p in sts.pods[:2]:
@@ -158,5 +168,6 @@ def test_a_hostile_peer_neither_wedges_nor_bloats_the_agent(sts_factory):
             p.agent.send(signal.SIGTERM)
             assert p.agent.wait(10), f"{p.name}'s agent ignored SIGTERM"
             assert time.monotonic() - started < 10
+            print(f"{p.name}'s agent exited {time.monotonic() - started:.2f} s after SIGTERM")
     finally:
         peer.close()

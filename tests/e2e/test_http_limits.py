@@ -51,6 +51,7 @@ class Prober(threading.Thread):
 def assert_probes_kept_answering(results, at_least):
     failed = [r for r in results if r[0] != 200]
     slowest = max(seconds for _, seconds in results)
+    print(f"probes: {len(results)}, failed: {len(failed)}, slowest: {slowest * 1000:.0f} ms")
     assert len(results) >= at_least, results
     assert not failed, f"{len(failed)} of {len(results)} probes failed: {failed[:5]}"
     # Well within the probe timeout, not just under it.
@@ -137,6 +138,7 @@ def test_a_million_headers_do_not_bloat_the_agent(sts_factory):
     header_flood(ip, 1_000_000, answers)
     time.sleep(1)
     after = rss_mb(pid)
+    print(f"RSS before {before:.1f} MB, after 1M headers {after:.1f} MB")
     assert_probes_kept_answering(prober.stop(), at_least=4)
     assert answers[0].startswith(b"HTTP/1.1 431"), answers
     assert after < before + 8, f"RSS {before:.1f} MB -> {after:.1f} MB"
@@ -159,6 +161,7 @@ def test_four_times_half_a_million_headers_stay_far_below_the_chart_limit(sts_fa
     for t in floods:
         t.join()
     time.sleep(1)
+    print(f"RSS before {before:.1f} MB, peak during 4 x 500k headers {peak:.1f} MB")
     assert_probes_kept_answering(prober.stop(), at_least=4)
     assert all(a.startswith(b"HTTP/1.1 431") for a in answers), answers
     assert peak < before + 8, f"RSS {before:.1f} MB -> peak {peak:.1f} MB"

@@ -80,7 +80,7 @@ Result<std::string> read(const std::string& path, size_t max_bytes) {
     if (n == 0) break;
     if (out.size() + static_cast<size_t>(n) > max_bytes) {
       return fail(Errc::Invalid, fmt::format("{} is larger than {} MiB; refusing to read it whole",
-                                             path, max_bytes / (1024 * 1024)));
+                                             path, max_bytes / (size_t{1024} * 1024)));
     }
     out.append(buf, static_cast<size_t>(n));
   }

@@ -14,7 +14,7 @@ namespace agent::files {
 
 // The agent reads nothing larger whole: its files are small, and Redis pads nodes.conf to its
 // old size at most.
-inline constexpr size_t kMaxReadBytes = 256 * 1024 * 1024;
+inline constexpr size_t kMaxReadBytes = size_t{256} * 1024 * 1024;
 
 // Reads a whole regular file. Errc::NotFound when it does not exist; Errc::Invalid when it is
 // not a regular file (a FIFO would block the read forever) or larger than `max_bytes`;

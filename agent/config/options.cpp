@@ -15,7 +15,7 @@ namespace {
 // prints its answer, so the Redis and logging options would do nothing there.
 const std::vector<Command> kRedisCommands = {Command::Prepare, Command::Run, Command::Status};
 
-constexpr int64_t kMinute = 60 * 1000;
+constexpr int64_t kMinute = int64_t{60} * 1000;
 
 Setter setString(std::string Config::*field) {
   return [field](Config& c, std::string_view v) -> Status {

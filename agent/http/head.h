@@ -13,8 +13,8 @@
 namespace agent::http {
 
 struct HeadLimits {
-  size_t max_bytes = 16 * 1024;  // request line + headers + the blank line
-  size_t max_lines = 100;        // request line included
+  size_t max_bytes = size_t{16} * 1024;  // request line + headers + the blank line
+  size_t max_lines = 100;                // request line included
 };
 
 class HeadScanner {

@@ -6,7 +6,6 @@
 #include <set>
 
 #include "cluster/commands.h"
-#include "cluster/health.h"
 #include "common/log.h"
 
 namespace agent::cluster {
@@ -81,28 +80,36 @@ void Healer::reportWaiting(const HealPlan& plan) {
   if (!text.empty()) kLog.info("Healing is waiting or reports", {{"reason", text}});
 }
 
-bool Healer::step(const Snapshot& snapshot, const nodes_conf::OrdinalMap& map) {
-  HealInput in{options_.my_ordinal, options_.nodes, options_.default_port,
-               &snapshot,           &pods_.last(),  &map};
+void Healer::reportRefusals(const HealPlan& plan) {
+  refused_.clear();
+  for (const auto& r : plan.refused) {
+    refused_.push_back(r.reason);
+    if (!reported_refusals_.insert(r.key).second) continue;
+    activity_.errors.add(ErrorKind::ForeignNode);
+    kLog.warn("Refusing to introduce a node that is not provably of this cluster",
+              {{"pod", r.pod}, {"reason", r.reason}});
+  }
+}
+
+bool Healer::step(const Snapshot& snapshot, const nodes_conf::OrdinalMap& map, bool full_round) {
+  HealInput in{options_.my_ordinal, options_.nodes, options_.default_port, &snapshot,
+               &pods_.last(),       &map,           options_.set,          full_round};
   HealPlan plan = planHealing(in);
   phase_ = plan.phase;
   unexpected_ = plan.unexpected;
   reportWaiting(plan);
+  reportRefusals(plan);
   int64_t now = clock_.monotonicMs();
-  std::set<std::string> planned;
   for (const auto& a : plan.actions) {
-    planned.insert(a.key());
+    last_planned_[a.key()] = now;
     if (!due(a, now)) continue;
     last_sent_[a.key()] = now;
     execute(a);
   }
   // Forget the settle clock of actions no longer planned, so a later need starts afresh.
-  std::erase_if(first_seen_, [&](const auto& kv) { return !planned.count(kv.first); });
-  bool unsettled = false;
-  if (snapshot.nodes) {
-    for (const auto& n : snapshot.nodes->nodes()) unsettled |= !reachable(n);
-  }
-  return unsettled || !plan.actions.empty() || !plan.waiting.empty();
+  std::erase_if(last_planned_, [&](const auto& kv) { return now - kv.second > kPlannedMemoryMs; });
+  std::erase_if(first_seen_, [&](const auto& kv) { return !last_planned_.count(kv.first); });
+  return !plan.actions.empty() || !plan.waiting.empty();
 }
 
 }  // namespace agent::cluster

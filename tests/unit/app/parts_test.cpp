@@ -34,37 +34,72 @@ cluster::PeerProbe probe(int ordinal, const std::string& node_id) {
   return p;
 }
 
+constexpr const char* kSet = "redis-{}.svc";
+
+// `p` with the answer of the agent at its address: ordinal `agent_ordinal` of `set`, running
+// `node_id`.
+cluster::PeerProbe vouchedBy(cluster::PeerProbe p, int agent_ordinal, const std::string& node_id,
+                             const std::string& set = kSet) {
+  p.agent_asked = true;
+  p.agent = cluster::AgentInfo{
+      agent_ordinal, "redis-" + std::to_string(agent_ordinal), set, node_id, false, ""};
+  return p;
+}
+
 }  // namespace
 
-TEST_CASE("the ordinal learner records a peer once it answered twice with one ID") {
+TEST_CASE("the ordinal learner records a peer only when its own agent vouches for it") {
   TempDir dir;
   std::string nodes_conf = dir.file("nodes.conf");
-  app::OrdinalLearner learner(nodes_conf, 1, 3);
-  std::optional<cluster::Snapshot> local = snapshotFixture("master");
-  std::vector<cluster::PeerProbe> probes{probe(0, id('a')), probe(1, local->myId()),
-                                         probe(2, id('c'))};
-  learner.learn(local, probes);
-  CHECK(learner.map().ordinalOf(local->myId()) == 1);  // itself: at once
-  CHECK_FALSE(learner.map().ordinalOf(id('a')));       // a peer: not after one answer
+  app::OrdinalLearner learner(nodes_conf, 1, kSet);
+  cluster::Snapshot local = snapshotFixture("master");
+  learner.noteLocal(local);
+  std::vector<cluster::PeerProbe> probes{vouchedBy(probe(0, id('a')), 0, id('a')),
+                                         probe(1, local.myId()), probe(2, id('c'))};
+  learner.learn(probes);
+  CHECK(learner.map().ordinalOf(local.myId()) == 1);  // itself: at once
+  CHECK(learner.map().ordinalOf(id('a')) == 0);       // vouched for by redis-0's agent
+  CHECK_FALSE(learner.map().ordinalOf(id('c')));      // an ID at an address: a hint only
   CHECK(files::exists(statefile::pathBeside(nodes_conf, statefile::kOrdinalMap)));
-  probes[2].node_id = id('d');  // a different node answered at that name this time
-  learner.learn(local, probes);
+  // A stale record: redis-2's name leads to redis-0, whose agent says so. Nothing is learned.
+  probes[2] = vouchedBy(probe(2, id('a')), 0, id('a'));
+  learner.learn(probes);
   CHECK(learner.map().ordinalOf(id('a')) == 0);
-  CHECK_FALSE(learner.map().ordinalOf(id('c')));
-  CHECK_FALSE(learner.map().ordinalOf(id('d')));
+  CHECK_FALSE(learner.map().idOf(2));
+  // Another StatefulSet's agent at the address is no evidence either.
+  probes[2] = vouchedBy(probe(2, id('e')), 2, id('e'), "redis-{}.other.svc");
+  learner.learn(probes);
+  CHECK_FALSE(learner.map().idOf(2));
   // A restarted agent starts from the file.
-  app::OrdinalLearner again(nodes_conf, 1, 3);
+  app::OrdinalLearner again(nodes_conf, 1, kSet);
   CHECK(again.map().ordinalOf(id('a')) == 0);
+  CHECK(again.map().confirmed(id('a')));
+}
+
+TEST_CASE("the ordinal learner records whether the local node started here fresh") {
+  TempDir dir;
+  std::string nodes_conf = dir.file("nodes.conf");
+  cluster::Snapshot formed = snapshotFixture("master");
+  REQUIRE_FALSE(app::bornEmpty(formed));
+  {
+    app::OrdinalLearner learner(nodes_conf, 1, kSet);
+    learner.noteLocal(formed);
+    CHECK_FALSE(learner.nodeFresh());  // first seen knowing a cluster: inherited
+  }
+  app::OrdinalLearner again(nodes_conf, 1, kSet);
+  again.noteLocal(formed);
+  CHECK_FALSE(again.nodeFresh());
+  CHECK(files::exists(statefile::pathBeside(nodes_conf, statefile::kIdentity)));
 }
 
 TEST_CASE("the ordinal learner rewrites a map someone deleted") {
   TempDir dir;
   std::string nodes_conf = dir.file("nodes.conf");
-  app::OrdinalLearner learner(nodes_conf, 0, 3);
-  learner.learn(std::nullopt, {});
+  app::OrdinalLearner learner(nodes_conf, 0, kSet);
+  learner.learn({});
   REQUIRE(files::exists(statefile::pathBeside(nodes_conf, statefile::kOrdinalMap)));
   REQUIRE(files::remove(statefile::pathBeside(nodes_conf, statefile::kOrdinalMap)));
-  learner.learn(std::nullopt, {});
+  learner.learn({});
   CHECK(files::exists(statefile::pathBeside(nodes_conf, statefile::kOrdinalMap)));
 }
 

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "common/clock.h"
+#include "common/host_port.h"
 #include "common/text.h"
 #include "common/unique_fd.h"
 
@@ -119,8 +120,7 @@ Result<std::string> bodyOf(const std::string& reply, const std::string& what) {
 Result<std::string> get(const std::string& host, int port, const std::string& path,
                         int64_t timeout_ms, size_t max_bytes) {
   int64_t deadline = monotonicMs() + timeout_ms;
-  std::string authority = host.find(':') != std::string::npos ? fmt::format("[{}]:{}", host, port)
-                                                              : fmt::format("{}:{}", host, port);
+  std::string authority = HostPort{host, port}.str();
   std::string what = text::concat({"GET ", authority, path});
   auto target = targetOf(host, port);
   if (!target) return target.error();

@@ -80,13 +80,18 @@ void OrdinalLearner::noteOwnNode(const cluster::Snapshot& local) {
 
 void OrdinalLearner::noteLocal(const cluster::Snapshot& local) {
   if (!local.nodes || local.myself() == nullptr || !my_ordinal_) return;
+  known_.clear();
+  for (const auto& n : local.nodes->nodes()) known_.insert(n.id);
   noteOwnNode(local);
   changed_ |= map_.set(local.myId(), *my_ordinal_, true);
 }
 
 void OrdinalLearner::learn(const std::vector<cluster::PeerProbe>& probes) {
   for (const auto& p : probes) {
-    if (p.ordinal == my_ordinal_ || p.stale || !cluster::vouched(p, set_)) continue;
+    if (p.ordinal == my_ordinal_ || p.stale || !cluster::vouched(p, set_) ||
+        known_.count(p.node_id) == 0) {
+      continue;
+    }
     if (map_.set(p.node_id, p.ordinal, true)) {
       kLog.info("Learned which node runs in a pod, as its agent vouched",
                 {{"pod", p.pod()}, {"ordinal", p.ordinal}, {"node", p.node_id}});

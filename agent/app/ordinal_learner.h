@@ -13,6 +13,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,7 +31,9 @@ class OrdinalLearner {
 
   // Records the local node (its ordinal, and its birth in this data directory); first in a pass.
   void noteLocal(const cluster::Snapshot& local);
-  // Learns from the pass's probes; saves the map when it changed or when someone deleted it.
+  // Learns from the pass's probes: a pod whose own agent vouches for it, running a node the
+  // local view already knows (a pod's name may lead to an agent of another cluster with the
+  // same names). Saves the map when it changed or when someone deleted it.
   void learn(const std::vector<cluster::PeerProbe>& probes);
   const nodes_conf::OrdinalMap& map() const { return map_; }
   // The local node (as of the last learn) started in this data directory without any earlier
@@ -55,7 +58,9 @@ class OrdinalLearner {
   nodes_conf::OrdinalMap map_;
   std::vector<Birth> births_;  // oldest first
   bool fresh_ = false;
-  bool changed_ = false;  // the map changed since it was last saved
+  bool changed_ = false;
+  std::set<std::string> known_;  // the node IDs in the local view, as of noteLocal  // the map
+                                 // changed since it was last saved
 };
 
 // True when `local` shows a node as Redis starts it without a nodes.conf: it knows only itself,

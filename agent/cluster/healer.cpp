@@ -38,7 +38,7 @@ bool Healer::due(const HealAction& a, int64_t now) {
   return it == last_sent_.end() || now - it->second >= interval;
 }
 
-void Healer::execute(const HealAction& a) {
+void Healer::execute(const HealAction& a, const Snapshot& local) {
   static const std::map<Kind, std::pair<Action, const char*>> kNames = {
       {Kind::Meet, {Action::Meet, "Sending CLUSTER MEET"}},
       {Kind::Replicate, {Action::Replicate, "Attaching this node as a replica"}},
@@ -59,12 +59,13 @@ void Healer::execute(const HealAction& a) {
         {{"on", on}, {"command", a.args[0] + " " + a.args[1]}, {"err", reply.error().message}});
     return;
   }
-  if (a.kind == Kind::Replicate) announceRole();
+  if (a.kind == Kind::Replicate) announceRole(local);
 }
 
-void Healer::announceRole() {
-  for (const auto& meet :
-       roleAnnouncement(pods_.last(), options_.my_ordinal, options_.default_port)) {
+void Healer::announceRole(const Snapshot& local) {
+  // Only to nodes this node already knows: the pods' names are hints, not proof.
+  for (const auto& meet : roleAnnouncement(pods_.last(), options_.my_ordinal, options_.default_port,
+                                           local.nodes ? &*local.nodes : nullptr)) {
     auto reply = pods_.command(kLocal, meet);
     activity_.actions.add(Action::Meet);
     if (!reply) activity_.errors.add(ErrorKind::CommandFailed);
@@ -104,7 +105,7 @@ bool Healer::step(const Snapshot& snapshot, const nodes_conf::OrdinalMap& map, b
     last_planned_[a.key()] = now;
     if (!due(a, now)) continue;
     last_sent_[a.key()] = now;
-    execute(a);
+    execute(a, snapshot);
   }
   // Forget the settle clock of actions no longer planned, so a later need starts afresh.
   std::erase_if(last_planned_, [&](const auto& kv) { return now - kv.second > kPlannedMemoryMs; });

@@ -60,8 +60,8 @@ class Healer {
 
  private:
   bool due(const HealAction& a, int64_t now);
-  void execute(const HealAction& a);
-  void announceRole();
+  void execute(const HealAction& a, const Snapshot& local);
+  void announceRole(const Snapshot& local);
   void reportWaiting(const HealPlan& plan);
   void reportRefusals(const HealPlan& plan);
 

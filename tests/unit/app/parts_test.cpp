@@ -54,26 +54,31 @@ TEST_CASE("the ordinal learner records a peer only when its own agent vouches fo
   app::OrdinalLearner learner(nodes_conf, 1, kSet);
   cluster::Snapshot local = snapshotFixture("master");
   learner.noteLocal(local);
-  std::vector<cluster::PeerProbe> probes{vouchedBy(probe(0, id('a')), 0, id('a')),
-                                         probe(1, local.myId()), probe(2, id('c'))};
+  const std::string a = "a9a3b5c8c459fecfae02c8a22f7b2cc2ba42f2c4";  // in the local view
+  const std::string c = "a4a63d5a3b66ffa7654c6f86239468d947eb457d";  // in the local view
+  std::vector<cluster::PeerProbe> probes{vouchedBy(probe(0, a), 0, a), probe(1, local.myId()),
+                                         probe(2, c), vouchedBy(probe(3, id('f')), 3, id('f'))};
   learner.learn(probes);
   CHECK(learner.map().ordinalOf(local.myId()) == 1);  // itself: at once
-  CHECK(learner.map().ordinalOf(id('a')) == 0);       // vouched for by redis-0's agent
-  CHECK_FALSE(learner.map().ordinalOf(id('c')));      // an ID at an address: a hint only
+  CHECK(learner.map().ordinalOf(a) == 0);             // vouched for by redis-0's agent
+  CHECK_FALSE(learner.map().ordinalOf(c));            // an ID at an address: a hint only
+  // Vouched for, but a node this node's cluster does not know: another cluster's pod with the
+  // same names.
+  CHECK_FALSE(learner.map().ordinalOf(id('f')));
   CHECK(files::exists(statefile::pathBeside(nodes_conf, statefile::kOrdinalMap)));
   // A stale record: redis-2's name leads to redis-0, whose agent says so. Nothing is learned.
-  probes[2] = vouchedBy(probe(2, id('a')), 0, id('a'));
+  probes[2] = vouchedBy(probe(2, a), 0, a);
   learner.learn(probes);
-  CHECK(learner.map().ordinalOf(id('a')) == 0);
+  CHECK(learner.map().ordinalOf(a) == 0);
   CHECK_FALSE(learner.map().idOf(2));
   // Another StatefulSet's agent at the address is no evidence either.
-  probes[2] = vouchedBy(probe(2, id('e')), 2, id('e'), "redis-{}.other.svc");
+  probes[2] = vouchedBy(probe(2, c), 2, c, "redis-{}.other.svc");
   learner.learn(probes);
   CHECK_FALSE(learner.map().idOf(2));
   // A restarted agent starts from the file.
   app::OrdinalLearner again(nodes_conf, 1, kSet);
-  CHECK(again.map().ordinalOf(id('a')) == 0);
-  CHECK(again.map().confirmed(id('a')));
+  CHECK(again.map().ordinalOf(a) == 0);
+  CHECK(again.map().confirmed(a));
 }
 
 TEST_CASE("the ordinal learner records whether the local node started here fresh") {

@@ -247,6 +247,8 @@ std::optional<cluster::AgentInfo> FakeCluster::agentAt(const std::string& ip) co
     if (!pods[i].agent_answers || node(pods[i].node_id).ip != ip) continue;
     return agentFor(static_cast<int>(i));
   }
+  auto it = agents_elsewhere.find(ip);
+  if (it != agents_elsewhere.end()) return it->second;
   return std::nullopt;
 }
 
@@ -262,15 +264,25 @@ cluster::PeerProbe FakeCluster::probeOne(int ordinal, Depth depth, bool agent_in
   p.ip = pod.dns_ip.value_or(node(pod.node_id).ip);
   if (depth == Depth::Resolve) return p;
   // Whatever node is at that address answers (a stale record leads to another pod's node).
-  const FakePod* there = nullptr;
+  // A pod's node first; else a node no pod runs (another cluster's) at that address.
+  const SimNode* at = nullptr;
+  bool answers = true;
   for (const auto& other : pods) {
-    if (node(other.node_id).ip == p.ip) there = &other;
+    if (node(other.node_id).ip == p.ip) {
+      at = &node(other.node_id);
+      answers = other.answers;
+    }
   }
-  if (there == nullptr || !there->answers) {
+  for (const auto& other : nodes) {
+    bool runs = std::any_of(pods.begin(), pods.end(),
+                            [&](const FakePod& q) { return q.node_id == other.id; });
+    if (at == nullptr && !runs && other.ip == p.ip) at = &other;
+  }
+  if (at == nullptr || !answers) {
     p.error = fail(Errc::Transport, "connection refused");
     return p;
   }
-  const SimNode& n = node(there->node_id);
+  const SimNode& n = *at;
   if (depth == Depth::Id) {
     if (n.loading) p.error = fail(Errc::Server, "LOADING Redis is loading the dataset in memory");
     if (!n.loading) p.node_id = n.id;

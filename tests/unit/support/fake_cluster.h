@@ -74,6 +74,8 @@ class FakeCluster final : public cluster::Pods {
   std::vector<FakePod> pods;   // by ordinal
   int local = 0;               // the pod whose Redis kLocal stands for
   bool simulate = true;        // commands change the model (else they only answer OK)
+  // Agents at addresses where no pod of this set runs (another cluster's pods), by IP.
+  std::map<std::string, cluster::AgentInfo> agents_elsewhere;
 
   SimNode& node(const std::string& id);
   const SimNode& node(const std::string& id) const;

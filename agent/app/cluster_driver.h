@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Drives the cluster modules from the loop: creation (ordinal 0, until done), the node-timeout
-// boost's restore, and healing. Decides which of them runs in a pass; the modules decide what
-// to send. In observe mode only the peer probes run. Loop thread only.
+// boost's restore, what to look at among the peers (cluster/attention.h) and healing. Decides
+// which of them runs in a pass; the modules decide what to send. In observe mode the peers are
+// still looked at, nothing is sent. Loop thread only.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include <string>
 
 #include "app/local_redis.h"
+#include "cluster/attention.h"
 #include "cluster/creator.h"
 #include "cluster/healer.h"
 #include "cluster/peer_pool.h"
@@ -24,35 +26,46 @@ class ClusterDriver {
  public:
   ClusterDriver(const config::Config& config, cluster::PeerPool& peers, Activity& activity);
 
-  // Creation, or a probe of every pod when there is none; then the boost's restore. Needs a
-  // fresh snapshot in `local`. Returns how soon the next pass should come.
-  int64_t observeAndCreate(LocalRedis& local);
+  // The local Redis was (re)connected: look at every pod again.
+  void lookAgain(const std::string& why);
+  // Creation, or the round of probes the attention model asks for; then the boost's restore.
+  // Needs a fresh snapshot in `local`. Returns how soon the next pass should come.
+  // `node_fresh`: the local node started here without an earlier nodes.conf (/peerinfo).
+  int64_t observeAndCreate(LocalRedis& local, const nodes_conf::OrdinalMap& ordinals,
+                           bool node_fresh);
   // Healing, once creation is over (act mode). Returns how soon the next pass should come.
   int64_t heal(LocalRedis& local, const nodes_conf::OrdinalMap& ordinals);
   // Reads cluster-node-timeout from the local Redis; the healer paces forced failovers by it.
   void readNodeTimeout(LocalRedis& local);
-  // The creator and healer fields of the published view.
-  void describe(state::StateView& view) const;
+  // The creator, healer and watching fields of the published view.
+  void describe(state::StateView& view, const nodes_conf::OrdinalMap& ordinals) const;
+
+  // While the cluster needs attention the loop passes this often (a pod back on a new IP is
+  // met within a fraction of node-timeout).
+  static constexpr int64_t kAttentionPollMs = 200;
+  // Each round waits at most this long for peers; a silent pod keeps its previous probe.
+  static constexpr int64_t kProbeBudgetMs = 300;
 
  private:
   bool acts() const { return config_.mode == config::Mode::Act; }
   bool creating() const;
   void stopWaitingIfMember(const cluster::Snapshot& local);
+  void look(const cluster::Snapshot& local, const nodes_conf::OrdinalMap& ordinals,
+            bool node_fresh);
+  void reportConflicts();
 
   const config::Config& config_;
   cluster::PeerPool& peers_;
   cluster::TimeoutBoost boost_;
   cluster::Creator creator_;
   cluster::Healer healer_;
+  cluster::Attention attention_;
   int64_t waiting_since_ms_ = 0;
+  bool full_round_ = false;  // the last round looked at every pod and none is still running
+  std::vector<std::string> conflicts_;
 };
 
-// The Kubernetes node of a peer pod, as its agent reports it on the read-only listener:
-// nullopt when it did not answer, "" when it has none.
-std::optional<std::string> fetchK8sNode(const cluster::PeerProbe& pod, int http_port,
-                                        int64_t timeout_ms);
-
-// What /peerinfo answers: this agent's Kubernetes node and ordinal.
-std::string peerInfo(const config::Config& config);
+// What /peerinfo answers: this agent's ordinal, pod, StatefulSet, node and Kubernetes node.
+std::string peerInfo(const config::Config& config, const state::StateView& view);
 
 }  // namespace agent::app

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "app/commands.h"
+#include "cluster/identity.h"
 #include "common/log.h"
 #include "common/text.h"
 #include "config/clients.h"
@@ -41,6 +42,10 @@ std::string joined(const std::set<std::string>& v) {
 }
 
 using Ids = std::map<std::string, const cluster::PeerProbe*>;
+
+// A few workers serve a status round over many pods; each pod costs about one round trip.
+constexpr int kStatusWorkers = 8;
+constexpr int64_t kStatusSlackMs = 500;
 
 // The entry the other answering pods have for `subject` (by node ID, or by address when the
 // subject does not answer) and the trouble flags they attach to it.
@@ -162,6 +167,17 @@ Json podJson(const cluster::PeerProbe& pod, const Row& r) {
           {"error", pod.error ? Json(pod.error->message) : Json(nullptr)}};
 }
 
+// Pods whose name leads to another pod's agent, or to another StatefulSet's: the rows above
+// then show that other node, and no table can say so.
+void addIdentityProblems(const std::vector<cluster::PeerProbe>& pods, const config::Config& c,
+                         cluster::Health& health) {
+  for (const auto& p : pods) {
+    cluster::Verdict v = cluster::vouchFor(p, c.peer_host_template);
+    if (cluster::misdirected(v)) health.problems.push_back(v.why);
+  }
+  health.healthy = health.problems.empty();
+}
+
 }  // namespace
 
 std::string renderStatusTable(const std::vector<cluster::PeerProbe>& pods,
@@ -234,9 +250,19 @@ int runStatus(const config::Config& c) {
     return kExitUsage;
   }
   peers::SystemResolver resolver;
-  cluster::PeerPool pool(config::peerPoolOptions(c, *password), resolver, c.peerHosts());
-  auto pods = pool.probeAll(cluster::PeerPool::Depth::Snapshot);
+  auto options = config::peerPoolOptions(c, *password);
+  options.workers = kStatusWorkers;
+  cluster::PeerPool pool(options, resolver, c.peerHosts());
+  // Connect, one snapshot and the agent's answer, each bounded by --redis-timeout: a pod that
+  // does not answer in that time is reported as such, whatever it does.
+  int64_t budget_ms = 4 * c.redis_timeout_ms + kStatusSlackMs;
+  auto pods = pool.probe({{}, cluster::Pods::Depth::Snapshot, true, budget_ms});
+  for (auto& p : pods) {
+    if (p.stale && !p.error)
+      p.error = fail(Errc::Timeout, fmt::format("no answer within {}ms", budget_ms));
+  }
   auto health = cluster::assess(pods, c.cluster_replicas);
+  addIdentityProblems(pods, c, health);
   std::string text = c.json ? renderStatusJson(pods, health) : renderStatusTable(pods, health);
   std::fputs(text.c_str(), stdout);
   return health.healthy ? kExitOk : kExitFailure;

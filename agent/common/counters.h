@@ -39,6 +39,7 @@ enum class Action {
 enum class ErrorKind {
   CommandFailed,          // a cluster-changing command was refused or timed out
   ControlSocket,          // the control socket could not be opened
+  ForeignNode,            // a node not provably of this cluster was refused (never met)
   HandoverClientInstall,  // the handover client could not be copied into the runtime dir
   HandoverFailed,         // a handover ended without switching roles
   HttpRefused,            // an HTTP connection closed by a listener limit (slow, big, too many)
@@ -74,8 +75,8 @@ struct KindNames<Action> {
 template <>
 struct KindNames<ErrorKind> {
   static constexpr std::array<std::string_view, kKindCount<ErrorKind>> kNames = {
-      "command_failed", "control_socket",   "handover_client_install", "handover_failed",
-      "http_refused",   "nodes_conf_watch", "redis_unreachable",
+      "command_failed",  "control_socket",   "foreign_node",      "handover_client_install",
+      "handover_failed", "http_refused",     "nodes_conf_watch",  "redis_unreachable",
   };
 };
 

@@ -52,6 +52,7 @@ struct Config {
 
   HostPort http;
   int64_t poll_interval_ms = 0;
+  int64_t sweep_interval_ms = 0;  // the slow sweep over every pod's name (cluster/attention.h)
   Mode mode = Mode::Act;
 
   log::Format log_format = log::Format::Text;

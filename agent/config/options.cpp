@@ -267,8 +267,9 @@ void agentOptions(std::vector<Option>& out) {
                  "HOST:PORT",
                  "0.0.0.0:9839",
                  "",
-                 "read-only HTTP listener: probes, metrics, peer info",
-                 {Command::Run},
+                 "read-only HTTP listener: probes, metrics, peer info (status asks every pod's "
+                 "agent on its port)",
+                 {Command::Run, Command::Status},
                  setHostPort(&Config::http, "http-addr")});
   out.push_back({"poll-interval",
                  "AGENT_POLL_INTERVAL",
@@ -279,6 +280,15 @@ void agentOptions(std::vector<Option>& out) {
                  "to nodes.conf makes it look at once)",
                  {Command::Run},
                  setDuration(&Config::poll_interval_ms, "poll-interval", 50, kMinute * 10)});
+  out.push_back({"sweep-interval",
+                 "AGENT_SWEEP_INTERVAL",
+                 "DURATION",
+                 "30s",
+                 "+-20% jitter",
+                 "how often the agent resolves every pod's name and compares it with what its "
+                 "Redis knows; between sweeps it looks only at pods its Redis shows amiss",
+                 {Command::Run},
+                 setDuration(&Config::sweep_interval_ms, "sweep-interval", 1000, kMinute * 60)});
   out.push_back({"mode",
                  "AGENT_MODE",
                  "act|observe",

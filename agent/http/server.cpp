@@ -6,7 +6,6 @@
 #include <fmt/format.h>
 
 #include "common/clock.h"
-#include "common/host_port.h"
 #include "common/log.h"
 
 namespace agent::http {
@@ -125,28 +124,6 @@ void Server::noteRefusal(Refusal why) {
        {"total", refused_.load(std::memory_order_relaxed)}});
   refusals_unlogged_ = 0;
   last_refusal_log_ms_ = now;
-}
-
-Result<std::string> fetch(const std::string& host, int port, const std::string& path,
-                          int64_t timeout_ms) {
-  httplib::Client client(bracketHost(host), port);
-  auto sec = static_cast<time_t>(timeout_ms / 1000);
-  auto usec = static_cast<time_t>((timeout_ms % 1000) * 1000);
-  client.set_connection_timeout(sec, usec);
-  client.set_read_timeout(sec, usec);
-  client.set_write_timeout(sec, usec);
-  auto res = client.Get(path);
-  if (!res) {
-    auto err = res.error();
-    Errc code = err == httplib::Error::ConnectionTimeout || err == httplib::Error::Read
-                    ? Errc::Timeout
-                    : Errc::Transport;
-    return fail(code, fmt::format("GET {}:{}{}: {}", host, port, path, httplib::to_string(err)));
-  }
-  if (res->status != 200) {
-    return fail(Errc::Server, fmt::format("GET {}:{}{}: HTTP {}", host, port, path, res->status));
-  }
-  return res->body;
 }
 
 }  // namespace agent::http

@@ -61,9 +61,4 @@ class Server {
   int64_t last_refusal_log_ms_ = 0;
 };
 
-// GET http://host:port/path with a bounded connect+read time. Errc::Transport/Timeout on
-// network failure, Errc::Server on a non-200 status.
-Result<std::string> fetch(const std::string& host, int port, const std::string& path,
-                          int64_t timeout_ms);
-
 }  // namespace agent::http

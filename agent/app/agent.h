@@ -2,7 +2,8 @@
 // `run`: the long-running sidecar. A thin loop that wires its parts: each pass observes the
 // local Redis (LocalRedis), probes the peers and creates or heals the cluster (ClusterDriver),
 // learns the node-ID -> ordinal map (OrdinalLearner) and publishes what it saw for probes and
-// metrics (StatePublisher). The HTTP listener serves the published view; the control socket
+// metrics (StatePublisher) and moves the node to a new password when the mounted one changes
+// (PasswordRotation). The HTTP listener serves the published view; the control socket
 // serves handovers (HandoverService); nodes.conf changes wake the loop (NodesConfWatch). It
 // sleeps --poll-interval between passes, less when something happens. It never writes
 // nodes.conf: Redis owns that file while it runs. Threads: docs/architecture.md.
@@ -17,6 +18,7 @@
 #include "app/local_redis.h"
 #include "app/nodes_conf_watch.h"
 #include "app/ordinal_learner.h"
+#include "app/password_rotation.h"
 #include "app/publisher.h"
 #include "cluster/peer_pool.h"
 #include "common/counters.h"
@@ -55,6 +57,7 @@ class Agent {
   int64_t started_ms_ = 0;
   int64_t passes_ = 0;
   bool stopping_ = false;
+  PasswordRotation rotation_;  // before every part that connects: they share its credentials
   cluster::PeerPool peers_;
   ClusterDriver driver_;
   LocalRedis local_;

@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "peers/resolver.h"
+#include "redis/credentials.h"
 
 namespace agent::cluster {
 
@@ -35,7 +36,7 @@ PeerProbe PeerPool::probeOne(int ordinal, Depth depth) {
   auto& conn = conns_[idx];
   if (conn && (!conn->healthy() || conn->endpoint().host != p.ip)) conn.reset();
   if (!conn) {
-    auto opened = redis::Connection::open({p.ip, options_.redis_port}, options_.connect);
+    auto opened = redis::connect({p.ip, options_.redis_port}, options_.connect);
     if (!opened) {
       p.error = opened.error();
       return p;

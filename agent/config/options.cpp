@@ -170,9 +170,9 @@ void podOptions(std::vector<Option>& out) {
                  "PATH",
                  "",
                  "none",
-                 "redis.conf include that prepare writes (mode 0600: requirepass/masterauth); "
-                 "empty = none",
-                 {Command::Prepare},
+                 "redis.conf include that prepare writes (mode 0600: requirepass/masterauth) and "
+                 "run keeps in step during a password rotation; empty = none",
+                 {Command::Prepare, Command::Run, Command::Status},
                  setString(&Config::include_file)});
   out.push_back({"dns-wait",
                  "AGENT_DNS_WAIT",
@@ -248,8 +248,9 @@ void agentOptions(std::vector<Option>& out) {
                  "HOST:PORT",
                  "0.0.0.0:9839",
                  "",
-                 "read-only HTTP listener: probes, metrics, peer info",
-                 {Command::Run},
+                 "read-only HTTP listener: probes, metrics, peer info (status asks the peers' "
+                 "agents on its port)",
+                 {Command::Run, Command::Status},
                  setHostPort(&Config::http, "http-addr")});
   out.push_back({"poll-interval",
                  "AGENT_POLL_INTERVAL",
@@ -260,6 +261,15 @@ void agentOptions(std::vector<Option>& out) {
                  "to nodes.conf makes it look at once)",
                  {Command::Run},
                  setDuration(&Config::poll_interval_ms, "poll-interval", 50)});
+  out.push_back({"rotation-grace",
+                 "AGENT_ROTATION_GRACE",
+                 "DURATION",
+                 "2m",
+                 "",
+                 "password rotation: how long the old password still works once every pod "
+                 "uses the new one (clients move meanwhile)",
+                 {Command::Run},
+                 setDuration(&Config::rotation_grace_ms, "rotation-grace", 0)});
   out.push_back({"mode",
                  "AGENT_MODE",
                  "act|observe",

@@ -27,6 +27,8 @@ struct Reply {
   std::vector<Reply> elements;
 };
 
+class Credentials;
+
 struct Endpoint {
   std::string host;
   int port = 6379;
@@ -40,6 +42,9 @@ struct ConnectOptions {
   // Refuse, without sending it, every command that could change the server or the cluster
   // (--mode observe). See isReadOnlyCommand().
   bool read_only = false;
+  // When set, the passwords to try in place of `password` (a password rotation may be under
+  // way): connections are then opened with redis::connect() (redis/credentials.h).
+  std::shared_ptr<const Credentials> credentials = nullptr;
 };
 
 class Connection final {

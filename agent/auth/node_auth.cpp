@@ -5,19 +5,17 @@
 #include <algorithm>
 
 #include "auth/record.h"
+#include "redis/scrub.h"
 
 namespace agent::auth {
 
 namespace {
 
 // Redis echoes a bad ACL modifier in its error ("Error in ACL SETUSER modifier '>...'"): the
-// message is rebuilt without the password before it goes anywhere.
+// message is scrubbed again here, whatever connection ran the command (a peer's goes through the
+// pool, which does not know which argument is secret).
 Error scrubbed(const Error& e, const std::string& password, std::string_view what) {
-  std::string msg = e.message;
-  for (size_t at = msg.find(password); !password.empty() && at != std::string::npos;
-       at = msg.find(password, at)) {
-    msg.replace(at, password.size(), "<password>");
-  }
+  std::string msg = password.empty() ? e.message : redis::scrubSecrets(e.message, {password});
   return fail(e.code, fmt::format("{}: {}", what, msg));
 }
 

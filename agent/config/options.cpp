@@ -172,7 +172,7 @@ void podOptions(std::vector<Option>& out) {
                  "none",
                  "redis.conf include that prepare writes (mode 0600: requirepass/masterauth) and "
                  "run keeps in step during a password rotation; empty = none",
-                 {Command::Prepare, Command::Run, Command::Status},
+                 {Command::Prepare, Command::Run},
                  setString(&Config::include_file)});
   out.push_back({"dns-wait",
                  "AGENT_DNS_WAIT",
@@ -248,9 +248,8 @@ void agentOptions(std::vector<Option>& out) {
                  "HOST:PORT",
                  "0.0.0.0:9839",
                  "",
-                 "read-only HTTP listener: probes, metrics, peer info (status asks the peers' "
-                 "agents on its port)",
-                 {Command::Run, Command::Status},
+                 "read-only HTTP listener: probes, metrics, peer info",
+                 {Command::Run},
                  setHostPort(&Config::http, "http-addr")});
   out.push_back({"poll-interval",
                  "AGENT_POLL_INTERVAL",

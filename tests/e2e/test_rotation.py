@@ -186,3 +186,34 @@ def test_rotation_under_load_without_restarts(sts_factory, capsys):
               f"samples, none down; writer {acked} acknowledged of {attempted} attempted")
         for line in writer.report():
             print("  " + line)
+
+
+def test_a_pod_without_the_new_file_holds_the_rotation_and_a_restarted_agent_resumes(
+        sts_factory):
+    """Until the last pod's kubelet refreshes the file, no node switches masterauth and the old
+    password keeps working everywhere; an agent restarted meanwhile finds its place from what
+    its Redis reports, and the rotation then completes."""
+    sts = sts_factory(password=OLD, agent_args=[f"--rotation-grace={GRACE_S}s"])
+    sts.up()
+    sts.wait_healthy(timeout=90)
+    wait_for("every agent to report done for the first password", all_in(sts, {"done"}), 30)
+    for p in sts.pods[:5]:
+        sts.mount_secret(p.ordinal, NEW)
+    wait_for("five nodes to accept the new password", lambda: (
+        sorted(phases(sts).values()) == ["accepting"] * 5 + ["done"], phases(sts)), 30)
+    sts.stop_agent(2)
+    sts.start_agent(2)
+    time.sleep(3)  # several passes of every agent: nothing may move on
+    now = phases(sts)
+    assert sorted(now.values()) == ["accepting"] * 5 + ["done"], now
+    for p in sts.pods:
+        assert accepts(sts, p.ordinal, OLD)
+        assert sts.redis(p.ordinal).config_get("masterauth")["masterauth"] == OLD
+    log = sts.agent_log_text(0)
+    assert "redis-5: has another password" in log, log[-2000:]
+
+    sts.mount_secret(5, NEW)
+    wait_for("every agent to finish the rotation", all_in(sts, {"done"}), 60 + GRACE_S)
+    for p in sts.pods:
+        assert not accepts(sts, p.ordinal, OLD) and accepts(sts, p.ordinal, NEW)
+        assert p.redis.alive()

@@ -177,6 +177,10 @@ def test_rotation_under_load_without_restarts(sts_factory, capsys):
     assert writer.check_counters() == [], writer.report()
     attempted, acked = writer.totals()
     assert acked > 500, writer.report()
+    sts._write_secret()  # the password file `status` reads: the new one, like the pods'
+    rc, report = sts.status()
+    assert rc == 0, report
+    assert [p["authPhase"] for p in report["pods"]] == ["done"] * 6, report
     rc, out = sts.cluster_check()
     assert rc == 0 and "[OK] All 16384 slots covered." in out and "[ERR]" not in out, out
 
@@ -211,6 +215,11 @@ def test_a_pod_without_the_new_file_holds_the_rotation_and_a_restarted_agent_res
         assert sts.redis(p.ordinal).config_get("masterauth")["masterauth"] == OLD
     log = sts.agent_log_text(0)
     assert "redis-5: has another password" in log, log[-2000:]
+    sts.password = NEW  # `status` as a user runs it in pod 0, with the new file
+    sts._write_secret()
+    rc, out = sts.status(json_output=False)
+    assert "Password rotation under way: redis-0 accepting; redis-1 accepting; redis-2 " \
+        "accepting; redis-3 accepting; redis-4 accepting; redis-5 unknown\n" in out, out
 
     sts.mount_secret(5, NEW)
     wait_for("every agent to finish the rotation", all_in(sts, {"done"}), 60 + GRACE_S)

@@ -3,8 +3,8 @@
 // never the password itself). One while nothing happens; during a rotation the old ones and the
 // new one. It is what makes a rotation survive a restart: a Redis that restarts reads only the
 // new password from the include, and the agent gives it the old ones back from here until the
-// whole cluster has moved. prepare adds the mounted password at every pod start; the agent
-// writes the file before each change it makes, so the file never lags behind the node.
+// whole cluster has moved. The agent writes the file before each change it makes, so the file
+// never lags behind the node (prepare does not touch it).
 #pragma once
 
 #include <optional>

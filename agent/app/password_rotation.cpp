@@ -204,7 +204,9 @@ void PasswordRotation::syncFiles(const auth::NodeAuth& node) {
 }
 
 std::vector<auth::PodAuth> PasswordRotation::others(cluster::PeerPool& peers) const {
-  const auto& pods = peers.last();
+  // Every pod's address, not only those the attention model looked at lately: a healthy
+  // cluster is rarely probed, and each step of a rotation waits for every pod.
+  const auto& pods = peers.probeAll(cluster::Pods::Depth::Id, kReportTimeoutMs);
   auto reports = fetchReports(pods, config_.http.port, kReportTimeoutMs);
   std::vector<auth::PodAuth> out;
   for (size_t i = 0; i < pods.size(); ++i) {

@@ -20,6 +20,15 @@ PeerPool::PeerPool(PeerPoolOptions options, peers::Resolver& resolver,
   }
 }
 
+redis::ConnectOptions PeerPool::connectOptions(const std::string& name) const {
+  redis::ConnectOptions options = options_.connect;
+  if (options.tls && options_.verify_names) {
+    options.tls->server_name = name;
+    options.tls->sni = true;
+  }
+  return options;
+}
+
 PeerProbe PeerPool::probeOne(int ordinal, Depth depth) {
   auto idx = static_cast<size_t>(ordinal);
   PeerProbe p;
@@ -35,7 +44,7 @@ PeerProbe PeerPool::probeOne(int ordinal, Depth depth) {
   auto& conn = conns_[idx];
   if (conn && (!conn->healthy() || conn->endpoint().host != p.ip)) conn.reset();
   if (!conn) {
-    auto opened = redis::Connection::open({p.ip, options_.redis_port}, options_.connect);
+    auto opened = redis::Connection::open({p.ip, options_.redis_port}, connectOptions(p.name));
     if (!opened) {
       p.error = opened.error();
       return p;

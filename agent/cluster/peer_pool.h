@@ -26,6 +26,8 @@ struct PeerPoolOptions {
   int redis_port = 6379;
   std::string my_ip;  // address-family hint for names with A and AAAA records
   redis::ConnectOptions connect;
+  // With TLS: each peer's certificate must be valid for its pod name (the name resolved).
+  bool verify_names = false;
 };
 
 // The local Redis for command(kLocal, ...): the connection its owner keeps, or nullptr while
@@ -55,6 +57,8 @@ class PeerPool final : public Pods {
 
  private:
   PeerProbe probeOne(int ordinal, Depth depth);
+  // The connect options for the pod called `name` (its server name, with verify_names).
+  redis::ConnectOptions connectOptions(const std::string& name) const;
 
   PeerPoolOptions options_;
   LocalConnection local_;

@@ -47,6 +47,7 @@ Agent::Agent(const config::Config& config, peers::Resolver& resolver,
              activity_, [this] { driver_.readNodeTimeout(local_); }),
       learner_(config.nodes_conf, config.ordinal, config.cluster_nodes),
       handover_(config, config::redisOptions(config, password), activity_),
+      certs_(config, activity_),
       watch_(config.nodes_conf, activity_) {
   peers_.setLocal([this] { return local_.connectionOrNull(); });
 }
@@ -57,6 +58,8 @@ int64_t Agent::tick() {
     kLog.debug("Local Redis not answering", {{"err", local_.error()}});
     return kFastPollMs;
   }
+  certs_.ensure();
+  certs_.apply(local_.connectionOrNull());
   if (local_.snapshot()->loading) return kFastPollMs;
   int64_t sleep_ms = std::min(config_.poll_interval_ms, driver_.observeAndCreate(local_));
   master_offset_ = masterReplOffset(local_.snapshot(), peers_);
@@ -77,6 +80,7 @@ void Agent::publish(int64_t pass_ms) {
   view->actions = activity_.actions.values();
   view->errors = activity_.errors.values();
   watch_.describe(*view);
+  certs_.describe(*view);
   publisher_.publish(std::move(view));
 }
 
@@ -100,6 +104,8 @@ void Agent::shutDown() {
   handover_.stop();
   watch_.stop();
   watch_.setWake(nullptr);
+  certs_.stop();
+  certs_.setWake(nullptr);
   http_.stop();
   kLog.info("Agent stopped");
 }
@@ -107,6 +113,7 @@ void Agent::shutDown() {
 int Agent::run(StopSignal& stop) {
   started_ms_ = monotonicMs();
   watch_.setWake(&stop);
+  certs_.setWake(&stop);
   publish(0);
   kLog.info("Agent started", {{"pod", config_.pod_name},
                               {"ordinal", config_.ordinal.value_or(-1)},

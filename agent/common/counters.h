@@ -32,6 +32,7 @@ enum class Action {
   NodesConfRewrite,    // nodes.conf rewritten by prepare (read from its record)
   Replicate,           // CLUSTER REPLICATE
   SetConfigEpoch,      // CLUSTER SET-CONFIG-EPOCH while creating
+  TlsReload,           // new certificate files loaded by the agent and its Redis (rotation)
   Count,               // not a kind: how many there are
 };
 
@@ -42,6 +43,7 @@ enum class ErrorKind {
   HandoverFailed,         // a handover ended without switching roles
   NodesConfWatch,         // the directory of nodes.conf cannot be watched
   RedisUnreachable,       // the local Redis stopped answering
+  TlsReload,              // new certificate files were unusable or Redis refused them
   Count,                  // not a kind: how many there are
 };
 
@@ -66,6 +68,7 @@ struct KindNames<Action> {
       "nodes_conf_rewrite",
       "replicate",
       "set_config_epoch",
+      "tls_reload",
   };
 };
 
@@ -74,6 +77,7 @@ struct KindNames<ErrorKind> {
   static constexpr std::array<std::string_view, kKindCount<ErrorKind>> kNames = {
       "command_failed",  "control_socket",   "handover_client_install",
       "handover_failed", "nodes_conf_watch", "redis_unreachable",
+      "tls_reload",
   };
 };
 

@@ -49,6 +49,13 @@ inline const char* phaseName(Phase p) {
   return "unknown";
 }
 
+// One mounted certificate file and when its first certificate expires (TLS on).
+struct TlsCertificate {
+  std::string file;  // "cert" (the agent's and Redis' certificate) or "ca"
+  std::string path;
+  int64_t not_after_unix = 0;  // 0: unreadable
+};
+
 struct StateView {
   int64_t started_ms = 0;       // monotonic, when the agent started
   int64_t updated_ms = 0;       // monotonic, end of the last loop pass
@@ -73,6 +80,7 @@ struct StateView {
   prepare::Record prepare;         // what prepare recorded beside nodes.conf
   int64_t nodes_conf_changes = 0;  // changes the watcher reported
   bool watching = false;           // the nodes.conf directory is watched (else polling only)
+  std::vector<TlsCertificate> tls_certificates;  // empty with TLS off
 };
 
 class StateStore {

@@ -75,9 +75,8 @@ struct KindNames<Action> {
 template <>
 struct KindNames<ErrorKind> {
   static constexpr std::array<std::string_view, kKindCount<ErrorKind>> kNames = {
-      "command_failed",  "control_socket",   "handover_client_install",
-      "handover_failed", "nodes_conf_watch", "redis_unreachable",
-      "tls_reload",
+      "command_failed",   "control_socket",    "handover_client_install", "handover_failed",
+      "nodes_conf_watch", "redis_unreachable", "tls_reload_failed",
   };
 };
 

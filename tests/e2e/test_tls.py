@@ -187,7 +187,7 @@ def test_rotated_certificates_are_served_without_restarts(sts_factory, pki, tmp_
     for p in sts.pods:
         m = agent_http.metrics(p.ip)
         assert m['redis_cluster_agent_actions_total{action="tls_reload"}'] >= before + 1
-        assert m['redis_cluster_agent_errors_total{kind="tls_reload"}'] == 0
+        assert m['redis_cluster_agent_errors_total{kind="tls_reload_failed"}'] == 0
         assert m['redis_cluster_agent_tls_certificate_expiry_timestamp_seconds{file="cert"}'] > \
             time.time() + 59 * 86400
         assert "Certificates reloaded" in sts.agent_log_text(p.ordinal)

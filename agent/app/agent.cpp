@@ -61,7 +61,8 @@ int64_t Agent::tick() {
   int64_t sleep_ms = std::min(config_.poll_interval_ms, driver_.observeAndCreate(local_));
   master_offset_ = masterReplOffset(local_.snapshot(), peers_);
   learner_.learn(local_.snapshot(), peers_.last());
-  return std::min(sleep_ms, driver_.heal(local_, learner_.map()));
+  sleep_ms = std::min(sleep_ms, driver_.heal(local_, learner_.map()));
+  return std::min(sleep_ms, driver_.keepLayout(local_, handover_.asked()));
 }
 
 void Agent::publish(int64_t pass_ms) {
@@ -82,7 +83,9 @@ void Agent::publish(int64_t pass_ms) {
 
 bool Agent::startHttp() {
   http_.get("/peerinfo", [this](const http::Params&) {
-    return http::Response{200, "text/plain", peerInfo(config_)};
+    auto view = publisher_.store().get();
+    std::string id = view->local ? view->local->myId() : std::string();
+    return http::Response{200, "text/plain", peerInfo(config_, id)};
   });
   serveProbes(http_, publisher_.store(), exporter_,
               probes::livenessLimitMs(config_.poll_interval_ms));

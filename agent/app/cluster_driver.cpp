@@ -30,30 +30,71 @@ constexpr int64_t kPeerInfoTimeoutMs = 300;
 constexpr int64_t kDefaultNodeTimeoutMs = 15000;
 
 cluster::CreatorOptions creatorOptions(const config::Config& c) {
-  return {c.cluster_nodes, c.cluster_replicas, c.node_name, c.crash_after};
+  return {c.cluster_nodes, c.cluster_replicas, c.node_name, c.zone, c.crash_after};
 }
 
 cluster::HealerOptions healerOptions(const config::Config& c) {
   return {c.ordinal.value_or(0), c.cluster_nodes, c.redis.port, kDefaultNodeTimeoutMs};
 }
 
-}  // namespace
-
-std::optional<std::string> fetchK8sNode(const cluster::PeerProbe& pod, int http_port,
-                                        int64_t timeout_ms) {
-  auto body = http::fetch(pod.ip, http_port, "/peerinfo", timeout_ms);
-  if (!body) {
-    kLog.debug("No peer info", {{"pod", pod.pod()}, {"err", body.error().message}});
-    return std::nullopt;
-  }
-  for (auto& [key, value] : text::parseInfoFields(*body)) {
-    if (key == "nodeName") return value;
-  }
-  return std::nullopt;
+layout::KeeperOptions keeperOptions(const config::Config& c) {
+  layout::KeeperOptions o;
+  o.target = layoutTarget(c.layout_keeper);
+  o.acts = c.mode == config::Mode::Act;
+  o.quiet_ms = c.layout_quiet_ms;
+  o.node_timeout_ms = kDefaultNodeTimeoutMs;
+  o.nodes = c.cluster_nodes;
+  o.replicas = c.cluster_replicas;
+  o.me = {c.ordinal.value_or(-1), c.pod_name, {c.node_name, c.zone}};
+  return o;
 }
 
-std::string peerInfo(const config::Config& config) {
-  return fmt::format("nodeName:{}\nordinal:{}\n", config.node_name, config.ordinal.value_or(-1));
+std::optional<layout::PeerAnswer> askPeer(const std::string& ip, int http_port) {
+  auto info = fetchPeerInfo(ip, http_port, kPeerInfoTimeoutMs);
+  if (!info) return std::nullopt;
+  return layout::PeerAnswer{info->node_id, {info->ordinal, info->pod, info->place}};
+}
+
+}  // namespace
+
+layout::Target layoutTarget(config::LayoutKeeper k) {
+  switch (k) {
+    case config::LayoutKeeper::Off: return layout::Target::Off;
+    case config::LayoutKeeper::Spread: return layout::Target::Spread;
+    case config::LayoutKeeper::Ordinals: return layout::Target::Ordinals;
+  }
+  return layout::Target::Off;
+}
+
+std::optional<PeerInfo> fetchPeerInfo(const std::string& ip, int http_port, int64_t timeout_ms) {
+  auto body = http::fetch(ip, http_port, "/peerinfo", timeout_ms);
+  if (!body) {
+    kLog.debug("No peer info", {{"address", ip}, {"err", body.error().message}});
+    return std::nullopt;
+  }
+  PeerInfo out;
+  bool named = false;
+  for (auto& [key, value] : text::parseInfoFields(*body)) {
+    if (key == "nodeName") {
+      out.place.k8s_node = value;
+      named = true;
+    } else if (key == "zone") {
+      out.place.zone = value;
+    } else if (key == "ordinal") {
+      out.ordinal = static_cast<int>(text::parseInt(value).value_or(-1));
+    } else if (key == "podName") {
+      out.pod = value;
+    } else if (key == "nodeId") {
+      out.node_id = value;
+    }
+  }
+  if (!named) return std::nullopt;
+  return out;
+}
+
+std::string peerInfo(const config::Config& config, const std::string& node_id) {
+  return fmt::format("nodeName:{}\nordinal:{}\nzone:{}\npodName:{}\nnodeId:{}\n", config.node_name,
+                     config.ordinal.value_or(-1), config.zone, config.pod_name, node_id);
 }
 
 ClusterDriver::ClusterDriver(const config::Config& config, cluster::PeerPool& peers,
@@ -63,11 +104,16 @@ ClusterDriver::ClusterDriver(const config::Config& config, cluster::PeerPool& pe
       boost_(statefile::pathBeside(config.nodes_conf, statefile::kTimeoutBoost), peers, activity),
       creator_(
           creatorOptions(config), peers, boost_,
-          [&config](const cluster::PeerProbe& pod) {
-            return fetchK8sNode(pod, config.http.port, kPeerInfoTimeoutMs);
+          [&config](const cluster::PeerProbe& pod) -> std::optional<cluster::Placement> {
+            auto info = fetchPeerInfo(pod.ip, config.http.port, kPeerInfoTimeoutMs);
+            if (!info) return std::nullopt;
+            return info->place;
           },
           activity),
-      healer_(healerOptions(config), peers, activity) {}
+      healer_(healerOptions(config), peers, activity),
+      keeper_(
+          keeperOptions(config), peers,
+          [&config](const std::string& ip) { return askPeer(ip, config.http.port); }, activity) {}
 
 bool ClusterDriver::creating() const {
   return acts() && config_.ordinal == 0 && creator_.phase() != cluster::CreatePhase::Done;
@@ -113,8 +159,16 @@ int64_t ClusterDriver::heal(LocalRedis& local, const nodes_conf::OrdinalMap& ord
   return attention ? kAttentionPollMs : config_.poll_interval_ms;
 }
 
+int64_t ClusterDriver::keepLayout(LocalRedis& local, bool leaving) {
+  bool moving = keeper_.step(*local.snapshot(), !creating() && !leaving);
+  return moving ? kAttentionPollMs : config_.poll_interval_ms;
+}
+
 void ClusterDriver::readNodeTimeout(LocalRedis& local) {
-  if (auto ms = local.nodeTimeoutMs()) healer_.setNodeTimeout(*ms);
+  if (auto ms = local.nodeTimeoutMs()) {
+    healer_.setNodeTimeout(*ms);
+    keeper_.setNodeTimeout(*ms);
+  }
 }
 
 void ClusterDriver::describe(state::StateView& view) const {
@@ -122,6 +176,7 @@ void ClusterDriver::describe(state::StateView& view) const {
   view.create_phase = creator_.phase();
   view.healing = healer_.phase() != cluster::HealPhase::Idle;
   view.unexpected_nodes = static_cast<int64_t>(healer_.unexpected().size());
+  view.layout = keeper_.report();
 }
 
 }  // namespace agent::app

@@ -15,6 +15,7 @@
 #include "cluster/timeout_boost.h"
 #include "common/counters.h"
 #include "config/config.h"
+#include "layout/keeper.h"
 #include "nodes_conf/ordinal_map.h"
 #include "state/view.h"
 
@@ -29,7 +30,11 @@ class ClusterDriver {
   int64_t observeAndCreate(LocalRedis& local);
   // Healing, once creation is over (act mode). Returns how soon the next pass should come.
   int64_t heal(LocalRedis& local, const nodes_conf::OrdinalMap& ordinals);
-  // Reads cluster-node-timeout from the local Redis; the healer paces forced failovers by it.
+  // The layout keeper's pass, once creation is over; `leaving`: this pod is being deleted.
+  // Returns how soon the next pass should come.
+  int64_t keepLayout(LocalRedis& local, bool leaving);
+  // Reads cluster-node-timeout from the local Redis; the healer paces forced failovers by it,
+  // the layout keeper its quiet period.
   void readNodeTimeout(LocalRedis& local);
   // The creator and healer fields of the published view.
   void describe(state::StateView& view) const;
@@ -44,15 +49,26 @@ class ClusterDriver {
   cluster::TimeoutBoost boost_;
   cluster::Creator creator_;
   cluster::Healer healer_;
+  layout::Keeper keeper_;
   int64_t waiting_since_ms_ = 0;
 };
 
-// The Kubernetes node of a peer pod, as its agent reports it on the read-only listener:
-// nullopt when it did not answer, "" when it has none.
-std::optional<std::string> fetchK8sNode(const cluster::PeerProbe& pod, int http_port,
-                                        int64_t timeout_ms);
+// What a peer's agent says about its pod on the read-only listener (/peerinfo).
+struct PeerInfo {
+  cluster::Placement place;  // Kubernetes node and zone; "" when it has none
+  int ordinal = -1;
+  std::string pod;
+  std::string node_id;  // its Redis' node ID; "" when it has not read it yet (or an old agent)
+};
 
-// What /peerinfo answers: this agent's Kubernetes node and ordinal.
-std::string peerInfo(const config::Config& config);
+// The keeper's target for --layout-keeper.
+layout::Target layoutTarget(config::LayoutKeeper k);
+
+// Asks the agent at `ip`: nullopt when it did not answer.
+std::optional<PeerInfo> fetchPeerInfo(const std::string& ip, int http_port, int64_t timeout_ms);
+
+// What /peerinfo answers: this agent's Kubernetes node, ordinal, zone, pod name and the node ID
+// of its Redis ("" while unknown).
+std::string peerInfo(const config::Config& config, const std::string& node_id);
 
 }  // namespace agent::app

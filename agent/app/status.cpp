@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "app/cluster_driver.h"
 #include "app/commands.h"
 #include "common/log.h"
 #include "common/text.h"
@@ -162,10 +163,79 @@ Json podJson(const cluster::PeerProbe& pod, const Row& r) {
           {"error", pod.error ? Json(pod.error->message) : Json(nullptr)}};
 }
 
+std::string counts(const std::map<std::string, int>& per) {
+  std::vector<std::string> parts;
+  for (const auto& [name, n] : per) parts.push_back(fmt::format("{} {}", name, n));
+  return parts.empty() ? "-" : fmt::format("{}", fmt::join(parts, ", "));
+}
+
+std::string layoutTable(const LayoutStatus& l) {
+  const auto& p = l.plan;
+  std::string out = fmt::format(
+      "\nLayout (keeper: {}, from {}'s view): masters per Kubernetes node: {}; per zone: {}\n",
+      layout::targetName(l.target), l.viewer, counts(p.now.per_node), counts(p.now.per_zone));
+  for (const auto& s : p.shards) {
+    if (!s.off()) continue;
+    out += fmt::format("  - slots {}: master {}, the layout wants {}: {}\n", s.slots,
+                       s.master().name, s.members[s.wanted].name, s.reason);
+  }
+  if (p.offShards() == 0) out += "  every shard's master is where the layout wants it\n";
+  if (!p.unknown.empty()) {
+    out += fmt::format("  placement not known for: {}\n", fmt::join(p.unknown, ", "));
+  }
+  return out;
+}
+
+Json layoutJson(const LayoutStatus& l) {
+  const auto& p = l.plan;
+  Json off = Json::array();
+  for (const auto& s : p.shards) {
+    if (!s.off()) continue;
+    off.push_back({{"slots", s.slots},
+                   {"master", s.master().name},
+                   {"wanted", s.members[s.wanted].name},
+                   {"reason", s.reason}});
+  }
+  return {{"keeper", layout::targetName(l.target)},
+          {"viewer", l.viewer},
+          {"mastersPerNode", p.now.per_node},
+          {"mastersPerZone", p.now.per_zone},
+          {"masterPairsSharingNode", {{"current", p.now.node_pairs}, {"best", p.best.node_pairs}}},
+          {"masterPairsSharingZone", {{"current", p.now.zone_pairs}, {"best", p.best.zone_pairs}}},
+          {"offShards", off},
+          {"unknownPlacement", p.unknown}};
+}
+
 }  // namespace
 
+std::optional<LayoutStatus> layoutStatus(const config::Config& c,
+                                         const std::vector<cluster::PeerProbe>& pods) {
+  const cluster::PeerProbe* viewer = nullptr;
+  for (const auto& p : pods) {
+    if (p.live() && viewer == nullptr) viewer = &p;
+  }
+  if (viewer == nullptr) return std::nullopt;
+  constexpr int64_t kPeerInfoTimeoutMs = 500;
+  layout::Input in;
+  in.view = &*viewer->snapshot->nodes;
+  for (const auto& p : pods) {
+    if (!p.answering() || p.ip.empty()) continue;
+    auto info = fetchPeerInfo(p.ip, c.http.port, kPeerInfoTimeoutMs);
+    if (info && (info->node_id.empty() || info->node_id == p.node_id)) {
+      in.places[p.node_id] = {p.ordinal, p.pod(), info->place};
+    }
+  }
+  in.preferred_masters = layout::creatorMasters(c.cluster_nodes, c.cluster_replicas, in.places);
+  LayoutStatus out;
+  out.target = layoutTarget(c.layout_keeper);
+  in.target = out.target;
+  out.viewer = viewer->pod();
+  out.plan = layout::plan(in);
+  return out;
+}
+
 std::string renderStatusTable(const std::vector<cluster::PeerProbe>& pods,
-                              const cluster::Health& health) {
+                              const cluster::Health& health, const LayoutStatus* layout) {
   auto ids = indexById(pods);
   Summary sum = summarize(pods);
   std::vector<Row> rows;
@@ -201,11 +271,12 @@ std::string renderStatusTable(const std::vector<cluster::PeerProbe>& pods,
     out += fmt::format("  ... and {} more (see --json)\n", health.problems.size() - kMaxLines);
   }
   for (const auto& w : health.warnings) out += "  warning: " + w + "\n";
+  if (layout != nullptr) out += layoutTable(*layout);
   return out;
 }
 
 std::string renderStatusJson(const std::vector<cluster::PeerProbe>& pods,
-                             const cluster::Health& health) {
+                             const cluster::Health& health, const LayoutStatus* layout) {
   auto ids = indexById(pods);
   Summary sum = summarize(pods);
   Json out = {{"healthy", health.healthy},
@@ -218,6 +289,7 @@ std::string renderStatusJson(const std::vector<cluster::PeerProbe>& pods,
               {"warnings", health.warnings},
               {"pods", Json::array()}};
   for (const auto& p : pods) out["pods"].push_back(podJson(p, rowFor(p, pods, ids)));
+  if (layout != nullptr) out["layout"] = layoutJson(*layout);
   return out.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
@@ -237,7 +309,10 @@ int runStatus(const config::Config& c) {
   cluster::PeerPool pool(config::peerPoolOptions(c, *password), resolver, c.peerHosts());
   auto pods = pool.probeAll(cluster::PeerPool::Depth::Snapshot);
   auto health = cluster::assess(pods, c.cluster_replicas);
-  std::string text = c.json ? renderStatusJson(pods, health) : renderStatusTable(pods, health);
+  auto layout = layoutStatus(c, pods);
+  const LayoutStatus* l = layout ? &*layout : nullptr;
+  std::string text =
+      c.json ? renderStatusJson(pods, health, l) : renderStatusTable(pods, health, l);
   std::fputs(text.c_str(), stdout);
   return health.healthy ? kExitOk : kExitFailure;
 }

@@ -26,6 +26,7 @@ enum class Action {
   Failover,            // a handover, or a forced takeover of a gone master's slots
   FailoverForce,       // a handover that needed CLUSTER FAILOVER FORCE
   Forget,              // CLUSTER FORGET of a node that is gone
+  LayoutFailover,      // CLUSTER FAILOVER sent by the layout keeper (a master moved back)
   Meet,                // CLUSTER MEET
   NodeTimeoutRestore,  // the configured cluster-node-timeout put back on a master
   NodeTimeoutShorten,  // cluster-node-timeout shortened on a master while creating
@@ -40,6 +41,7 @@ enum class ErrorKind {
   ControlSocket,          // the control socket could not be opened
   HandoverClientInstall,  // the handover client could not be copied into the runtime dir
   HandoverFailed,         // a handover ended without switching roles
+  LayoutFailoverFailed,   // a layout keeper's CLUSTER FAILOVER was refused or did not switch
   NodesConfWatch,         // the directory of nodes.conf cannot be watched
   RedisUnreachable,       // the local Redis stopped answering
   Count,                  // not a kind: how many there are
@@ -60,6 +62,7 @@ struct KindNames<Action> {
       "failover",
       "failover_force",
       "forget",
+      "layout_failover",
       "meet",
       "node_timeout_restore",
       "node_timeout_shorten",
@@ -72,8 +75,8 @@ struct KindNames<Action> {
 template <>
 struct KindNames<ErrorKind> {
   static constexpr std::array<std::string_view, kKindCount<ErrorKind>> kNames = {
-      "command_failed",  "control_socket",   "handover_client_install",
-      "handover_failed", "nodes_conf_watch", "redis_unreachable",
+      "command_failed",         "control_socket",   "handover_client_install", "handover_failed",
+      "layout_failover_failed", "nodes_conf_watch", "redis_unreachable",
   };
 };
 

@@ -18,6 +18,9 @@ namespace agent::config {
 
 enum class Command { Prepare, Run, Status, Version, Handover };
 enum class Mode { Act, Observe };
+// What the layout keeper restores (layout/keeper.h): nothing, masters spread over Kubernetes
+// nodes and zones, or that and the ordinals the creator chose.
+enum class LayoutKeeper { Off, Spread, Ordinals };
 
 struct HostPort {
   std::string host;
@@ -37,6 +40,7 @@ struct Config {
   std::string pod_name;
   std::optional<int> ordinal;  // trailing "-N" of pod_name
   std::string node_name;       // Kubernetes node, for replica placement
+  std::string zone;            // the node's zone, for placement; "" = none
 
   std::string nodes_conf;
   std::string data_dir;      // where RDB/AOF live; defaults to the directory of nodes_conf
@@ -54,6 +58,8 @@ struct Config {
   HostPort http;
   int64_t poll_interval_ms = 0;
   Mode mode = Mode::Act;
+  LayoutKeeper layout_keeper = LayoutKeeper::Ordinals;
+  int64_t layout_quiet_ms = 0;  // how long the cluster must be quiet before a layout move
 
   log::Format log_format = log::Format::Text;
   log::Level log_level = log::Level::Info;

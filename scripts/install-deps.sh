@@ -18,6 +18,7 @@ runtime_test_pkgs=(
   prometheus                          # promtool and a real Prometheus server for the metrics tests
   prometheus-redis-exporter           # baseline for the metrics benchmark
   nftables                            # makes a dead pod's address silent (no RST) in tests
+  openssl                             # makes the CAs and certificates of the TLS tests
   util-linux iproute2 procps unzip
 )
 

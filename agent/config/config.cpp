@@ -176,26 +176,6 @@ Config::Config() {
   }
 }
 
-std::string HostPort::str() const {
-  std::string number = std::to_string(port);
-  if (host.find(':') != std::string::npos) return text::concat({"[", host, "]:", number});
-  return text::concat({host, ":", number});
-}
-
-Result<HostPort> parseHostPort(std::string_view text) {
-  size_t colon = text.rfind(':');
-  if (colon == std::string_view::npos) return invalidInput("expected HOST:PORT");
-  std::string_view host = text.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  auto port = text::parseUint(text.substr(colon + 1));
-  if (host.empty() || !port || *port == 0 || *port > 65535) {
-    return invalidInput("expected HOST:PORT with a port from 1 to 65535");
-  }
-  return HostPort{std::string(host), static_cast<int>(*port)};
-}
-
 const char* commandName(Command command) {
   switch (command) {
     case Command::Prepare: return "prepare";

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/host_port.h"
 #include "common/log.h"
 #include "common/result.h"
 
@@ -22,11 +23,9 @@ enum class Mode { Act, Observe };
 // nodes and zones, or that and the ordinals the creator chose.
 enum class LayoutKeeper { Off, Spread, Ordinals };
 
-struct HostPort {
-  std::string host;
-  int port = 0;
-  std::string str() const;  // "host:port", IPv6 in brackets
-};
+// The one host:port type (common/host_port.h); the names stay for the callers here.
+using HostPort = agent::HostPort;
+using agent::parseHostPort;
 
 // Every field an option sets gets its default from the option table (config/options.cpp), the
 // one place defaults are written: Config() applies them, --help and the README show them.
@@ -98,7 +97,6 @@ std::string commandUsage(Command command, std::string_view program = {});
 // The flags as the Markdown table of the README (a unit test keeps the README in step).
 std::string flagsMarkdown();
 
-Result<HostPort> parseHostPort(std::string_view text);
 const char* commandName(Command command);
 
 }  // namespace agent::config

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "cluster/health.h"
+#include "common/host_port.h"
 #include "common/text.h"
 
 namespace agent::handover {
@@ -43,9 +44,7 @@ std::string joined(const std::vector<std::string>& parts) {
 }  // namespace
 
 std::string Candidate::describe() const {
-  return fmt::format("node {} at {}", text::shortId(id),
-                     host.find(':') != std::string::npos ? fmt::format("[{}]:{}", host, port)
-                                                         : fmt::format("{}:{}", host, port));
+  return fmt::format("node {} at {}", text::shortId(id), HostPort{host, port}.str());
 }
 
 std::optional<ReplicaLink> parseReplicaLink(std::string_view value) {

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "common/host_port.h"
 #include "common/log.h"
 
 namespace agent::http {
@@ -71,8 +72,7 @@ void Server::stop() {
 
 Result<std::string> fetch(const std::string& host, int port, const std::string& path,
                           int64_t timeout_ms) {
-  std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  httplib::Client client(h, port);
+  httplib::Client client(bracketHost(host), port);
   auto sec = static_cast<time_t>(timeout_ms / 1000);
   auto usec = static_cast<time_t>((timeout_ms % 1000) * 1000);
   client.set_connection_timeout(sec, usec);

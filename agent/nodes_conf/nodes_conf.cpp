@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <array>
 
+#include "common/host_port.h"
 #include "common/text.h"
 
 namespace agent::nodes_conf {
@@ -243,8 +244,7 @@ std::string Address::render() const {
 }
 
 std::string Address::endpoint() const {
-  if (host.find(':') != std::string::npos) return "[" + host + "]:" + port_text;
-  return host + ":" + port_text;
+  return joinHostPort(host, port_text);
 }
 
 bool Node::hasFlag(std::string_view flag) const {

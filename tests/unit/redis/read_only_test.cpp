@@ -9,6 +9,7 @@
 
 #include "common/unique_fd.h"
 #include "redis/connection.h"
+#include "redis/fake_server.h"
 
 using agent::redis::isReadOnlyCommand;
 using Args = std::vector<std::string>;
@@ -37,14 +38,8 @@ TEST_CASE("observe mode refuses every command that changes a node or the cluster
 
 TEST_CASE("a read-only connection refuses before sending anything") {
   // A listener that counts the bytes a client sends in its first 300 ms.
-  agent::UniqueFd listener(::socket(AF_INET, SOCK_STREAM, 0));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  REQUIRE(::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), len) == 0);
-  REQUIRE(::listen(listener.get(), 1) == 0);
-  REQUIRE(::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  int port = 0;
+  agent::UniqueFd listener = agent::testing::listenLoopback(1, port);
   ssize_t received = 0;
   std::thread server([&] {
     agent::UniqueFd client(::accept(listener.get(), nullptr, nullptr));
@@ -56,8 +51,7 @@ TEST_CASE("a read-only connection refuses before sending anything") {
       received += n;
     }
   });
-  auto conn = agent::redis::Connection::open({"127.0.0.1", ntohs(addr.sin_port)},
-                                             {500, 500, std::nullopt, true});
+  auto conn = agent::redis::Connection::open({"127.0.0.1", port}, {500, 500, std::nullopt, true});
   REQUIRE(conn.has_value());
   auto reply = conn->command({"CLUSTER", "MEET", "10.0.0.1", "6379"});
   REQUIRE_FALSE(reply.has_value());

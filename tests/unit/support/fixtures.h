@@ -19,6 +19,13 @@ cluster::Snapshot snapshotFixture(const std::string& name);
 // Names of the files in a tests/data subdirectory, sorted.
 std::vector<std::string> listData(const std::string& relative_dir);
 
+// The error's message, or "" when `r` holds a value: for REQUIRE_MESSAGE, which builds its
+// message even when the check passes (doctest -s).
+template <typename T>
+std::string errorText(const Result<T>& r) {
+  return r.has_value() ? std::string() : r.error().message;
+}
+
 // A fresh directory removed with everything in it when the object goes away.
 class TempDir {
  public:

@@ -165,6 +165,7 @@ Json podJson(const cluster::PeerProbe& pod, const Row& r) {
 
 std::string counts(const std::map<std::string, int>& per) {
   std::vector<std::string> parts;
+  parts.reserve(per.size());
   for (const auto& [name, n] : per) parts.push_back(fmt::format("{} {}", name, n));
   return parts.empty() ? "-" : fmt::format("{}", fmt::join(parts, ", "));
 }

@@ -80,7 +80,7 @@ class Keeper {
   // How long the fresh look at every pod before a move may take.
   static constexpr int64_t kConfirmBudgetMs = 2000;
   // After a failed move the next attempt waits the quiet period, doubling up to this.
-  static constexpr int64_t kMaxBackoffMs = 30 * 60 * 1000;
+  static constexpr int64_t kMaxBackoffMs = int64_t{30} * 60 * 1000;
 
  private:
   struct Known {
@@ -113,7 +113,6 @@ class Keeper {
   std::map<std::string, Known> known_;  // by node ID
   std::string fingerprint_;
   int64_t quiet_since_ms_ = 0;
-  bool places_changed_ = true;
   std::string logged_plan_;
   std::optional<Pending> pending_;
   int64_t next_attempt_ms_ = 0;

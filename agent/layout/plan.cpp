@@ -16,8 +16,8 @@ namespace {
 constexpr int64_t kSearchBound = 200000;
 
 // Score components, compared in this order; lower is better.
-enum Component { ZonePairs, NodePairs, ReplicaZone, ReplicaNode, OffOrdinals, Moves, kComponents };
-using Score = std::array<int, kComponents>;
+enum Component { ZonePairs, NodePairs, ReplicaZone, ReplicaNode, OffOrdinals, Moves, Count };
+using Score = std::array<int, Count>;
 
 Score operator+(Score a, const Score& b) {
   for (size_t i = 0; i < a.size(); ++i) a[i] += b[i];

@@ -127,7 +127,7 @@ const Setter kSetLayoutKeeper = setChoice(&Config::layout_keeper, "layout-keeper
                                            {"off", LayoutKeeper::Off}},
                                           "expected ordinals, spread or off");
 
-// The options of the pod itself and of its files.
+// The options of the pod itself and of where it runs.
 void podOptions(std::vector<Option>& out) {
   out.push_back({"pod-ip",
                  "POD_IP",
@@ -162,6 +162,10 @@ void podOptions(std::vector<Option>& out) {
                  "spread over zones and replicas kept out of their master's zone; empty = none",
                  {Command::Run},
                  setString(&Config::zone)});
+}
+
+// The options of the pod's files, its start and its local Redis.
+void fileOptions(std::vector<Option>& out) {
   out.push_back({"nodes-conf",
                  "AGENT_NODES_CONF",
                  "PATH",
@@ -339,6 +343,7 @@ const std::vector<Option>& options() {
   static const std::vector<Option> kOptions = [] {
     std::vector<Option> out;
     podOptions(out);
+    fileOptions(out);
     clusterOptions(out);
     agentOptions(out);
     return out;

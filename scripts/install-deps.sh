@@ -8,6 +8,7 @@ build_pkgs=(
   libhiredis-dev libcpp-httplib-dev prometheus-cpp-dev libspdlog-dev libfmt-dev doctest-dev
   libssl-dev nlohmann-json3-dev
   clang-format clang-tidy clang
+  libclang-rt-14-dev                  # libFuzzer and the sanitizer runtimes for tests/fuzz
 )
 # From bookworm-backports (added below): Valkey 8.0.1, the second server every end-to-end suite
 # can run against.

@@ -44,8 +44,13 @@ Agent::Agent(const config::Config& config, peers::Resolver& resolver,
       peers_(config::peerPoolOptions(config, password), resolver, config.peerHosts()),
       driver_(config, peers_, activity_),
       local_({config.redis.host, config.redis.port}, config::redisOptions(config, password),
-             activity_, [this] { driver_.readNodeTimeout(local_); }),
-      learner_(config.nodes_conf, config.ordinal, config.cluster_nodes),
+             activity_,
+             [this] {
+               driver_.readNodeTimeout(local_);
+               driver_.lookAgain("the local Redis was (re)connected");
+             }),
+      learner_(config.nodes_conf, config.ordinal, config.peer_host_template),
+      master_(config::redisOptions(config, password)),
       handover_(config, config::redisOptions(config, password), activity_),
       watch_(config.nodes_conf, activity_) {
   peers_.setLocal([this] { return local_.connectionOrNull(); });
@@ -58,9 +63,12 @@ int64_t Agent::tick() {
     return kFastPollMs;
   }
   if (local_.snapshot()->loading) return kFastPollMs;
-  int64_t sleep_ms = std::min(config_.poll_interval_ms, driver_.observeAndCreate(local_));
-  master_offset_ = masterReplOffset(local_.snapshot(), peers_);
-  learner_.learn(local_.snapshot(), peers_.last());
+  learner_.noteLocal(*local_.snapshot());
+  int64_t sleep_ms =
+      std::min(config_.poll_interval_ms,
+               driver_.observeAndCreate(local_, learner_.map(), learner_.nodeFresh()));
+  master_offset_ = master_.offset(local_.snapshot());
+  learner_.learn(peers_.last());
   sleep_ms = std::min(sleep_ms, driver_.heal(local_, learner_.map()));
   return std::min(sleep_ms, driver_.keepLayout(local_, handover_.asked()));
 }
@@ -72,8 +80,8 @@ void Agent::publish(int64_t pass_ms) {
   view->passes = passes_;
   view->pass_ms = pass_ms;
   local_.describe(*view);
-  view->peers = peers_.last();
-  driver_.describe(*view);
+  view->node_fresh = learner_.nodeFresh();
+  driver_.describe(*view, learner_.map());
   view->master_repl_offset = master_offset_;
   view->actions = activity_.actions.values();
   view->errors = activity_.errors.values();
@@ -83,12 +91,11 @@ void Agent::publish(int64_t pass_ms) {
 
 bool Agent::startHttp() {
   http_.get("/peerinfo", [this](const http::Params&) {
-    auto view = publisher_.store().get();
-    std::string id = view->local ? view->local->myId() : std::string();
-    return http::Response{200, "text/plain", peerInfo(config_, id)};
+    return http::Response{200, "text/plain", peerInfo(config_, *publisher_.store().get())};
   });
   serveProbes(http_, publisher_.store(), exporter_,
               probes::livenessLimitMs(config_.poll_interval_ms));
+  http_.onRefusal([this](http::Refusal) { activity_.errors.add(ErrorKind::HttpRefused); });
   if (Status st = http_.start(config_.http.host, config_.http.port); !st) {
     kLog.error("Cannot start the HTTP listener", {{"err", st.error().message}});
     return false;

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // `run`: the long-running sidecar. A thin loop that wires its parts: each pass observes the
-// local Redis (LocalRedis), probes the peers and creates or heals the cluster (ClusterDriver),
-// learns the node-ID -> ordinal map (OrdinalLearner) and publishes what it saw for probes and
-// metrics (StatePublisher). The HTTP listener serves the published view; the control socket
-// serves handovers (HandoverService); nodes.conf changes wake the loop (NodesConfWatch). It
-// sleeps --poll-interval between passes, less when something happens. It never writes
-// nodes.conf: Redis owns that file while it runs. Threads: docs/architecture.md.
+// local Redis (LocalRedis), looks at the peers that need it and creates or heals the cluster
+// (ClusterDriver), learns identities (OrdinalLearner), reads its master's offset (MasterLink)
+// and publishes what it saw for probes and metrics (StatePublisher). The HTTP listener serves the
+// published view; the control socket serves handovers (HandoverService); nodes.conf changes wake
+// the loop (NodesConfWatch). It sleeps --poll-interval between passes, less when something happens.
+// It never writes nodes.conf: Redis owns that file while it runs. Threads: docs/architecture.md.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +15,7 @@
 #include "app/cluster_driver.h"
 #include "app/handover_service.h"
 #include "app/local_redis.h"
+#include "app/master_link.h"
 #include "app/nodes_conf_watch.h"
 #include "app/ordinal_learner.h"
 #include "app/publisher.h"
@@ -59,6 +60,7 @@ class Agent {
   ClusterDriver driver_;
   LocalRedis local_;
   OrdinalLearner learner_;
+  MasterLink master_;
   std::optional<int64_t> master_offset_;
   HandoverService handover_;
   http::Server http_;

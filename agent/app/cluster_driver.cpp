@@ -5,10 +5,11 @@
 #include <algorithm>
 #include <limits>
 
+#include "cluster/health.h"
+#include "cluster/identity.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/text.h"
-#include "http/server.h"
 #include "statefile/statefile.h"
 
 namespace agent::app {
@@ -17,24 +18,32 @@ namespace {
 
 const log::Logger kLog("agent");
 
-// While the cluster needs attention the loop polls this often, so a pod back on a new IP is
-// met within a fraction of node-timeout.
-constexpr int64_t kAttentionPollMs = 200;
-// Each pass waits at most this long for peers; a silent pod keeps its previous probe.
-constexpr int64_t kProbeBudgetMs = 300;
 // How long ordinal 0, already in a formed cluster, lets its creator wait for a silent pod.
 constexpr int64_t kCreatorPatienceMs = 10000;
-// How long the creator waits for a peer's /peerinfo.
-constexpr int64_t kPeerInfoTimeoutMs = 300;
 // The healer's node-timeout until the local Redis tells its own (Redis' default).
 constexpr int64_t kDefaultNodeTimeoutMs = 15000;
+// How long the layout keeper waits for a peer's /peerinfo when the pool has no fresh answer.
+constexpr int64_t kPeerInfoTimeoutMs = 300;
 
 cluster::CreatorOptions creatorOptions(const config::Config& c) {
-  return {c.cluster_nodes, c.cluster_replicas, c.node_name, c.zone, c.crash_after};
+  return {c.cluster_nodes, c.cluster_replicas,   c.node_name,          c.zone,
+          c.crash_after,   c.peer_host_template, c.ordinal.value_or(0)};
 }
 
 cluster::HealerOptions healerOptions(const config::Config& c) {
-  return {c.ordinal.value_or(0), c.cluster_nodes, c.redis.port, kDefaultNodeTimeoutMs};
+  return {c.ordinal.value_or(0), c.cluster_nodes, c.redis.port, kDefaultNodeTimeoutMs,
+          c.peer_host_template};
+}
+
+cluster::AttentionOptions attentionOptions(const config::Config& c) {
+  cluster::AttentionOptions o;
+  o.my_ordinal = c.ordinal.value_or(0);
+  o.nodes = c.cluster_nodes;
+  o.fast_ms = ClusterDriver::kAttentionPollMs;
+  o.max_backoff_ms = std::max(ClusterDriver::kAttentionPollMs, c.poll_interval_ms);
+  o.sweep_ms = c.sweep_interval_ms;
+  o.seed = static_cast<uint64_t>(wallMs()) ^ static_cast<uint64_t>(o.my_ordinal);
+  return o;
 }
 
 layout::KeeperOptions keeperOptions(const config::Config& c) {
@@ -49,10 +58,8 @@ layout::KeeperOptions keeperOptions(const config::Config& c) {
   return o;
 }
 
-std::optional<layout::PeerAnswer> askPeer(const std::string& ip, int http_port) {
-  auto info = fetchPeerInfo(ip, http_port, kPeerInfoTimeoutMs);
-  if (!info) return std::nullopt;
-  return layout::PeerAnswer{info->node_id, {info->ordinal, info->pod, info->place}};
+cluster::Placement placeOf(const cluster::AgentInfo& info) {
+  return {info.k8s_node, info.zone};
 }
 
 }  // namespace
@@ -66,35 +73,34 @@ layout::Target layoutTarget(config::LayoutKeeper k) {
   return layout::Target::Off;
 }
 
-std::optional<PeerInfo> fetchPeerInfo(const std::string& ip, int http_port, int64_t timeout_ms) {
-  auto body = http::fetch(ip, http_port, "/peerinfo", timeout_ms);
-  if (!body) {
-    kLog.debug("No peer info", {{"address", ip}, {"err", body.error().message}});
-    return std::nullopt;
-  }
-  PeerInfo out;
-  bool named = false;
-  for (auto& [key, value] : text::parseInfoFields(*body)) {
-    if (key == "nodeName") {
-      out.place.k8s_node = value;
-      named = true;
-    } else if (key == "zone") {
-      out.place.zone = value;
-    } else if (key == "ordinal") {
-      out.ordinal = static_cast<int>(text::parseInt(value).value_or(-1));
-    } else if (key == "podName") {
-      out.pod = value;
-    } else if (key == "nodeId") {
-      out.node_id = value;
-    }
-  }
-  if (!named) return std::nullopt;
-  return out;
+cluster::AgentInfo selfInfo(const config::Config& config, const std::string& node_id,
+                            bool node_fresh) {
+  cluster::AgentInfo info;
+  info.ordinal = config.ordinal.value_or(-1);
+  info.pod = config.pod_name;
+  info.set = config.peer_host_template;
+  info.node_id = node_id;
+  info.node_fresh = node_fresh;
+  info.k8s_node = config.node_name;
+  info.zone = config.zone;
+  return info;
 }
 
-std::string peerInfo(const config::Config& config, const std::string& node_id) {
-  return fmt::format("nodeName:{}\nordinal:{}\nzone:{}\npodName:{}\nnodeId:{}\n", config.node_name,
-                     config.ordinal.value_or(-1), config.zone, config.pod_name, node_id);
+std::string peerInfo(const config::Config& config, const state::StateView& view) {
+  std::string id = view.local ? view.local->myId() : std::string();
+  return cluster::renderAgentInfo(selfInfo(config, id, view.node_fresh));
+}
+
+// The agent of the node at `ip`, for the layout keeper: from the pool's last round when it
+// asked that pod's agent at this very address, else asked now (with a deadline).
+std::optional<layout::PeerAnswer> ClusterDriver::askPeer(const std::string& ip) const {
+  std::optional<cluster::AgentInfo> info;
+  for (const auto& p : peers_.last()) {
+    if (!p.stale && p.ip == ip && p.agent) info = p.agent;
+  }
+  if (!info) info = cluster::askAgent(ip, config_.http.port, kPeerInfoTimeoutMs, ip);
+  if (!info) return std::nullopt;
+  return layout::PeerAnswer{info->node_id, {info->ordinal, info->pod, placeOf(*info)}};
 }
 
 ClusterDriver::ClusterDriver(const config::Config& config, cluster::PeerPool& peers,
@@ -104,19 +110,23 @@ ClusterDriver::ClusterDriver(const config::Config& config, cluster::PeerPool& pe
       boost_(statefile::pathBeside(config.nodes_conf, statefile::kTimeoutBoost), peers, activity),
       creator_(
           creatorOptions(config), peers, boost_,
-          [&config](const cluster::PeerProbe& pod) -> std::optional<cluster::Placement> {
-            auto info = fetchPeerInfo(pod.ip, config.http.port, kPeerInfoTimeoutMs);
-            if (!info) return std::nullopt;
-            return info->place;
+          [](const cluster::PeerProbe& pod) -> std::optional<cluster::Placement> {
+            if (!pod.agent) return std::nullopt;
+            return placeOf(*pod.agent);
           },
           activity),
       healer_(healerOptions(config), peers, activity),
+      attention_(attentionOptions(config), systemClock()),
       keeper_(
-          keeperOptions(config), peers,
-          [&config](const std::string& ip) { return askPeer(ip, config.http.port); }, activity) {}
+          keeperOptions(config), peers, [this](const std::string& ip) { return askPeer(ip); },
+          activity) {}
 
 bool ClusterDriver::creating() const {
   return acts() && config_.ordinal == 0 && creator_.phase() != cluster::CreatePhase::Done;
+}
+
+void ClusterDriver::lookAgain(const std::string& why) {
+  attention_.lookAtEverything(why);
 }
 
 // A creation in progress is resumed by the creator itself; but when some pod stays silent the
@@ -136,13 +146,54 @@ void ClusterDriver::stopWaitingIfMember(const cluster::Snapshot& local) {
   }
 }
 
-int64_t ClusterDriver::observeAndCreate(LocalRedis& local) {
+void ClusterDriver::reportConflicts() {
+  auto now = cluster::identityConflicts(peers_.last(), config_.ordinal.value_or(0),
+                                        config_.peer_host_template);
+  for (const auto& c : now) {
+    if (std::find(conflicts_.begin(), conflicts_.end(), c) == conflicts_.end()) {
+      kLog.warn("A pod's name leads to another pod; nothing is learned from it", {{"found", c}});
+    }
+  }
+  conflicts_ = std::move(now);
+}
+
+// The round the attention model asks for: every name on a sweep, then the pods it looks at.
+// The own pod is never probed through its name: the local snapshot stands for it.
+void ClusterDriver::look(const cluster::Snapshot& local, const nodes_conf::OrdinalMap& ordinals,
+                         bool node_fresh) {
+  using Depth = cluster::Pods::Depth;
+  if (attention_.sweepDue()) {
+    attention_.noteSweep(peers_.probe({{}, Depth::Resolve, false, kProbeBudgetMs}));
+  }
+  std::string want_all = boost_.pending() && acts() ? "the node-timeout boost is being undone" : "";
+  auto focus = attention_.plan(local, ordinals, peers_.last(), want_all);
+  full_round_ = false;
+  if (focus.ordinals.empty()) {
+    peers_.idle();
+  } else {
+    const auto& probes = peers_.probe({focus.ordinals, Depth::Snapshot, true, kProbeBudgetMs});
+    attention_.noteRound(focus, probes);
+    full_round_ =
+        focus.all && std::none_of(focus.ordinals.begin(), focus.ordinals.end(),
+                                  [&](int o) { return probes[static_cast<size_t>(o)].stale; });
+  }
+  cluster::AgentInfo self = selfInfo(config_, local.myId(), node_fresh);
+  self.ordinal = config_.ordinal.value_or(0);
+  std::string ip = !config_.pod_ip.empty() ? config_.pod_ip : local.myself()->address.host;
+  peers_.setOwn(self.ordinal, ip, local, self);
+  reportConflicts();
+}
+
+int64_t ClusterDriver::observeAndCreate(LocalRedis& local, const nodes_conf::OrdinalMap& ordinals,
+                                        bool node_fresh) {
   stopWaitingIfMember(*local.snapshot());
   int64_t sleep_ms = std::numeric_limits<int64_t>::max();
   if (creating()) {
     sleep_ms = creator_.step();
+    full_round_ = true;
   } else {
-    peers_.probeAll(cluster::PeerPool::Depth::Snapshot, kProbeBudgetMs);
+    look(*local.snapshot(), ordinals, node_fresh);
+    sleep_ms = std::max(attention_.msUntilDue(), ClusterDriver::kAttentionPollMs / 4);
   }
   // After a crash of this agent the record is all that remembers the configured value.
   if (boost_.pending() && acts()) {
@@ -155,8 +206,8 @@ int64_t ClusterDriver::observeAndCreate(LocalRedis& local) {
 
 int64_t ClusterDriver::heal(LocalRedis& local, const nodes_conf::OrdinalMap& ordinals) {
   if (creating() || !acts()) return config_.poll_interval_ms;
-  bool attention = healer_.step(*local.snapshot(), ordinals);
-  return attention ? kAttentionPollMs : config_.poll_interval_ms;
+  bool busy = healer_.step(*local.snapshot(), ordinals, full_round_);
+  return busy ? kAttentionPollMs : config_.poll_interval_ms;
 }
 
 int64_t ClusterDriver::keepLayout(LocalRedis& local, bool leaving) {
@@ -171,12 +222,26 @@ void ClusterDriver::readNodeTimeout(LocalRedis& local) {
   }
 }
 
-void ClusterDriver::describe(state::StateView& view) const {
+void ClusterDriver::describe(state::StateView& view, const nodes_conf::OrdinalMap& ordinals) const {
   view.creator_active = creating();
   view.create_phase = creator_.phase();
   view.healing = healer_.phase() != cluster::HealPhase::Idle;
   view.unexpected_nodes = static_cast<int64_t>(healer_.unexpected().size());
   view.layout = keeper_.report();
+  view.nodes_refused = static_cast<int64_t>(healer_.refused().size());
+  view.identity_conflicts = static_cast<int64_t>(conflicts_.size());
+  view.peers_watched = attention_.watched();
+  view.dns_lookups = peers_.dnsLookups();
+  view.peer_probes = peers_.redisProbes();
+  int64_t reachable = 0;
+  if (view.local && view.local->nodes) {
+    for (int k = 0; k < config_.cluster_nodes; ++k) {
+      auto id = ordinals.idOf(k);
+      const auto* n = id ? view.local->nodes->find(*id) : nullptr;
+      reachable += n != nullptr && cluster::reachable(*n) ? 1 : 0;
+    }
+  }
+  view.peers_answering = reachable;
 }
 
 }  // namespace agent::app

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Drives the cluster modules from the loop: creation (ordinal 0, until done), the node-timeout
-// boost's restore, and healing. Decides which of them runs in a pass; the modules decide what
-// to send. In observe mode only the peer probes run. Loop thread only.
+// boost's restore, what to look at among the peers (cluster/attention.h) and healing. Decides
+// which of them runs in a pass; the modules decide what to send. In observe mode the peers are
+// still looked at, nothing is sent. Loop thread only.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include <string>
 
 #include "app/local_redis.h"
+#include "cluster/attention.h"
 #include "cluster/creator.h"
 #include "cluster/healer.h"
 #include "cluster/peer_pool.h"
@@ -25,9 +27,13 @@ class ClusterDriver {
  public:
   ClusterDriver(const config::Config& config, cluster::PeerPool& peers, Activity& activity);
 
-  // Creation, or a probe of every pod when there is none; then the boost's restore. Needs a
-  // fresh snapshot in `local`. Returns how soon the next pass should come.
-  int64_t observeAndCreate(LocalRedis& local);
+  // The local Redis was (re)connected: look at every pod again.
+  void lookAgain(const std::string& why);
+  // Creation, or the round of probes the attention model asks for; then the boost's restore.
+  // Needs a fresh snapshot in `local`. Returns how soon the next pass should come.
+  // `node_fresh`: the local node started here without an earlier nodes.conf (/peerinfo).
+  int64_t observeAndCreate(LocalRedis& local, const nodes_conf::OrdinalMap& ordinals,
+                           bool node_fresh);
   // Healing, once creation is over (act mode). Returns how soon the next pass should come.
   int64_t heal(LocalRedis& local, const nodes_conf::OrdinalMap& ordinals);
   // The layout keeper's pass, once creation is over; `leaving`: this pod is being deleted.
@@ -36,39 +42,44 @@ class ClusterDriver {
   // Reads cluster-node-timeout from the local Redis; the healer paces forced failovers by it,
   // the layout keeper its quiet period.
   void readNodeTimeout(LocalRedis& local);
-  // The creator and healer fields of the published view.
-  void describe(state::StateView& view) const;
+  // The creator, healer and watching fields of the published view.
+  void describe(state::StateView& view, const nodes_conf::OrdinalMap& ordinals) const;
+
+  // While the cluster needs attention the loop passes this often (a pod back on a new IP is
+  // met within a fraction of node-timeout).
+  static constexpr int64_t kAttentionPollMs = 200;
+  // Each round waits at most this long for peers; a silent pod keeps its previous probe.
+  static constexpr int64_t kProbeBudgetMs = 300;
 
  private:
   bool acts() const { return config_.mode == config::Mode::Act; }
+  std::optional<layout::PeerAnswer> askPeer(const std::string& ip) const;
   bool creating() const;
   void stopWaitingIfMember(const cluster::Snapshot& local);
+  void look(const cluster::Snapshot& local, const nodes_conf::OrdinalMap& ordinals,
+            bool node_fresh);
+  void reportConflicts();
 
   const config::Config& config_;
   cluster::PeerPool& peers_;
   cluster::TimeoutBoost boost_;
   cluster::Creator creator_;
   cluster::Healer healer_;
+  cluster::Attention attention_;
   layout::Keeper keeper_;
   int64_t waiting_since_ms_ = 0;
-};
-
-// What a peer's agent says about its pod on the read-only listener (/peerinfo).
-struct PeerInfo {
-  cluster::Placement place;  // Kubernetes node and zone; "" when it has none
-  int ordinal = -1;
-  std::string pod;
-  std::string node_id;  // its Redis' node ID; "" when it has not read it yet (or an old agent)
+  bool full_round_ = false;  // the last round looked at every pod and none is still running
+  std::vector<std::string> conflicts_;
 };
 
 // The keeper's target for --layout-keeper.
 layout::Target layoutTarget(config::LayoutKeeper k);
 
-// Asks the agent at `ip`: nullopt when it did not answer.
-std::optional<PeerInfo> fetchPeerInfo(const std::string& ip, int http_port, int64_t timeout_ms);
+// What this agent says about itself: ordinal, pod, StatefulSet, node, Kubernetes node and zone.
+cluster::AgentInfo selfInfo(const config::Config& config, const std::string& node_id,
+                            bool node_fresh);
 
-// What /peerinfo answers: this agent's Kubernetes node, ordinal, zone, pod name and the node ID
-// of its Redis ("" while unknown).
-std::string peerInfo(const config::Config& config, const std::string& node_id);
+// What /peerinfo answers: selfInfo() as of the published view.
+std::string peerInfo(const config::Config& config, const state::StateView& view);
 
 }  // namespace agent::app

@@ -70,18 +70,4 @@ void LocalRedis::describe(state::StateView& view) const {
   view.local = snapshot_;
 }
 
-std::optional<int64_t> masterReplOffset(const std::optional<cluster::Snapshot>& local,
-                                        cluster::PeerPool& peers) {
-  if (!local || !local->isReplica() || local->myself() == nullptr) return std::nullopt;
-  for (const auto& p : peers.last()) {
-    if (!p.answering() || p.node_id != local->myself()->master_id) continue;
-    auto reply = peers.command(p.ordinal, {"INFO", "replication"});
-    if (reply && reply->type != redis::Reply::Type::Array) {
-      return redis::InfoFields::parse(reply->str).integer("master_repl_offset");
-    }
-    return std::nullopt;
-  }
-  return std::nullopt;
-}
-
 }  // namespace agent::app

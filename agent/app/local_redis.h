@@ -8,7 +8,6 @@
 #include <optional>
 #include <string>
 
-#include "cluster/peer_pool.h"
 #include "cluster/snapshot.h"
 #include "common/counters.h"
 #include "redis/connection.h"
@@ -51,10 +50,5 @@ class LocalRedis {
   bool timed_out_ = false;
   bool was_up_ = false;  // "redis_unreachable" counts losing it, not every failed pass
 };
-
-// Replicas: their master's replication offset, for the lag metric. One INFO on the pool's
-// connection to the master's pod, only when the last probe reached it.
-std::optional<int64_t> masterReplOffset(const std::optional<cluster::Snapshot>& local,
-                                        cluster::PeerPool& peers);
 
 }  // namespace agent::app

@@ -10,6 +10,7 @@
 
 #include "app/cluster_driver.h"
 #include "app/commands.h"
+#include "cluster/identity.h"
 #include "common/log.h"
 #include "common/text.h"
 #include "config/clients.h"
@@ -42,6 +43,10 @@ std::string joined(const std::set<std::string>& v) {
 }
 
 using Ids = std::map<std::string, const cluster::PeerProbe*>;
+
+// A few workers serve a status round over many pods; each pod costs about one round trip.
+constexpr int kStatusWorkers = 8;
+constexpr int64_t kStatusSlackMs = 500;
 
 // The entry the other answering pods have for `subject` (by node ID, or by address when the
 // subject does not answer) and the trouble flags they attach to it.
@@ -207,6 +212,17 @@ Json layoutJson(const LayoutStatus& l) {
           {"unknownPlacement", p.unknown}};
 }
 
+// Pods whose name leads to another pod's agent, or to another StatefulSet's: the rows above
+// then show that other node, and no table can say so.
+void addIdentityProblems(const std::vector<cluster::PeerProbe>& pods, const config::Config& c,
+                         cluster::Health& health) {
+  for (const auto& p : pods) {
+    cluster::Verdict v = cluster::vouchFor(p, c.peer_host_template);
+    if (cluster::misdirected(v)) health.problems.push_back(v.why);
+  }
+  health.healthy = health.problems.empty();
+}
+
 }  // namespace
 
 std::optional<LayoutStatus> layoutStatus(const config::Config& c,
@@ -216,15 +232,14 @@ std::optional<LayoutStatus> layoutStatus(const config::Config& c,
     if (p.live() && viewer == nullptr) viewer = &p;
   }
   if (viewer == nullptr) return std::nullopt;
-  constexpr int64_t kPeerInfoTimeoutMs = 500;
   layout::Input in;
   in.view = &*viewer->snapshot->nodes;
+  // Where each pod runs, as its own agent said in the probe: only from an agent that vouches
+  // for the node found at the pod's name.
   for (const auto& p : pods) {
-    if (!p.answering() || p.ip.empty()) continue;
-    auto info = fetchPeerInfo(p.ip, c.http.port, kPeerInfoTimeoutMs);
-    if (info && (info->node_id.empty() || info->node_id == p.node_id)) {
-      in.places[p.node_id] = {p.ordinal, p.pod(), info->place};
-    }
+    if (!p.answering() || !p.agent) continue;
+    if (!cluster::vouched(p, c.peer_host_template)) continue;
+    in.places[p.node_id] = {p.ordinal, p.pod(), {p.agent->k8s_node, p.agent->zone}};
   }
   in.preferred_masters = layout::creatorMasters(c.cluster_nodes, c.cluster_replicas, in.places);
   LayoutStatus out;
@@ -307,9 +322,19 @@ int runStatus(const config::Config& c) {
     return kExitUsage;
   }
   peers::SystemResolver resolver;
-  cluster::PeerPool pool(config::peerPoolOptions(c, *password), resolver, c.peerHosts());
-  auto pods = pool.probeAll(cluster::PeerPool::Depth::Snapshot);
+  auto options = config::peerPoolOptions(c, *password);
+  options.workers = kStatusWorkers;
+  cluster::PeerPool pool(options, resolver, c.peerHosts());
+  // Connect, one snapshot and the agent's answer, each bounded by --redis-timeout: a pod that
+  // does not answer in that time is reported as such, whatever it does.
+  int64_t budget_ms = 4 * c.redis_timeout_ms + kStatusSlackMs;
+  auto pods = pool.probe({{}, cluster::Pods::Depth::Snapshot, true, budget_ms});
+  for (auto& p : pods) {
+    if (p.stale && !p.error)
+      p.error = fail(Errc::Timeout, fmt::format("no answer within {}ms", budget_ms));
+  }
   auto health = cluster::assess(pods, c.cluster_replicas);
+  addIdentityProblems(pods, c, health);
   auto layout = layoutStatus(c, pods);
   const LayoutStatus* l = layout ? &*layout : nullptr;
   std::string text =

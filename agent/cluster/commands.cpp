@@ -43,10 +43,11 @@ Command meetCommand(const PeerProbe& pod, const nodes_conf::Node* known, int fal
 }
 
 std::vector<Command> roleAnnouncement(const std::vector<PeerProbe>& pods, int replica_ordinal,
-                                      int fallback_port) {
+                                      int fallback_port, const nodes_conf::NodesConf* known) {
   std::vector<Command> out;
   for (const auto& p : pods) {
     if (p.ordinal == replica_ordinal || !p.live()) continue;
+    if (known != nullptr && known->find(p.node_id) == nullptr) continue;
     out.push_back(meetCommand(p, nullptr, fallback_port));
   }
   return out;

@@ -32,9 +32,12 @@ Command meetCommand(const PeerProbe& pod, const nodes_conf::Node* known, int fal
 // The MEETs a node that has just become a replica (CLUSTER REPLICATE) sends to announce it: one
 // to every other live pod. Every cluster bus message carries its sender's role and master, so
 // each node learns the new role at once instead of whenever it next hears from the replica
-// (docs/redis-facts.md, "Role changes travel in every bus message").
+// (docs/redis-facts.md, "Role changes travel in every bus message"). With `known` (the
+// replica's own view), only pods whose node is already in it: a MEET must never introduce a
+// node whose cluster is not provably ours (a pod's name may lead into another cluster).
 std::vector<Command> roleAnnouncement(const std::vector<PeerProbe>& pods, int replica_ordinal,
-                                      int fallback_port);
+                                      int fallback_port,
+                                      const nodes_conf::NodesConf* known = nullptr);
 
 // CLUSTER FAILOVER FORCE: a replica takes its master's slots without asking the master, which
 // is down; a majority of masters must still vote for it.

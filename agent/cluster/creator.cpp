@@ -11,6 +11,7 @@
 
 #include "cluster/commands.h"
 #include "cluster/health.h"
+#include "cluster/identity.h"
 #include "common/log.h"
 #include "common/text.h"
 
@@ -164,7 +165,9 @@ void Creator::report(CreatePhase phase, const std::string& what,
 bool Creator::allAnswering(const std::vector<PeerProbe>& pods) {
   std::vector<std::string> missing;
   for (const auto& p : pods) {
-    if (!p.snapshot || !p.snapshot->nodes) {
+    if (p.stale) {
+      missing.push_back(fmt::format("{}: still being probed", p.pod()));
+    } else if (!p.snapshot || !p.snapshot->nodes) {
       missing.push_back(fmt::format("{}: {}", p.pod(), p.error ? p.error->message : "loading"));
     }
   }
@@ -172,6 +175,34 @@ bool Creator::allAnswering(const std::vector<PeerProbe>& pods) {
   peers_answering_since_ = 0;
   report(CreatePhase::WaitingForPeers, "Waiting for every pod to answer before creating", missing);
   return false;
+}
+
+// Every pod's own agent must say it is that pod of this StatefulSet, running the node found
+// there: a stale or foreign DNS record must never pull a node into the new cluster.
+bool Creator::allVouched(const std::vector<PeerProbe>& pods) {
+  std::vector<std::string> waiting;
+  std::vector<std::string> foreign;
+  for (const auto& p : pods) {
+    if (p.ordinal == options_.my_ordinal) continue;
+    Verdict v = vouchFor(p, options_.set);
+    if (misdirected(v)) {
+      foreign.push_back(v.why);
+    } else if (v.vouch != Vouch::Confirmed) {
+      waiting.push_back(v.why);
+    }
+  }
+  if (!foreign.empty()) {
+    std::string before = last_report_;
+    report(CreatePhase::Blocked, "Not creating the cluster: a pod's name leads elsewhere", foreign);
+    if (last_report_ != before) activity_.errors.add(ErrorKind::ForeignNode);
+    return false;
+  }
+  if (!waiting.empty()) {
+    report(CreatePhase::WaitingForPeers, "Waiting for every pod's agent to vouch for its pod",
+           waiting);
+    return false;
+  }
+  return true;
 }
 
 std::vector<Placement> Creator::placements(const std::vector<PeerProbe>& pods) {
@@ -311,8 +342,8 @@ bool Creator::waitForK8sNodes(const std::vector<Placement>& places, int64_t now)
 
 int64_t Creator::step() {
   if (phase_ == CreatePhase::Done) return kMaxBackoffMs;
-  auto pods = pods_.probeAll(Pods::Depth::Snapshot);
-  if (!allAnswering(pods)) {
+  auto pods = pods_.probe({{}, Pods::Depth::Snapshot, true, kProbeBudgetMs});
+  if (!allAnswering(pods) || !allVouched(pods)) {
     backoff_ms_ = std::min(backoff_ms_ * 2, kMaxBackoffMs);
     return backoff_ms_;
   }

@@ -46,6 +46,10 @@ struct CreatorOptions {
   // Fault injection for tests: kill this process right after the named step
   // ("shorten", "slots", "epochs", "meet-half", "meet", "replicate-half").
   std::string crash_after;
+  // This StatefulSet's peer host template: every pod's agent must vouch for its pod
+  // (cluster/identity.h) before the pod's node is touched.
+  std::string set;
+  int my_ordinal = 0;
 };
 
 // Looks up where a pod runs through its agent: nullopt when the agent did not answer (ask again
@@ -56,15 +60,18 @@ class Creator {
  public:
   Creator(CreatorOptions options, Pods& pods, TimeoutBoost& boost, PlacementLookup lookup,
           Activity& activity, Clock& clock = systemClock());
-  // One pass over the live state: probes every pod and sends the next step's commands. Returns
-  // the milliseconds to wait before the next pass.
+  // One pass over the live state: probes every pod (and asks its agent who it is) within a
+  // budget of kProbeBudgetMs, and sends the next step's commands. Returns the milliseconds to
+  // wait before the next pass.
   int64_t step();
   CreatePhase phase() const { return phase_; }
+  static constexpr int64_t kProbeBudgetMs = 1000;
   // Ends creation for good when the local node already belongs to a formed cluster.
   void finish(const std::string& reason);
 
  private:
   bool allAnswering(const std::vector<PeerProbe>& pods);
+  bool allVouched(const std::vector<PeerProbe>& pods);
   std::vector<Placement> placements(const std::vector<PeerProbe>& pods);
   bool waitForK8sNodes(const std::vector<Placement>& places, int64_t now);
   int64_t createFrom(const std::vector<PeerProbe>& pods, const std::vector<Placement>& places,

@@ -1,15 +1,23 @@
 // SPDX-License-Identifier: Apache-2.0
-// Repairs, in the order they are planned each pass:
+// Repairs, in the order they are planned each pass. What counts as evidence of identity is in
+// cluster/identity.h; none of these acts on an address or an ID at an address alone.
 //   1. addresses: a known peer that is noaddr, flagged fail, or known at another IP than its
-//      pod has now gets a CLUSTER MEET to its pod's IP (docs/redis-facts.md, "A node's new
-//      address": a MEET to a known node's new address updates it in place);
-//   2. joining: an empty node MEETs the members of the existing cluster, then, once it sees all
-//      slots, replicates the master with the fewest replicas (the shard that lost a member);
-//   3. a master whose identity is gone for sure (its pod runs another ID now) is taken over by
-//      its best replica with FAILOVER FORCE: the gone master's data was lost with it;
-//   4. stale IDs: forgotten on every node (FORGET acts on one node's view only; see
-//      docs/redis-facts.md, "Forgetting a node"), but only when the ID is retired (its pod runs
-//      another ID), it owns no slots, nobody replicates it and nobody is connected to it.
+//      pod has now gets a CLUSTER MEET to its pod's IP, if that address answers with the known
+//      ID (docs/redis-facts.md, "A node's new address": a MEET to a known node's new address
+//      updates it in place);
+//   2. rejoining: when members of this node's own cluster (IDs its view knows) do not know it
+//      (they forgot it), it MEETs them; never a node its view does not know;
+//   3. joining: an empty node MEETs the members of the existing cluster that their agents vouch
+//      for and that form the cluster the vouched pods agree on; anything else is refused and
+//      reported. Once it sees all slots it replicates the master with the fewest replicas;
+//   4. a master whose identity is lost (below) is taken over by its best replica with FAILOVER
+//      FORCE: the lost master's data went with it;
+//   5. lost IDs: forgotten on every node (FORGET acts on one node's view only; see
+//      docs/redis-facts.md, "Forgetting a node"), once it owns no slots, nobody replicates it
+//      and nobody is connected to it, judged from a round that saw every pod.
+// An ID is lost only when its pod's own agent vouches for a different node that started there
+// without any earlier nodes.conf, after the ID had been confirmed in that pod. A node whose pod
+// is down, unreachable or misnamed in DNS is never lost: it may come back with its data.
 #include "cluster/heal_plan.h"
 
 #include <fmt/format.h>
@@ -18,6 +26,7 @@
 #include <set>
 
 #include "cluster/commands.h"
+#include "cluster/identity.h"
 #include "common/text.h"
 
 namespace agent::cluster {
@@ -79,16 +88,75 @@ int healthyReplicas(const nodes_conf::NodesConf& view, const std::string& master
   return n;
 }
 
-void planJoin(const HealInput& in, HealPlan& plan) {
-  std::vector<const PeerProbe*> members;
+void refuse(HealPlan& plan, const PeerProbe& p, const std::string& what, std::string reason) {
+  plan.refused.push_back(
+      {fmt::format("{}|{}|{}", p.ordinal, p.node_id, what), p.pod(), std::move(reason)});
+}
+
+// The members of formed clusters among the pods that their agents vouch for and that agree on
+// one cluster; every other formed-cluster node found is refused.
+std::vector<const PeerProbe*> vouchedMembers(const HealInput& in, HealPlan& plan) {
+  std::vector<const PeerProbe*> vouched;
   for (const auto& p : *in.pods) {
-    if (p.ordinal != in.my_ordinal && memberOfFormedCluster(p)) members.push_back(&p);
+    if (p.ordinal == in.my_ordinal || !memberOfFormedCluster(p)) continue;
+    Verdict v = vouchFor(p, in.set);
+    if (v.vouch == Vouch::Confirmed) {
+      vouched.push_back(&p);
+    } else if (v.vouch != Vouch::OtherNode) {  // OtherNode: its agent is catching up
+      refuse(plan, p, "vouch", v.why);
+    }
   }
-  if (members.empty()) return;  // no cluster yet: creating one is ordinal 0's job
+  std::vector<const PeerProbe*> outsiders;
+  auto agreed = agreedCluster(vouched, outsiders);
+  for (const auto* o : outsiders) {
+    refuse(plan, *o, "agree",
+           fmt::format("node {} at {}'s address is not in the cluster the other pods agree on",
+                       text::shortId(o->node_id), o->pod()));
+  }
+  return agreed;
+}
+
+void planJoin(const HealInput& in, HealPlan& plan) {
+  bool any = false;
+  for (const auto& p : *in.pods) any |= p.ordinal != in.my_ordinal && memberOfFormedCluster(p);
+  if (!any) return;  // no cluster yet: creating one is ordinal 0's job
   plan.phase = HealPhase::Joining;
+  auto members = vouchedMembers(in, plan);
+  if (members.empty()) {
+    plan.waiting.push_back("no member of the cluster is vouched for by its pod's agent yet");
+    return;
+  }
   for (const auto* m : members) {
     plan.actions.push_back(meetAction(*m, nullptr, in.default_port,
                                       "this node is empty; it joins the existing cluster"));
+  }
+}
+
+// True while `viewer` has a handshake under way with `ip` (a MEET in flight).
+bool meeting(const Snapshot& viewer, const std::string& ip) {
+  for (const auto& n : viewer.nodes->nodes()) {
+    if (n.inHandshake() && n.address.host == ip) return true;
+  }
+  return false;
+}
+
+// Members of this node's own cluster (their IDs are in its view) that do not know it: they
+// forgot it. Each gets a MEET from this node, which introduces it again.
+void planRejoin(const HealInput& in, HealPlan& plan) {
+  const auto& local = *in.local;
+  if (local.slotsAssigned() != nodes_conf::kSlotCount) return;  // not formed: creation's job
+  const std::string me = local.myId();
+  for (const auto& p : *in.pods) {
+    if (p.ordinal == in.my_ordinal || !p.live()) continue;
+    const auto* known = local.nodes->find(p.node_id);
+    if (known == nullptr || known->isMyself() || known->inHandshake()) continue;
+    if (p.snapshot->nodes->find(me) != nullptr ||
+        meeting(*p.snapshot, local.myself()->address.host)) {
+      continue;
+    }
+    plan.actions.push_back(
+        meetAction(p, known, in.default_port,
+                   fmt::format("this node is unknown to {}, a member of its cluster", p.pod())));
   }
 }
 
@@ -163,39 +231,58 @@ void planReplicate(const HealInput& in, HealPlan& plan) {
                                       count)});
 }
 
-// A retired ID whose pod answers with another ID now: that identity is gone with its data.
-bool certainlyGone(const HealInput& in, const std::string& id) {
-  auto ordinal = in.map->retiredOrdinal(id);
-  if (!ordinal || *ordinal < 0 || *ordinal >= static_cast<int>(in.pods->size())) return false;
-  const auto& pod = (*in.pods)[static_cast<size_t>(*ordinal)];
-  if (!pod.live() || pod.node_id == id) return false;
-  for (const auto& p : *in.pods) {
-    if (p.node_id == id) return false;
+// The evidence that `id` is lost for good, or nullopt: it was confirmed in pod k, and pod k's
+// own agent now vouches for another node that started there without any earlier nodes.conf;
+// and no pod answers as `id`. Returns the pod that replaced it.
+const PeerProbe* lostIn(const HealInput& in, const std::string& id) {
+  auto retired = in.map->retiredEntry(id);
+  if (!retired || !retired->confirmed || retired->ordinal < 0 ||
+      retired->ordinal >= static_cast<int>(in.pods->size())) {
+    return nullptr;
   }
-  return true;
+  const auto& pod = (*in.pods)[static_cast<size_t>(retired->ordinal)];
+  if (!pod.live() || pod.node_id == id || !vouched(pod, in.set) || !pod.agent->node_fresh) {
+    return nullptr;
+  }
+  for (const auto& p : *in.pods) {
+    if (p.node_id == id) return nullptr;
+  }
+  return &pod;
+}
+
+// A sibling replica of `master_id` with more data than `my_offset`, or one that was not looked
+// at in this round (then nobody can tell yet which replica holds the most).
+bool siblingMayHaveMore(const HealInput& in, const std::string& master_id, int64_t my_offset) {
+  for (const auto& n : in.local->nodes->nodes()) {
+    if (n.isMyself() || n.master_id != master_id) continue;
+    for (const auto& p : *in.pods) {
+      if (p.node_id != n.id || p.ordinal == in.my_ordinal) continue;
+      if (p.stale) return true;
+      if (p.live() && p.snapshot->myself()->master_id == master_id &&
+          p.snapshot->info.integerOr("slave_repl_offset", 0) > my_offset) {
+        return true;
+      }
+    }
+  }
+  return false;
 }
 
 void planForcedFailover(const HealInput& in, HealPlan& plan) {
   const auto* me = in.local->myself();
-  if (!me->isReplica() || !certainlyGone(in, me->master_id)) return;
+  if (!me->isReplica()) return;
+  const PeerProbe* replaced_by = lostIn(in, me->master_id);
+  if (replaced_by == nullptr) return;
   const auto* master = in.local->nodes->find(me->master_id);
   if (master == nullptr || master->slots.empty() || master->isConnected()) return;
-  int64_t my_offset = in.local->info.integerOr("slave_repl_offset", 0);
-  for (const auto& p : *in.pods) {
-    if (p.ordinal == in.my_ordinal || !p.live()) continue;
-    const auto* other = p.snapshot->myself();
-    if (other->isReplica() && other->master_id == me->master_id &&
-        p.snapshot->info.integerOr("slave_repl_offset", 0) > my_offset) {
-      return;  // a sibling replica has more data; its agent takes over
-    }
+  if (siblingMayHaveMore(in, me->master_id, in.local->info.integerOr("slave_repl_offset", 0))) {
+    return;  // a sibling replica has (or may have) more data; its agent takes over
   }
-  auto ordinal = in.map->retiredOrdinal(me->master_id);
   plan.actions.push_back(
       {Kind::FailoverForce, kLocal, failoverForceCommand(), text::shortId(me->master_id),
-       fmt::format("master {} is gone for good (pod {} runs node {} now); this "
-                   "replica holds the shard's data",
-                   text::shortId(me->master_id), *ordinal,
-                   text::shortId((*in.pods)[static_cast<size_t>(*ordinal)].node_id))});
+       fmt::format("master {} is lost for good ({}'s agent runs node {}, started there without "
+                   "the old nodes.conf); this replica holds the shard's data",
+                   text::shortId(me->master_id), replaced_by->pod(),
+                   text::shortId(replaced_by->node_id))});
 }
 
 // Why `id` may not be forgotten yet, judged from every pod's view; empty when it may.
@@ -225,7 +312,13 @@ void planForgets(const HealInput& in, HealPlan& plan) {
     }
   }
   for (const auto& id : candidates) {
-    if (!certainlyGone(in, id)) continue;
+    const PeerProbe* replaced_by = lostIn(in, id);
+    if (replaced_by == nullptr) continue;
+    if (!in.full_round) {
+      plan.waiting.push_back(fmt::format(
+          "lost node {} is forgotten only after a round that saw every pod", text::shortId(id)));
+      continue;
+    }
     if (std::string blocker = forgetBlocker(in, id); !blocker.empty()) {
       plan.waiting.push_back(
           fmt::format("stale node {} cannot be forgotten yet: {}", text::shortId(id), blocker));
@@ -238,9 +331,9 @@ void planForgets(const HealInput& in, HealPlan& plan) {
            p.ordinal == in.my_ordinal ? kLocal : p.ordinal,
            {"CLUSTER", "FORGET", id},
            text::shortId(id),
-           fmt::format("its pod {} runs node {} now", *in.map->retiredOrdinal(id),
-                       text::shortId(
-                           (*in.pods)[static_cast<size_t>(*in.map->retiredOrdinal(id))].node_id))});
+           fmt::format("it is lost: {}'s agent runs node {}, started there "
+                       "without the old nodes.conf",
+                       replaced_by->pod(), text::shortId(replaced_by->node_id))});
     }
   }
 }
@@ -292,6 +385,7 @@ HealPlan planHealing(const HealInput& in) {
     return plan;
   }
   planAddressRepairs(in, plan);
+  planRejoin(in, plan);
   planReplicate(in, plan);
   planForcedFailover(in, plan);
   planForgets(in, plan);

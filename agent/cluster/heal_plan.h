@@ -35,9 +35,20 @@ struct HealInput {
   int my_ordinal = 0;
   int nodes = 0;  // pods in the StatefulSet
   int default_port = 6379;
-  const Snapshot* local = nullptr;               // this pod's Redis
-  const std::vector<PeerProbe>* pods = nullptr;  // every ordinal, probed with snapshots
-  const nodes_conf::OrdinalMap* map = nullptr;   // incl. retired IDs
+  const Snapshot* local = nullptr;  // this pod's Redis
+  // Every ordinal: the last probe of each, with snapshots and the agents' answers. Only live
+  // ones (probed in this round) are acted on.
+  const std::vector<PeerProbe>* pods = nullptr;
+  const nodes_conf::OrdinalMap* map = nullptr;  // incl. retired IDs
+  std::string set;          // this StatefulSet's peer host template (cluster/identity.h)
+  bool full_round = false;  // this round looked at every pod (forgetting needs every view)
+};
+
+// A node the plan will not introduce into the cluster, and why.
+struct Refusal {
+  std::string key;     // identity of the refusal (pod, node, kind), to report each once
+  std::string pod;     // the pod whose name led to it
+  std::string reason;  // what was found
 };
 
 struct HealPlan {
@@ -45,6 +56,7 @@ struct HealPlan {
   std::vector<HealAction> actions;
   std::vector<std::string> waiting;     // why nothing can be done yet
   std::vector<std::string> unexpected;  // nodes in the cluster that are no pod of this set
+  std::vector<Refusal> refused;         // nodes not provably of this cluster, never met
 };
 
 // Pure decision for one pass; unit-tested on recorded states.

@@ -6,7 +6,6 @@
 #include <set>
 
 #include "cluster/commands.h"
-#include "cluster/health.h"
 #include "common/log.h"
 
 namespace agent::cluster {
@@ -39,7 +38,7 @@ bool Healer::due(const HealAction& a, int64_t now) {
   return it == last_sent_.end() || now - it->second >= interval;
 }
 
-void Healer::execute(const HealAction& a) {
+void Healer::execute(const HealAction& a, const Snapshot& local) {
   static const std::map<Kind, std::pair<Action, const char*>> kNames = {
       {Kind::Meet, {Action::Meet, "Sending CLUSTER MEET"}},
       {Kind::Replicate, {Action::Replicate, "Attaching this node as a replica"}},
@@ -60,12 +59,13 @@ void Healer::execute(const HealAction& a) {
         {{"on", on}, {"command", a.args[0] + " " + a.args[1]}, {"err", reply.error().message}});
     return;
   }
-  if (a.kind == Kind::Replicate) announceRole();
+  if (a.kind == Kind::Replicate) announceRole(local);
 }
 
-void Healer::announceRole() {
-  for (const auto& meet :
-       roleAnnouncement(pods_.last(), options_.my_ordinal, options_.default_port)) {
+void Healer::announceRole(const Snapshot& local) {
+  // Only to nodes this node already knows: the pods' names are hints, not proof.
+  for (const auto& meet : roleAnnouncement(pods_.last(), options_.my_ordinal, options_.default_port,
+                                           local.nodes ? &*local.nodes : nullptr)) {
     auto reply = pods_.command(kLocal, meet);
     activity_.actions.add(Action::Meet);
     if (!reply) activity_.errors.add(ErrorKind::CommandFailed);
@@ -81,28 +81,36 @@ void Healer::reportWaiting(const HealPlan& plan) {
   if (!text.empty()) kLog.info("Healing is waiting or reports", {{"reason", text}});
 }
 
-bool Healer::step(const Snapshot& snapshot, const nodes_conf::OrdinalMap& map) {
-  HealInput in{options_.my_ordinal, options_.nodes, options_.default_port,
-               &snapshot,           &pods_.last(),  &map};
+void Healer::reportRefusals(const HealPlan& plan) {
+  refused_.clear();
+  for (const auto& r : plan.refused) {
+    refused_.push_back(r.reason);
+    if (!reported_refusals_.insert(r.key).second) continue;
+    activity_.errors.add(ErrorKind::ForeignNode);
+    kLog.warn("Refusing to introduce a node that is not provably of this cluster",
+              {{"pod", r.pod}, {"reason", r.reason}});
+  }
+}
+
+bool Healer::step(const Snapshot& snapshot, const nodes_conf::OrdinalMap& map, bool full_round) {
+  HealInput in{options_.my_ordinal, options_.nodes, options_.default_port, &snapshot,
+               &pods_.last(),       &map,           options_.set,          full_round};
   HealPlan plan = planHealing(in);
   phase_ = plan.phase;
   unexpected_ = plan.unexpected;
   reportWaiting(plan);
+  reportRefusals(plan);
   int64_t now = clock_.monotonicMs();
-  std::set<std::string> planned;
   for (const auto& a : plan.actions) {
-    planned.insert(a.key());
+    last_planned_[a.key()] = now;
     if (!due(a, now)) continue;
     last_sent_[a.key()] = now;
-    execute(a);
+    execute(a, snapshot);
   }
   // Forget the settle clock of actions no longer planned, so a later need starts afresh.
-  std::erase_if(first_seen_, [&](const auto& kv) { return !planned.count(kv.first); });
-  bool unsettled = false;
-  if (snapshot.nodes) {
-    for (const auto& n : snapshot.nodes->nodes()) unsettled |= !reachable(n);
-  }
-  return unsettled || !plan.actions.empty() || !plan.waiting.empty();
+  std::erase_if(last_planned_, [&](const auto& kv) { return now - kv.second > kPlannedMemoryMs; });
+  std::erase_if(first_seen_, [&](const auto& kv) { return !last_planned_.count(kv.first); });
+  return !plan.actions.empty() || !plan.waiting.empty();
 }
 
 }  // namespace agent::cluster

@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 // The pods of the StatefulSet as the agent sees them: for each ordinal, the name, the IP it
-// resolves to now, and the node ID its Redis answers with at that IP. Connections are kept
-// between polls and probed in parallel, so one silent pod costs one timeout, not one per peer.
+// resolves to now, the node ID its Redis answers with at that IP and, when asked, what the
+// agent there says about itself. A fixed, small set of worker threads probes the pods a round
+// asks for, under one deadline per round: a silent or hostile pod costs a round at most its
+// budget, and no thread is created per pod or per round. Connections to a pod are kept while it
+// is being looked at and closed once idle.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
-#include <future>
 #include <memory>
-#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cluster/pods.h"
@@ -26,6 +30,9 @@ struct PeerPoolOptions {
   int redis_port = 6379;
   std::string my_ip;  // address-family hint for names with A and AAAA records
   redis::ConnectOptions connect;
+  int agent_port = 9839;  // where every pod's agent answers /peerinfo
+  int workers = 4;
+  int64_t idle_close_ms = 10000;  // a connection unused this long is closed
 };
 
 // The local Redis for command(kLocal, ...): the connection its owner keeps, or nullptr while
@@ -35,34 +42,46 @@ using LocalConnection = std::function<redis::Connection*()>;
 class PeerPool final : public Pods {
  public:
   PeerPool(PeerPoolOptions options, peers::Resolver& resolver, std::vector<std::string> names);
+  // Stops the workers. One still blocked (a name lookup has no deadline of ours) after
+  // kStopWaitMs is left behind: it holds only the pool's shared state, never the caller's.
+  ~PeerPool() override;
   PeerPool(const PeerPool&) = delete;
   PeerPool& operator=(const PeerPool&) = delete;
 
-  // Resolves every name, (re)connects where the IP changed or the link broke, and probes each
-  // pod in parallel. Slow probes left behind by the budget keep running, so a silent pod whose
-  // packets are dropped costs the loop nothing but the budget.
-  std::vector<PeerProbe> probeAll(Depth depth = Depth::Id, int64_t budget_ms = -1) override;
+  const std::vector<PeerProbe>& probe(const Request& request) override;
   const std::vector<PeerProbe>& last() const override { return last_; }
+  const std::vector<PeerProbe>& lastResolved() const override { return resolved_; }
 
-  // The open connection to `ordinal`'s Redis, if the last probe reached it. Not thread-safe:
-  // only one thread at a time uses a pool.
+  // The open connection to `ordinal`'s Redis, if the last probe reached it and none is running
+  // now. Only the pool's owner (one thread) uses it.
   redis::Connection* connection(int ordinal);
   // Runs `args` on `ordinal`'s Redis (kLocal: the local connection). Fails while a probe of
   // that pod is still running.
   Result<redis::Reply> command(int ordinal, const std::vector<std::string>& args) override;
   // Where command(kLocal, ...) goes; without it, such commands fail.
   void setLocal(LocalConnection local) { local_ = std::move(local); }
+  // A pass that probes no pod: every result is from an earlier round now (stale); results of
+  // probes that finished meanwhile are collected.
+  void idle();
+  // This agent's own pod, as the local Redis shows it this pass (the agent reads its own Redis
+  // anyway, never through the pod's name): last()[ordinal] becomes a live probe of it.
+  void setOwn(int ordinal, const std::string& ip, const Snapshot& local, const AgentInfo& self);
+
+  // Name lookups and Redis probes made so far (the agent's own cost, for /metrics).
+  int64_t dnsLookups() const;
+  int64_t redisProbes() const;
+
+  static constexpr int64_t kStopWaitMs = 2000;
 
  private:
-  PeerProbe probeOne(int ordinal, Depth depth);
+  struct Shared;
+  void collect(const std::vector<int>& asked, Depth depth);
 
-  PeerPoolOptions options_;
+  std::shared_ptr<Shared> shared_;
+  std::vector<std::thread> workers_;
   LocalConnection local_;
-  peers::Resolver& resolver_;
-  std::vector<std::string> names_;
-  std::vector<std::optional<redis::Connection>> conns_;
   std::vector<PeerProbe> last_;
-  std::vector<std::optional<std::future<PeerProbe>>> inflight_;  // by ordinal
+  std::vector<PeerProbe> resolved_;
 };
 
 }  // namespace agent::cluster

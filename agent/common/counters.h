@@ -4,10 +4,11 @@
 // /metrics exports every kind from the start, at 0 (alerts and increase() see a series before
 // its first event).
 //
-// Who touches them: the loop thread (creator, healer, node-timeout boost, watcher, local Redis)
-// and the control socket's thread (handover outcomes) add; the loop thread copies them into
-// each published StateView. Scrapes read that view, never the counters. Each kind is one
-// relaxed atomic: counts are independent, so no lock and no ordering between kinds is needed.
+// Who touches them: the loop thread (creator, healer, node-timeout boost, watcher, local Redis),
+// the control socket's thread (handover outcomes) and the HTTP I/O thread (refused connections)
+// add; the loop thread copies them into each published StateView. Scrapes read that view, never
+// the counters. Each kind is one relaxed atomic: counts are independent, so no lock and no
+// ordering between kinds is needed.
 #pragma once
 
 #include <array>
@@ -39,8 +40,10 @@ enum class Action {
 enum class ErrorKind {
   CommandFailed,          // a cluster-changing command was refused or timed out
   ControlSocket,          // the control socket could not be opened
+  ForeignNode,            // a node not provably of this cluster was refused (never met)
   HandoverClientInstall,  // the handover client could not be copied into the runtime dir
   HandoverFailed,         // a handover ended without switching roles
+  HttpRefused,            // an HTTP connection closed by a listener limit (slow, big, too many)
   LayoutFailoverFailed,   // a layout keeper's CLUSTER FAILOVER was refused or did not switch
   NodesConfWatch,         // the directory of nodes.conf cannot be watched
   RedisUnreachable,       // the local Redis stopped answering
@@ -75,8 +78,9 @@ struct KindNames<Action> {
 template <>
 struct KindNames<ErrorKind> {
   static constexpr std::array<std::string_view, kKindCount<ErrorKind>> kNames = {
-      "command_failed",         "control_socket",   "handover_client_install", "handover_failed",
-      "layout_failover_failed", "nodes_conf_watch", "redis_unreachable",
+      "command_failed",          "control_socket",   "foreign_node",
+      "handover_client_install", "handover_failed",  "http_refused",
+      "layout_failover_failed",  "nodes_conf_watch", "redis_unreachable",
   };
 };
 

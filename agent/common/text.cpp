@@ -95,7 +95,10 @@ std::optional<int64_t> parseDurationMs(std::string_view s) {
   double v = 0;
   if (s.empty()) return std::nullopt;
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || ptr != s.data() + s.size() || v < 0 || !std::isfinite(v)) {
+  // Past ~31 years a value is a typo, and past 2^63 ms llround is undefined.
+  constexpr double kMaxMs = 1e12;
+  if (ec != std::errc() || ptr != s.data() + s.size() || v < 0 || !std::isfinite(v) ||
+      v * factor > kMaxMs) {
     return std::nullopt;
   }
   return static_cast<int64_t>(std::llround(v * factor));

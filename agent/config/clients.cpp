@@ -10,7 +10,13 @@ redis::ConnectOptions redisOptions(const Config& c, std::optional<std::string> p
 }
 
 cluster::PeerPoolOptions peerPoolOptions(const Config& c, std::optional<std::string> password) {
-  return {c.cluster_nodes, c.redis.port, c.pod_ip, redisOptions(c, std::move(password))};
+  cluster::PeerPoolOptions o;
+  o.cluster_nodes = c.cluster_nodes;
+  o.redis_port = c.redis.port;
+  o.my_ip = c.pod_ip;
+  o.connect = redisOptions(c, std::move(password));
+  o.agent_port = c.http.port;
+  return o;
 }
 
 }  // namespace agent::config

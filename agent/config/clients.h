@@ -19,7 +19,8 @@ namespace agent::config {
 // enforced where commands leave the process, not only by skipping the modules that act.
 redis::ConnectOptions redisOptions(const Config& c, std::optional<std::string> password);
 
-// The pool of every pod's Redis: --cluster-nodes pods on the port of --redis-addr.
+// The pool of every pod's Redis: --cluster-nodes pods on the port of --redis-addr, their
+// agents on the port of --http-addr.
 cluster::PeerPoolOptions peerPoolOptions(const Config& c, std::optional<std::string> password);
 
 }  // namespace agent::config

@@ -56,6 +56,7 @@ struct Config {
 
   HostPort http;
   int64_t poll_interval_ms = 0;
+  int64_t sweep_interval_ms = 0;  // the slow sweep over every pod's name (cluster/attention.h)
   Mode mode = Mode::Act;
   LayoutKeeper layout_keeper = LayoutKeeper::Ordinals;
   int64_t layout_quiet_ms = 0;  // how long the cluster must be quiet before a layout move

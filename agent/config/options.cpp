@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "config/options.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 
 #include "common/text.h"
@@ -12,6 +14,8 @@ namespace {
 // The commands that talk to Redis or log. The handover only talks to the agent's socket and
 // prints its answer, so the Redis and logging options would do nothing there.
 const std::vector<Command> kRedisCommands = {Command::Prepare, Command::Run, Command::Status};
+
+constexpr int64_t kMinute = int64_t{60} * 1000;
 
 Setter setString(std::string Config::*field) {
   return [field](Config& c, std::string_view v) -> Status {
@@ -33,13 +37,16 @@ Setter setInt(int Config::*field, std::string_view flag, int lo, int hi) {
   };
 }
 
-Setter setDuration(int64_t Config::*field, std::string_view flag, int64_t min_ms) {
+// Durations have an upper bound too: derived limits (liveness is 3 x --poll-interval) must not
+// overflow, and a typo of a few digits must not make a wait last for years.
+Setter setDuration(int64_t Config::*field, std::string_view flag, int64_t min_ms, int64_t max_ms) {
   return [=](Config& c, std::string_view v) -> Status {
     auto ms = text::parseDurationMs(v);
-    if (!ms || *ms < min_ms) {
-      return invalid(flag, v,
-                     text::concat({"expected a duration like 500ms or 2s, at least ",
-                                   std::to_string(min_ms), "ms"}));
+    if (!ms || *ms < min_ms || *ms > max_ms) {
+      return invalid(
+          flag, v,
+          text::concat({"expected a duration like 500ms or 2s, from ", std::to_string(min_ms),
+                        "ms to ", std::to_string(max_ms / 1000), "s"}));
     }
     c.*field = *ms;
     return {};
@@ -94,18 +101,30 @@ Status setPodName(Config& c, std::string_view v) {
   return {};
 }
 
+// Goes into nodes.conf and cluster-announce-ip, so it must be an address Redis can parse.
 Status setPodIp(Config& c, std::string_view v) {
-  if (!v.empty() && (v.find_first_not_of("0123456789abcdefABCDEF.:") != std::string_view::npos ||
-                     v.find_first_of(".:") == std::string_view::npos)) {
+  std::string ip(v);
+  unsigned char buf[sizeof(in6_addr)];
+  if (!ip.empty() && ::inet_pton(AF_INET, ip.c_str(), buf) != 1 &&
+      ::inet_pton(AF_INET6, ip.c_str(), buf) != 1) {
     return invalid("pod-ip", v, "expected an IPv4 or IPv6 address");
   }
-  c.pod_ip = std::string(v);
+  c.pod_ip = std::move(ip);
   return {};
 }
 
-Status setJson(Config& c, std::string_view /*value*/) {
-  c.json = true;
-  return {};
+// A switch: `--json` alone means true; `--json=true` and `--json=false` say it explicitly.
+Setter setSwitch(bool Config::*field, std::string_view flag) {
+  return [=](Config& c, std::string_view v) -> Status {
+    if (v.empty() || v == "true") {
+      c.*field = true;
+    } else if (v == "false") {
+      c.*field = false;
+    } else {
+      return invalid(flag, v, "expected true or false (or the flag alone)");
+    }
+    return {};
+  };
 }
 
 const Setter kSetLogFormat =
@@ -200,7 +219,7 @@ void fileOptions(std::vector<Option>& out) {
                  "how long prepare waits, at most, for peer names that do not resolve yet (pods "
                  "that restart together appear in DNS moments apart); 0 = no wait",
                  {Command::Prepare},
-                 setDuration(&Config::dns_wait_ms, "dns-wait", 0)});
+                 setDuration(&Config::dns_wait_ms, "dns-wait", 0, kMinute * 10)});
   out.push_back({"takeover-timeout",
                  "AGENT_TAKEOVER_TIMEOUT",
                  "DURATION",
@@ -209,7 +228,7 @@ void fileOptions(std::vector<Option>& out) {
                  "how long prepare waits, at most, for a replica to take over the slots of this "
                  "master when its data is gone (then it fails and Kubernetes retries it)",
                  {Command::Prepare},
-                 setDuration(&Config::takeover_timeout_ms, "takeover-timeout", 100)});
+                 setDuration(&Config::takeover_timeout_ms, "takeover-timeout", 100, kMinute * 60)});
   out.push_back({"runtime-dir",
                  "AGENT_RUNTIME_DIR",
                  "DIR",
@@ -231,7 +250,7 @@ void clusterOptions(std::vector<Option>& out) {
                  kRedisCommands, setString(&Config::redis_password_file)});
   out.push_back({"redis-timeout", "AGENT_REDIS_TIMEOUT", "DURATION", "1s", "",
                  "connect and command timeout for every Redis call", kRedisCommands,
-                 setDuration(&Config::redis_timeout_ms, "redis-timeout", 10)});
+                 setDuration(&Config::redis_timeout_ms, "redis-timeout", 10, kMinute)});
   out.push_back({"cluster-nodes",
                  "AGENT_CLUSTER_NODES",
                  "N",
@@ -266,8 +285,8 @@ void agentOptions(std::vector<Option>& out) {
                  "HOST:PORT",
                  "0.0.0.0:9839",
                  "",
-                 "read-only HTTP listener: probes, metrics, peer info (status asks the peers' "
-                 "on its port)",
+                 "read-only HTTP listener: probes, metrics, peer info (status asks every pod's "
+                 "agent on its port)",
                  {Command::Run, Command::Status},
                  setHostPort(&Config::http, "http-addr")});
   out.push_back({"poll-interval",
@@ -278,7 +297,16 @@ void agentOptions(std::vector<Option>& out) {
                  "how often the agent reads the cluster's state when nothing happens (a change "
                  "to nodes.conf makes it look at once)",
                  {Command::Run},
-                 setDuration(&Config::poll_interval_ms, "poll-interval", 50)});
+                 setDuration(&Config::poll_interval_ms, "poll-interval", 50, kMinute * 10)});
+  out.push_back({"sweep-interval",
+                 "AGENT_SWEEP_INTERVAL",
+                 "DURATION",
+                 "30s",
+                 "+-20% jitter",
+                 "how often the agent resolves every pod's name and compares it with what its "
+                 "Redis knows; between sweeps it looks only at pods its Redis shows amiss",
+                 {Command::Run},
+                 setDuration(&Config::sweep_interval_ms, "sweep-interval", 1000, kMinute * 60)});
   out.push_back({"mode",
                  "AGENT_MODE",
                  "act|observe",
@@ -297,16 +325,17 @@ void agentOptions(std::vector<Option>& out) {
                  "creator chose (ordinals), only the former (spread), or nothing (off)",
                  {Command::Run, Command::Status},
                  kSetLayoutKeeper});
-  out.push_back({"layout-quiet-period",
-                 "AGENT_LAYOUT_QUIET_PERIOD",
-                 "DURATION",
-                 "60s",
-                 "at least 2 x node-timeout",
-                 "how long the cluster must be healthy and unchanged (no failover, migration or "
-                 "handover) before the layout keeper moves a master; never less than 2 x "
-                 "cluster-node-timeout",
-                 {Command::Run},
-                 setDuration(&Config::layout_quiet_ms, "layout-quiet-period", 1000)});
+  out.push_back(
+      {"layout-quiet-period",
+       "AGENT_LAYOUT_QUIET_PERIOD",
+       "DURATION",
+       "60s",
+       "at least 2 x node-timeout",
+       "how long the cluster must be healthy and unchanged (no failover, migration or "
+       "handover) before the layout keeper moves a master; never less than 2 x "
+       "cluster-node-timeout",
+       {Command::Run},
+       setDuration(&Config::layout_quiet_ms, "layout-quiet-period", 1000, kMinute * 60 * 24)});
   out.push_back({"log-format", "AGENT_LOG_FORMAT", "text|json", "text", "or `json`",
                  "log line format", kRedisCommands, kSetLogFormat});
   out.push_back({"log-level", "AGENT_LOG_LEVEL", "LEVEL", "info", "",
@@ -321,8 +350,14 @@ void agentOptions(std::vector<Option>& out) {
                  {Command::Run},
                  setCrashPoint,
                  /*documented=*/false});
-  out.push_back(
-      {"json", "", "", "", "", "print JSON instead of a table", {Command::Status}, setJson});
+  out.push_back({"json",
+                 "",
+                 "",
+                 "",
+                 "",
+                 "print JSON instead of a table",
+                 {Command::Status},
+                 setSwitch(&Config::json, "json")});
   out.push_back({"timeout",
                  "AGENT_HANDOVER_TIMEOUT",
                  "DURATION",
@@ -330,7 +365,7 @@ void agentOptions(std::vector<Option>& out) {
                  "the whole budget",
                  "how long a handover may take in all",
                  {Command::Handover},
-                 setDuration(&Config::handover_timeout_ms, "timeout", 100)});
+                 setDuration(&Config::handover_timeout_ms, "timeout", 100, kMinute * 10)});
 }
 
 }  // namespace

@@ -17,6 +17,13 @@
 
 namespace agent::control {
 
+// A connection that has not sent its request line yet.
+struct Pending {
+  UniqueFd fd;
+  std::string buf;
+  int64_t deadline_ms = 0;
+};
+
 namespace {
 
 const log::Logger kLog("control");
@@ -25,6 +32,11 @@ const log::Logger kLog("control");
 constexpr mode_t kSocketMode = 0660;
 // A client that connects must send its request at once; a silent one must not hold the line.
 constexpr int64_t kRequestReadMs = 2000;
+// Connections waiting for their request line at once; more let go of the oldest.
+constexpr size_t kMaxPending = 16;
+constexpr int kAcceptBurst = 16;
+// How long one answer line may wait for a client that does not read.
+constexpr int64_t kSendMs = 1000;
 
 Result<sockaddr_un> socketAddress(const std::string& path) {
   sockaddr_un addr{};
@@ -57,7 +69,8 @@ Status clearStale(const std::string& path, const sockaddr_un& addr) {
 }
 
 Result<UniqueFd> bindSocket(const std::string& path, const sockaddr_un& addr) {
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  // Non-blocking: the loop accepts until there is nothing left, then goes back to poll.
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd.isValid()) return fail(Errc::Io, fmt::format("socket: {}", std::strerror(errno)));
   // Linux creates the socket file with the mode of the socket inode, so setting it before
   // bind() leaves no moment in which the file is open to everyone; chmod after bind() states
@@ -66,7 +79,7 @@ Result<UniqueFd> bindSocket(const std::string& path, const sockaddr_un& addr) {
   if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
     return fail(Errc::Io, fmt::format("cannot bind {}: {}", path, std::strerror(errno)));
   }
-  if (::chmod(path.c_str(), kSocketMode) != 0 || ::listen(fd.get(), 4) != 0) {
+  if (::chmod(path.c_str(), kSocketMode) != 0 || ::listen(fd.get(), 16) != 0) {
     int err = errno;
     ::unlink(path.c_str());
     return fail(Errc::Io, fmt::format("cannot listen on {}: {}", path, std::strerror(err)));
@@ -74,32 +87,45 @@ Result<UniqueFd> bindSocket(const std::string& path, const sockaddr_un& addr) {
   return fd;
 }
 
+// Sends one line. A client that stops reading gets what fits within a second; the handover
+// itself carries on either way.
 void sendText(int fd, const std::string& data) {
   size_t done = 0;
+  int64_t deadline = monotonicMs() + kSendMs;
   while (done < data.size()) {
-    ssize_t n = ::send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
+    ssize_t n = ::send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // the client went away; the handover itself carries on
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      pollfd p{fd, POLLOUT, 0};
+      int64_t left = deadline - monotonicMs();
+      if (left > 0 && ::poll(&p, 1, static_cast<int>(left)) > 0) continue;
+    }
+    if (n <= 0) return;
     done += static_cast<size_t>(n);
   }
 }
 
-// Reads the request line; nullopt when the client sent nothing usable in time.
-std::optional<std::string> readRequestLine(int fd) {
-  std::string buf;
-  int64_t deadline = monotonicMs() + kRequestReadMs;
-  while (buf.find('\n') == std::string::npos && buf.size() <= kMaxLine) {
-    int64_t left = deadline - monotonicMs();
-    pollfd p{fd, POLLIN, 0};
-    if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) <= 0) return std::nullopt;
-    char chunk[512];
-    ssize_t n = ::read(fd, chunk, sizeof chunk);
-    if (n <= 0) return std::nullopt;
-    buf.append(chunk, static_cast<size_t>(n));
+enum class ReadState { NeedMore, Line, Gone, TooLong };
+
+// Reads what is there without waiting.
+ReadState readSome(Pending& p) {
+  char chunk[512];
+  while (true) {
+    ssize_t n = ::recv(p.fd.get(), chunk, sizeof chunk, MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return ReadState::NeedMore;
+    if (n <= 0) return p.buf.find('\n') != std::string::npos ? ReadState::Line : ReadState::Gone;
+    p.buf.append(chunk, static_cast<size_t>(n));
+    if (p.buf.find('\n') != std::string::npos) return ReadState::Line;
+    if (p.buf.size() > kMaxLine) return ReadState::TooLong;
   }
-  size_t nl = buf.find('\n');
-  if (nl == std::string::npos) return std::nullopt;
-  return buf.substr(0, nl);
+}
+
+int pollTimeout(const std::vector<Pending>& pending, int64_t now) {
+  if (pending.empty()) return -1;
+  int64_t next = pending.front().deadline_ms;
+  for (const auto& p : pending) next = std::min(next, p.deadline_ms);
+  return static_cast<int>(std::max<int64_t>(next - now, 0));
 }
 
 }  // namespace
@@ -142,39 +168,92 @@ Server::~Server() {
   if (::lstat(path_.c_str(), &st) == 0 && st.st_ino == inode_) ::unlink(path_.c_str());
 }
 
+// Waits for the listener and for every connection that has not sent its request yet, so a
+// silent client holds up nobody: each gets kRequestReadMs, all at once, and a full table lets
+// go of its oldest. A request that is complete is served at once, on this thread.
 void Server::loop() {
+  std::vector<Pending> pending;
+  std::vector<pollfd> fds;
   while (true) {
-    pollfd fds[2] = {{listener_.get(), POLLIN, 0}, {wake_read_.get(), POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) {
+    fds.assign({{listener_.get(), POLLIN, 0}, {wake_read_.get(), POLLIN, 0}});
+    for (const auto& p : pending) fds.push_back({p.fd.get(), POLLIN, 0});
+    if (::poll(fds.data(), fds.size(), pollTimeout(pending, monotonicMs())) < 0) {
       if (errno == EINTR) continue;
       kLog.error("Control socket poll failed", {{"err", std::strerror(errno)}});
       return;
     }
     if (fds[1].revents != 0) return;
-    if ((fds[0].revents & POLLIN) == 0) continue;
-    UniqueFd conn(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (conn.isValid()) serve(conn.get());
+    bool served = false;
+    for (size_t i = 0; i < pending.size(); ++i) {
+      if (fds[i + 2].revents != 0) served |= advance(pending[i]);
+    }
+    if ((fds[0].revents & POLLIN) != 0) acceptPending(pending);
+    // A request that came in while a handover ran is read on the next turn, not expired.
+    if (!served) expirePending(pending, monotonicMs());
+    std::erase_if(pending, [](const Pending& p) { return !p.fd.isValid(); });
   }
 }
 
-void Server::serve(int fd) {
-  // Busy from accept on, so a stopping agent that polls busy() never misses a request.
+bool Server::advance(Pending& p) {
+  switch (readSome(p)) {
+    case ReadState::NeedMore: return false;
+    case ReadState::Gone: p.fd.reset(); return false;
+    case ReadState::TooLong: break;
+    case ReadState::Line: {
+      std::string line = p.buf.substr(0, p.buf.find('\n'));
+      serve(p.fd.get(), line);
+      p.fd.reset();
+      return true;
+    }
+  }
+  refuse(p.fd.get(), "request line too long");
+  p.fd.reset();
+  return false;
+}
+
+void Server::acceptPending(std::vector<Pending>& pending) {
+  for (int i = 0; i < kAcceptBurst; ++i) {
+    UniqueFd conn(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+    if (!conn.isValid()) return;
+    if (pending.size() >= kMaxPending) {
+      refuse(pending.front().fd.get(), "too many connections waiting; this one was the oldest");
+      pending.erase(pending.begin());
+    }
+    pending.push_back({std::move(conn), {}, monotonicMs() + kRequestReadMs});
+  }
+}
+
+void Server::expirePending(std::vector<Pending>& pending, int64_t now) {
+  for (auto& p : pending) {
+    if (p.deadline_ms > now) continue;
+    refuse(p.fd.get(), "no request line within " + std::to_string(kRequestReadMs) + " ms");
+    p.fd.reset();
+  }
+}
+
+void Server::refuse(int fd, const std::string& why) {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
+  kLog.warn("Refused a control request", {{"pid", cred.pid}, {"uid", cred.uid}, {"err", why}});
+  sendText(fd, renderLine(LineKind::Failed, why));
+}
+
+void Server::serve(int fd, const std::string& line) {
+  // Busy from the request on, so a stopping agent that polls busy() never misses one.
   busy_ = true;
   struct Idle {
     std::atomic<bool>& busy;
     ~Idle() { busy = false; }
   } idle{busy_};
+  auto request = parseRequest(line);
+  if (!request) {
+    refuse(fd, request.error().message);
+    return;
+  }
   ucred cred{};
   socklen_t len = sizeof cred;
   ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
-  auto line = readRequestLine(fd);
-  auto request = line ? parseRequest(*line) : Result<Request>(fail(Errc::Invalid, "no request"));
-  if (!request) {
-    kLog.warn("Refused a control request",
-              {{"pid", cred.pid}, {"uid", cred.uid}, {"err", request.error().message}});
-    sendText(fd, renderLine(LineKind::Failed, request.error().message));
-    return;
-  }
   // The kernel vouches for the peer's pid and uid; the log says who asked for a failover.
   kLog.info("Handover requested", {{"pid", cred.pid},
                                    {"uid", cred.uid},

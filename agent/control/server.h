@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/result.h"
 #include "common/unique_fd.h"
@@ -25,6 +26,8 @@ using Emit = std::function<void(const std::string& text)>;
 // Runs one handover and returns the final line (kind Done, Skipped or Failed). Called on the
 // server's thread, one request at a time; it must bound its own run time.
 using HandoverHandler = std::function<Line(const Request& request, const Emit& emit)>;
+
+struct Pending;  // a connection whose request line has not come yet (server.cpp)
 
 class Server {
  public:
@@ -48,7 +51,11 @@ class Server {
   Server(std::string path, HandoverHandler handler, UniqueFd listener, UniqueFd wake_read,
          UniqueFd wake_write, ino_t inode);
   void loop();
-  void serve(int fd);
+  bool advance(Pending& p);
+  void acceptPending(std::vector<Pending>& pending);
+  void expirePending(std::vector<Pending>& pending, int64_t now);
+  void refuse(int fd, const std::string& why);
+  void serve(int fd, const std::string& line);
 
   std::string path_;
   HandoverHandler handler_;

@@ -99,11 +99,27 @@ void agentFamilies(const state::StateView& v, Families& out) {
   add(out, pm::MetricType::Counter, "nodes_conf_changes_total",
       "Changes to nodes.conf the watcher reported, each waking the loop early",
       {{{}, static_cast<double>(v.nodes_conf_changes)}});
-  int answering = 0;
-  for (const auto& p : v.peers) answering += p.answering() ? 1 : 0;
   gauge(out, "peers_answering",
-        "Pods of the StatefulSet whose Redis answered the agent's last probe (this pod included)",
-        answering);
+        "Pods of the StatefulSet whose node the local node sees linked and without a failure "
+        "flag (this pod included)",
+        static_cast<double>(v.peers_answering));
+  gauge(out, "peers_watched",
+        "Pods the agent looks at directly now because the local view shows them amiss (the "
+        "others cost only the local view)",
+        static_cast<double>(v.peers_watched));
+  gauge(out, "peer_identity_conflicts",
+        "Pods whose name, at their last look, led to another pod or StatefulSet (stale or "
+        "foreign DNS); nothing is learned from them",
+        static_cast<double>(v.identity_conflicts));
+  gauge(out, "nodes_refused",
+        "Nodes found at the pods' names that are not provably of this cluster, refused at the "
+        "last pass (never met)",
+        static_cast<double>(v.nodes_refused));
+  add(out, pm::MetricType::Counter, "peer_dns_lookups_total",
+      "Name lookups of peer pods the agent made", {{{}, static_cast<double>(v.dns_lookups)}});
+  add(out, pm::MetricType::Counter, "peer_probes_total",
+      "Probes of peer pods' Redis the agent made (a snapshot and its agent's answer each)",
+      {{{}, static_cast<double>(v.peer_probes)}});
   gauge(out, "unexpected_nodes",
         "Cluster nodes that are no pod of the StatefulSet (e.g. ordinals removed by a scale-in); "
         "reported, never forgotten",

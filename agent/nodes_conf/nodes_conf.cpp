@@ -290,6 +290,9 @@ void NodesConf::setHost(size_t index, std::string host) {
 
 std::string NodesConf::render() const {
   std::string out;
+  size_t size = 0;
+  for (const Line& line : lines_) size += line.raw.size() + 1;
+  out.reserve(size);
   for (size_t i = 0; i < lines_.size(); ++i) {
     const Line& line = lines_[i];
     if (line.dirty) {
@@ -304,58 +307,73 @@ std::string NodesConf::render() const {
   return out;
 }
 
+// One pass over the lines without a copy of them all: a run of blank lines is kept as one
+// entry (Redis up to 7.0 pads the file with newlines to its old size, so a file can be mostly
+// blank), which keeps memory at about the size of the text.
 Result<NodesConf> NodesConf::parseText(std::string_view text, bool is_file) {
   NodesConf conf;
   if (text::trim(text).empty()) {
     return fail(Errc::Invalid, "the file is empty (Redis would start as a new node with a new ID)");
   }
   conf.trailing_newline_ = text.back() == '\n';
-  std::vector<std::string_view> raw_lines = text::split(text, '\n');
-  if (conf.trailing_newline_) raw_lines.pop_back();
+  if (conf.trailing_newline_) text.remove_suffix(1);
   std::optional<size_t> myself;
-  for (size_t i = 0; i < raw_lines.size(); ++i) {
-    std::string_view raw = raw_lines[i];
-    size_t line_no = i + 1;
-    Line line{std::string(raw), std::nullopt, 0, 0, false};
-    std::vector<Span> spans = wordSpans(raw);
-    if (spans.empty()) {
-      conf.lines_.push_back(std::move(line));
-      continue;
-    }
-    auto words = text::splitWords(raw);
-    if (words[0] == "vars") {
-      if (!is_file) return lineError(line_no, "unexpected vars line in CLUSTER NODES output");
-      if (conf.has_vars_) return lineError(line_no, "second vars line");
-      auto vars = parseVars(words);
-      if (!vars) return lineError(line_no, vars.error().message);
-      conf.vars_ = std::move(*vars);
-      conf.has_vars_ = true;
-      conf.lines_.push_back(std::move(line));
-      continue;
-    }
-    auto node = parseNodeWords(raw, spans, conf.warnings_);
-    if (!node) return lineError(line_no, node.error().message);
-    if (conf.find(node->id) != nullptr) {
-      return lineError(line_no, fmt::format("node {} appears twice", node->id));
-    }
-    if (node->isMyself()) {
-      if (myself) return lineError(line_no, "second 'myself' line");
-      myself = conf.nodes_.size();
-    }
-    line.node = conf.nodes_.size();
-    line.addr_begin = spans[1].begin;
-    line.addr_end = spans[1].end;
-    conf.nodes_.push_back(std::move(*node));
-    conf.lines_.push_back(std::move(line));
+  size_t line_no = 0;
+  for (size_t begin = 0; begin <= text.size();) {
+    size_t end = std::min(text.find('\n', begin), text.size());
+    std::string_view raw = text.substr(begin, end - begin);
+    begin = end + 1;
+    ++line_no;
+    if (Status st = conf.addLine(raw, line_no, is_file, myself); !st) return st.error();
   }
   if (!myself) {
-    return fail(Errc::Invalid,
-                fmt::format("line {}: no 'myself' line in the file (Redis refuses to load it)",
-                            raw_lines.size()));
+    return fail(
+        Errc::Invalid,
+        fmt::format("line {}: no 'myself' line in the file (Redis refuses to load it)", line_no));
   }
   conf.myself_index_ = *myself;
   warnAboutShardIds(conf.nodes_, conf.warnings_);
   return conf;
+}
+
+Status NodesConf::addLine(std::string_view raw, size_t line_no, bool is_file,
+                          std::optional<size_t>& myself) {
+  std::vector<Span> spans = wordSpans(raw);
+  if (spans.empty()) {
+    if (!lines_.empty() && lines_.back().blank) {
+      lines_.back().raw += '\n';
+      lines_.back().raw += raw;
+    } else {
+      lines_.push_back({std::string(raw), std::nullopt, 0, 0, false, true});
+    }
+    return {};
+  }
+  Line line{std::string(raw), std::nullopt, 0, 0, false, false};
+  if (raw.substr(spans[0].begin, spans[0].end - spans[0].begin) == "vars") {
+    if (!is_file) return lineError(line_no, "unexpected vars line in CLUSTER NODES output");
+    if (has_vars_) return lineError(line_no, "second vars line");
+    auto vars = parseVars(text::splitWords(raw));
+    if (!vars) return lineError(line_no, vars.error().message);
+    vars_ = std::move(*vars);
+    has_vars_ = true;
+    lines_.push_back(std::move(line));
+    return {};
+  }
+  auto node = parseNodeWords(raw, spans, warnings_);
+  if (!node) return lineError(line_no, node.error().message);
+  if (find(node->id) != nullptr) {
+    return lineError(line_no, fmt::format("node {} appears twice", node->id));
+  }
+  if (node->isMyself()) {
+    if (myself) return lineError(line_no, "second 'myself' line");
+    myself = nodes_.size();
+  }
+  line.node = nodes_.size();
+  line.addr_begin = spans[1].begin;
+  line.addr_end = spans[1].end;
+  nodes_.push_back(std::move(*node));
+  lines_.push_back(std::move(line));
+  return {};
 }
 
 Result<NodesConf> parse(std::string_view text) {

@@ -105,13 +105,15 @@ class NodesConf {
 
  private:
   struct Line {
-    std::string raw;
+    std::string raw;             // a run of blank lines: all of them, joined by '\n'
     std::optional<size_t> node;  // index into nodes_ for node lines
     size_t addr_begin = 0;       // span of the address field inside `raw`
     size_t addr_end = 0;
     bool dirty = false;
+    bool blank = false;
   };
   static Result<NodesConf> parseText(std::string_view text, bool is_file);
+  Status addLine(std::string_view raw, size_t line_no, bool is_file, std::optional<size_t>& myself);
 
   std::vector<Line> lines_;
   std::vector<Node> nodes_;

@@ -4,11 +4,13 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <climits>
 #include <cstring>
 #include <memory>
 #include <thread>
@@ -45,7 +47,7 @@ std::optional<int> ordinalOf(const nodes_conf::Node& node, const nodes_conf::Ord
 // the live inode). A second check asks the Redis address itself, for 7.2+ where the rename
 // leaves the lock on an orphaned inode.
 Status checkRedisStopped(const config::Config& c) {
-  UniqueFd fd(::open(c.nodes_conf.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(c.nodes_conf.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (fd.isValid() && ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
     return fail(Errc::Refused,
                 fmt::format("{} is locked: a redis-server is running on it; prepare must run "
@@ -101,10 +103,66 @@ void logPlan(const RewritePlan& plan) {
   }
 }
 
-Result<Outcome> rewriteNodesConf(const config::Config& c, peers::Resolver& resolver,
-                                 RewritePlan& plan_out,
+// The file prepare reads and rewrites: nodes.conf itself or, when it is a symbolic link made by
+// root or by prepare's own user, the link's target. Redis 7.0 writes through such a link
+// itself (it rewrites nodes.conf in place), so replacing the link by a file would leave Redis
+// and the operator's layout on different files. A link anyone else made is refused: prepare
+// often runs as root in a directory Redis' user can write, and following a planted link would
+// let that user have any file overwritten.
+struct Target {
+  std::string path;  // where to read and write
+  files::FileInfo info;
+};
+
+Result<Target> nodesConfTarget(const config::Config& c) {
+  auto info = files::inspect(c.nodes_conf);
+  if (!info) return info.error();
+  Target t{c.nodes_conf, *info};
+  if (info->type != files::FileInfo::Type::Missing &&
+      info->type != files::FileInfo::Type::Regular) {
+    return fail(Errc::Invalid,
+                fmt::format("{} is a {}, not a regular file: Redis cannot keep its cluster state "
+                            "there and prepare will not read it; remove it (a fresh node) or put "
+                            "the real nodes.conf back; nothing was changed",
+                            c.nodes_conf, files::typeName(info->type)));
+  }
+  if (!info->symlink) return t;
+  uid_t me = ::geteuid();
+  if (info->link_owner != 0 && info->link_owner != me) {
+    return fail(Errc::Refused,
+                fmt::format("{} is a symbolic link made by uid {}; prepare (uid {}) follows "
+                            "links made only by root or by itself. Replace the link with the "
+                            "file, or point --nodes-conf at its target; nothing was changed",
+                            c.nodes_conf, info->link_owner, me));
+  }
+  char real[PATH_MAX];
+  if (info->type == files::FileInfo::Type::Missing) return t;  // dangling: nothing to rewrite
+  if (::realpath(c.nodes_conf.c_str(), real) == nullptr) {
+    return fail(Errc::Io, fmt::format("cannot resolve {}: {}", c.nodes_conf, std::strerror(errno)));
+  }
+  t.path = real;
+  kLog.info("nodes.conf is a symbolic link; reading and writing its target",
+            {{"path", c.nodes_conf}, {"target", t.path}});
+  return t;
+}
+
+Status writeKeepingOwner(const std::string& path, std::string_view content,
+                         const files::FileInfo& like) {
+  bool kept = true;
+  if (Status st = files::writeAtomicallyLike(path, content, like, &kept); !st) return st;
+  if (!kept) {
+    kLog.warn(
+        "Cannot keep the owner of the file (prepare is not root): it now belongs to "
+        "prepare's user",
+        {{"path", path}, {"owner", like.uid}, {"uid", ::geteuid()}});
+  }
+  return {};
+}
+
+Result<Outcome> rewriteNodesConf(const config::Config& c, const Target& target,
+                                 peers::Resolver& resolver, RewritePlan& plan_out,
                                  std::optional<nodes_conf::NodesConf>& conf_out) {
-  auto text = files::read(c.nodes_conf);
+  auto text = files::read(target.path);
   if (!text) return text.error();
   auto conf = nodes_conf::parse(*text);
   if (!conf) {
@@ -133,12 +191,27 @@ Result<Outcome> rewriteNodesConf(const config::Config& c, peers::Resolver& resol
     return Outcome::Unchanged;
   }
   for (const auto& ch : plan_out.changes) conf->setHost(ch.index, ch.new_host);
-  if (Status st = files::writeAtomically(c.nodes_conf + ".bak", *text); !st) return st.error();
-  if (Status st = files::writeAtomically(c.nodes_conf, conf->render()); !st) return st.error();
-  kLog.info("Rewrote nodes.conf", {{"path", c.nodes_conf},
+  // Owner, group and mode of the original, so Redis' user can still open and lock both.
+  if (Status st = writeKeepingOwner(c.nodes_conf + ".bak", *text, target.info); !st) {
+    return st.error();
+  }
+  if (Status st = writeKeepingOwner(target.path, conf->render(), target.info); !st) {
+    return st.error();
+  }
+  kLog.info("Rewrote nodes.conf", {{"path", target.path},
                                    {"changed", plan_out.changes.size()},
                                    {"backup", c.nodes_conf + ".bak"}});
   return Outcome::Rewritten;
+}
+
+Status refuseDataWithoutNodesConf(const config::Config& c, const char* state) {
+  auto data = dataFilesIn(c.data_dir);
+  if (data.empty()) return {};
+  return fail(Errc::Refused,
+              fmt::format("{} is {} but {} holds data ({}): Redis would start as a new node "
+                          "with a new ID and claim slots for those keys. Restore nodes.conf "
+                          "(or {}.bak), or move the data away if it is not needed",
+                          c.nodes_conf, state, c.data_dir, data.front(), c.nodes_conf));
 }
 
 }  // namespace
@@ -231,23 +304,22 @@ RewritePlan planRewrite(const nodes_conf::NodesConf& conf, const nodes_conf::Ord
 }
 
 Result<Report> run(const config::Config& c, peers::Resolver& resolver) {
+  auto target = nodesConfTarget(c);
+  if (!target) return target.error();
   if (Status st = checkRedisStopped(c); !st) return st.error();
   Report report;
-  if (!files::exists(c.nodes_conf)) {
-    auto data = dataFilesIn(c.data_dir);
-    if (!data.empty()) {
-      return fail(Errc::Refused,
-                  fmt::format("{} is missing but {} holds data ({}): Redis would start as a new "
-                              "node with a new ID and claim slots for those keys. Restore "
-                              "nodes.conf (or {}.bak), or move the data away if it is not needed",
-                              c.nodes_conf, c.data_dir, data.front(), c.nodes_conf));
-    }
-    kLog.info("No nodes.conf and no data: a fresh node, nothing to repair",
-              {{"path", c.nodes_conf}});
+  bool missing = target->info.type == files::FileInfo::Type::Missing;
+  if (missing || target->info.size == 0) {
+    // Redis treats a 0-byte file as no file (it starts as a new node); one is left behind
+    // when Redis failed to write it on a full disk. With data beside it, that is refused.
+    const char* state = missing ? "missing" : "empty (0 bytes)";
+    if (Status st = refuseDataWithoutNodesConf(c, state); !st) return st.error();
+    kLog.info("No nodes.conf content and no data: a fresh node, nothing to repair",
+              {{"path", c.nodes_conf}, {"file", state}});
     report.outcome = Outcome::FreshNode;
   } else {
     std::optional<nodes_conf::NodesConf> conf;
-    auto outcome = rewriteNodesConf(c, resolver, report.plan, conf);
+    auto outcome = rewriteNodesConf(c, *target, resolver, report.plan, conf);
     if (!outcome) return outcome.error();
     report.outcome = *outcome;
     if (Status st = guardShardData(c, *conf, resolver); !st) return st.error();

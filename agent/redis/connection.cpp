@@ -349,6 +349,12 @@ Result<std::optional<std::string>> readPasswordFile(const std::string& path) {
   if (!pw.empty() && pw.back() == '\n') pw.pop_back();
   if (!pw.empty() && pw.back() == '\r') pw.pop_back();
   if (pw.empty()) return fail(Errc::Invalid, fmt::format("password file {} is empty", path));
+  if (pw.size() > kMaxPasswordBytes) {
+    return fail(Errc::Invalid,
+                fmt::format("password file {} holds {} bytes; a password may have at most {} (it "
+                            "goes into every AUTH and into redis.conf): is it the right file?",
+                            path, pw.size(), kMaxPasswordBytes));
+  }
   return std::optional<std::string>(std::move(pw));
 }
 

@@ -130,8 +130,12 @@ class Connection final {
   std::optional<ServerInfo> server_;
 };
 
+// Longest password the agent accepts: far more than any generated one (ACL GENPASS gives 64
+// characters), far less than what a wrong file mounted as the Secret would hold.
+inline constexpr size_t kMaxPasswordBytes = 1024;
+
 // Reads a password file (a mounted Secret): the whole file minus one trailing newline.
-// An empty path means "no password".
+// An empty path means "no password"; an empty or over-long password is Errc::Invalid.
 Result<std::optional<std::string>> readPasswordFile(const std::string& path);
 
 // The commands a read-only connection may send: AUTH, PING, INFO, ROLE and the CLUSTER

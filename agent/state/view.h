@@ -60,8 +60,18 @@ struct StateView {
   std::string redis_error;                 // why the local Redis did not answer
   bool redis_timed_out = false;            // ... because it did not answer in time (vs refused)
   std::optional<cluster::Snapshot> local;  // the local Redis, absent when unreachable
-  std::vector<cluster::PeerProbe> peers;   // last probe of every pod, by ordinal
-  bool creator_active = false;             // this agent is ordinal 0 and creation is not done
+  bool node_fresh = false;  // the local node started in this pod without an earlier nodes.conf
+  // The peers, as the local view shows them: pods whose node it sees linked and without a
+  // failure flag (this pod included); pods the agent looks at directly (cluster/attention.h);
+  // pods whose name led to another pod or StatefulSet at their last look; nodes refused as not
+  // provably of this cluster.
+  int64_t peers_answering = 0;
+  int64_t peers_watched = 0;
+  int64_t identity_conflicts = 0;
+  int64_t nodes_refused = 0;
+  int64_t dns_lookups = 0;      // name lookups of peer pods so far (the cost of watching)
+  int64_t peer_probes = 0;      // Redis probes of peer pods so far
+  bool creator_active = false;  // this agent is ordinal 0 and creation is not done
   cluster::CreatePhase create_phase = cluster::CreatePhase::WaitingForPeers;
   bool healing = false;          // the healer has repairs pending
   int64_t unexpected_nodes = 0;  // cluster nodes that are no pod of the StatefulSet (kept)

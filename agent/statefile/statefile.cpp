@@ -31,7 +31,10 @@ std::vector<Entry> parse(std::string_view text) {
     auto words = text::splitWords(trimmed);
     Entry e{std::string(words[0]), {}, line_no, std::string(trimmed)};
     for (size_t i = 1; i < words.size(); ++i) e.values.emplace_back(words[i]);
-    if (size_t colon = e.key.find(':'); words.size() == 1 && colon != std::string::npos) {
+    // Only "key:value" with both parts: "key:" or ":value" stay one word (found by fuzzing:
+    // they did not read back the same after a render).
+    if (size_t colon = e.key.find(':');
+        words.size() == 1 && colon != std::string::npos && colon > 0 && colon + 1 < e.key.size()) {
       e.values.push_back(e.key.substr(colon + 1));
       e.key.resize(colon);
     }

@@ -3,6 +3,8 @@
 //   nodes.ordinals       node ID -> StatefulSet ordinal (nodes_conf/ordinal_map.h)
 //   nodes.prepare-stats  what prepare rewrote, for run's metrics (prepare/record.h)
 //   nodes.timeout-boost  the node-timeout to restore after creation (cluster/timeout_boost.h)
+//   nodes.identity       the nodes this data directory has run, and whether each started in it
+//                        without an earlier nodes.conf (app/ordinal_learner.h)
 // The format: text lines; blank lines and lines starting with '#' are comments; every other line
 // is a key followed by its values, separated by spaces ("since 1764079308000"). Which keys a
 // file has and what their values mean is up to its reader. Files are replaced atomically.
@@ -23,6 +25,7 @@ namespace agent::statefile {
 inline constexpr std::string_view kOrdinalMap = "nodes.ordinals";
 inline constexpr std::string_view kPrepareStats = "nodes.prepare-stats";
 inline constexpr std::string_view kTimeoutBoost = "nodes.timeout-boost";
+inline constexpr std::string_view kIdentity = "nodes.identity";
 
 // Where the state file `name` lives for a nodes.conf path: in the same directory.
 std::string pathBeside(const std::string& nodes_conf_path, std::string_view name);

@@ -34,37 +34,77 @@ cluster::PeerProbe probe(int ordinal, const std::string& node_id) {
   return p;
 }
 
+constexpr const char* kSet = "redis-{}.svc";
+
+// `p` with the answer of the agent at its address: ordinal `agent_ordinal` of `set`, running
+// `node_id`.
+cluster::PeerProbe vouchedBy(cluster::PeerProbe p, int agent_ordinal, const std::string& node_id,
+                             const std::string& set = kSet) {
+  p.agent_asked = true;
+  p.agent = cluster::AgentInfo{
+      agent_ordinal, "redis-" + std::to_string(agent_ordinal), set, node_id, false, "", ""};
+  return p;
+}
+
 }  // namespace
 
-TEST_CASE("the ordinal learner records a peer once it answered twice with one ID") {
+TEST_CASE("the ordinal learner records a peer only when its own agent vouches for it") {
   TempDir dir;
   std::string nodes_conf = dir.file("nodes.conf");
-  app::OrdinalLearner learner(nodes_conf, 1, 3);
-  std::optional<cluster::Snapshot> local = snapshotFixture("master");
-  std::vector<cluster::PeerProbe> probes{probe(0, id('a')), probe(1, local->myId()),
-                                         probe(2, id('c'))};
-  learner.learn(local, probes);
-  CHECK(learner.map().ordinalOf(local->myId()) == 1);  // itself: at once
-  CHECK_FALSE(learner.map().ordinalOf(id('a')));       // a peer: not after one answer
+  app::OrdinalLearner learner(nodes_conf, 1, kSet);
+  cluster::Snapshot local = snapshotFixture("master");
+  learner.noteLocal(local);
+  const std::string a = "a9a3b5c8c459fecfae02c8a22f7b2cc2ba42f2c4";  // in the local view
+  const std::string c = "a4a63d5a3b66ffa7654c6f86239468d947eb457d";  // in the local view
+  std::vector<cluster::PeerProbe> probes{vouchedBy(probe(0, a), 0, a), probe(1, local.myId()),
+                                         probe(2, c), vouchedBy(probe(3, id('f')), 3, id('f'))};
+  learner.learn(probes);
+  CHECK(learner.map().ordinalOf(local.myId()) == 1);  // itself: at once
+  CHECK(learner.map().ordinalOf(a) == 0);             // vouched for by redis-0's agent
+  CHECK_FALSE(learner.map().ordinalOf(c));            // an ID at an address: a hint only
+  // Vouched for, but a node this node's cluster does not know: another cluster's pod with the
+  // same names.
+  CHECK_FALSE(learner.map().ordinalOf(id('f')));
   CHECK(files::exists(statefile::pathBeside(nodes_conf, statefile::kOrdinalMap)));
-  probes[2].node_id = id('d');  // a different node answered at that name this time
-  learner.learn(local, probes);
-  CHECK(learner.map().ordinalOf(id('a')) == 0);
-  CHECK_FALSE(learner.map().ordinalOf(id('c')));
-  CHECK_FALSE(learner.map().ordinalOf(id('d')));
+  // A stale record: redis-2's name leads to redis-0, whose agent says so. Nothing is learned.
+  probes[2] = vouchedBy(probe(2, a), 0, a);
+  learner.learn(probes);
+  CHECK(learner.map().ordinalOf(a) == 0);
+  CHECK_FALSE(learner.map().idOf(2));
+  // Another StatefulSet's agent at the address is no evidence either.
+  probes[2] = vouchedBy(probe(2, c), 2, c, "redis-{}.other.svc");
+  learner.learn(probes);
+  CHECK_FALSE(learner.map().idOf(2));
   // A restarted agent starts from the file.
-  app::OrdinalLearner again(nodes_conf, 1, 3);
-  CHECK(again.map().ordinalOf(id('a')) == 0);
+  app::OrdinalLearner again(nodes_conf, 1, kSet);
+  CHECK(again.map().ordinalOf(a) == 0);
+  CHECK(again.map().confirmed(a));
+}
+
+TEST_CASE("the ordinal learner records whether the local node started here fresh") {
+  TempDir dir;
+  std::string nodes_conf = dir.file("nodes.conf");
+  cluster::Snapshot formed = snapshotFixture("master");
+  REQUIRE_FALSE(app::bornEmpty(formed));
+  {
+    app::OrdinalLearner learner(nodes_conf, 1, kSet);
+    learner.noteLocal(formed);
+    CHECK_FALSE(learner.nodeFresh());  // first seen knowing a cluster: inherited
+  }
+  app::OrdinalLearner again(nodes_conf, 1, kSet);
+  again.noteLocal(formed);
+  CHECK_FALSE(again.nodeFresh());
+  CHECK(files::exists(statefile::pathBeside(nodes_conf, statefile::kIdentity)));
 }
 
 TEST_CASE("the ordinal learner rewrites a map someone deleted") {
   TempDir dir;
   std::string nodes_conf = dir.file("nodes.conf");
-  app::OrdinalLearner learner(nodes_conf, 0, 3);
-  learner.learn(std::nullopt, {});
+  app::OrdinalLearner learner(nodes_conf, 0, kSet);
+  learner.learn({});
   REQUIRE(files::exists(statefile::pathBeside(nodes_conf, statefile::kOrdinalMap)));
   REQUIRE(files::remove(statefile::pathBeside(nodes_conf, statefile::kOrdinalMap)));
-  learner.learn(std::nullopt, {});
+  learner.learn({});
   CHECK(files::exists(statefile::pathBeside(nodes_conf, statefile::kOrdinalMap)));
 }
 

@@ -29,7 +29,8 @@ struct Fixture {
       : fake(std::move(initial)),
         boost(statefile::pathBeside(dir.file("nodes.conf"), statefile::kTimeoutBoost), fake,
               activity, clock),
-        creator({6, 1, "node-0", "", ""}, fake, boost, std::move(lookup), activity, clock) {}
+        creator({6, 1, "node-0", "", "", FakeCluster::kSet, 0}, fake, boost, std::move(lookup),
+                activity, clock) {}
 
   // One pass; returns the commands it sent.
   std::vector<std::string> step() {

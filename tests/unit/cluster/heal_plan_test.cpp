@@ -59,17 +59,22 @@ struct World {
   nodes_conf::OrdinalMap map;
   Snapshot local;
   HealPlan plan(int me, int nodes = 6) {
-    return planHealing({me, nodes, 6379, &local, &pods, &map});
+    return planHealing({me, nodes, 6379, &local, &pods, &map, testing::FakeCluster::kSet, true});
   }
 };
 
-PeerProbe probe(int i, const std::string& ip, const Snapshot& s) {
+// Pod i at `ip` with node `s`, its own agent vouching for it (`fresh`: the node started there
+// without an earlier nodes.conf).
+PeerProbe probe(int i, const std::string& ip, const Snapshot& s, bool fresh = false) {
   PeerProbe p;
   p.ordinal = i;
   p.name = fmt::format("redis-{}.svc", i);
   p.ip = ip;
   p.node_id = s.myId();
   p.snapshot = s;
+  p.agent_asked = true;
+  p.agent =
+      AgentInfo{i, fmt::format("redis-{}", i), testing::FakeCluster::kSet, s.myId(), fresh, "", ""};
   return p;
 }
 
@@ -78,7 +83,7 @@ World healthy(int me) {
   World w;
   for (int i = 0; i < 6; ++i) {
     w.pods.push_back(probe(i, fmt::format("10.0.0.{}", i), snap(view(i))));
-    w.map.set(id(i), i);
+    w.map.set(id(i), i, true);
   }
   w.local = *w.pods[static_cast<size_t>(me)].snapshot;
   return w;
@@ -174,8 +179,8 @@ World wipedReplica() {
     w.pods[static_cast<size_t>(i)] =
         probe(i, fmt::format("10.0.0.{}", i), snap(view(i, {{4, failed}})));
   }
-  w.pods[4] = probe(4, "10.0.0.4", snap(line(7, "10.0.0.4", "myself,slave", id(1), "")));
-  w.map.set(id(7), 4);  // retires id(4)
+  w.pods[4] = probe(4, "10.0.0.4", snap(line(7, "10.0.0.4", "myself,slave", id(1), "")), true);
+  w.map.set(id(7), 4, true);  // retires id(4)
   w.local = *w.pods[0].snapshot;
   return w;
 }
@@ -193,7 +198,7 @@ TEST_CASE("an ID is not forgotten while anything says it may be alive or needed"
   SUBCASE("not retired: its pod is just not answering") {
     auto w = wipedReplica();
     w.map = {};
-    for (int i = 0; i < 6; ++i) w.map.set(id(i), i);  // no history: id(4) is not retired
+    for (int i = 0; i < 6; ++i) w.map.set(id(i), i, true);  // no history: id(4) not retired
     w.pods[4] = PeerProbe{};
     w.pods[4].ordinal = 4;
     CHECK(ofKind(w.plan(0), Kind::Forget).empty());
@@ -210,8 +215,8 @@ TEST_CASE("an ID is not forgotten while anything says it may be alive or needed"
       w.pods[static_cast<size_t>(i)] =
           probe(i, fmt::format("10.0.0.{}", i), snap(view(i, {{0, failed}})));
     }
-    w.pods[0] = probe(0, "10.0.0.0", snap(line(7, "10.0.0.0", "myself,master", "-", "")));
-    w.map.set(id(7), 0);
+    w.pods[0] = probe(0, "10.0.0.0", snap(line(7, "10.0.0.0", "myself,master", "-", "")), true);
+    w.map.set(id(7), 0, true);
     w.local = *w.pods[3].snapshot;
     auto plan = w.plan(3);
     CHECK(ofKind(plan, Kind::Forget).empty());
@@ -242,14 +247,15 @@ struct Sim {
 
   // Pod `ordinal` lost its data and runs node 10 now; the agents knew its old ID.
   void wipe(int ordinal) {
-    for (int i = 0; i < 6; ++i) map.set(testing::simId(i), i);
+    for (int i = 0; i < 6; ++i) map.set(testing::simId(i), i, true);
     fake.wipe(ordinal, testing::simId(10));
-    map.set(testing::simId(10), ordinal);
+    fake.pods[static_cast<size_t>(ordinal)].node_fresh = true;
+    map.set(testing::simId(10), ordinal, true);
   }
   HealPlan plan(int me) {
-    pods = fake.probeAll(Pods::Depth::Snapshot);
+    pods = fake.probe({{}, Pods::Depth::Snapshot, true, -1});
     local = fake.snapshotOf(me);
-    return planHealing({me, 6, 6379, &local, &pods, &map});
+    return planHealing({me, 6, 6379, &local, &pods, &map, testing::FakeCluster::kSet, true});
   }
 };
 
@@ -293,7 +299,7 @@ TEST_CASE("each reason not to forget a gone ID is reported, and nothing is forgo
   SUBCASE("it is not retired: its pod may come back with it") {
     s.fake.seen(testing::simId(0), testing::simId(4)) = {std::nullopt, "fail", false};
     s.fake.pods[4].answers = false;
-    for (int i = 0; i < 6; ++i) s.map.set(testing::simId(i), i);
+    for (int i = 0; i < 6; ++i) s.map.set(testing::simId(i), i, true);
     auto plan = s.plan(0);
     CHECK(ofKind(plan, Kind::Forget).empty());
     CHECK(plan.waiting.empty());

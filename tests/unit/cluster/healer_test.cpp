@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "support/fake_clock.h"
 #include "support/fake_cluster.h"
 
@@ -20,19 +22,20 @@ struct Fixture {
   // `history`: node ID -> ordinal entries the agents learned before the pods' current IDs (an
   // ID replaced in its pod is retired).
   Fixture(FakeCluster initial, int me, const std::map<std::string, int>& history = {})
-      : fake(std::move(initial)), healer({me, 6, 6379, 3000}, fake, activity, clock) {
+      : fake(std::move(initial)),
+        healer({me, 6, 6379, 3000, FakeCluster::kSet}, fake, activity, clock) {
     fake.local = me;
-    for (const auto& [id, ordinal] : history) map.set(id, ordinal);
+    for (const auto& [id, ordinal] : history) map.set(id, ordinal, true);
     for (int i = 0; i < static_cast<int>(fake.pods.size()); ++i) {
-      map.set(fake.pods[static_cast<size_t>(i)].node_id, i);
+      map.set(fake.pods[static_cast<size_t>(i)].node_id, i, true);
     }
   }
 
   // One pass of the agent's loop: probe every pod, then heal from the local snapshot.
   std::vector<std::string> pass() {
     fake.sent.clear();
-    fake.probeAll(Pods::Depth::Snapshot, 300);
-    attention = healer.step(fake.snapshotOf(fake.local), map);
+    fake.probe({{}, Pods::Depth::Snapshot, true, 300});
+    attention = healer.step(fake.snapshotOf(fake.local), map, true);
     return fake.sentTexts();
   }
 
@@ -129,7 +132,8 @@ TEST_CASE("an empty pod joins: MEETs after 300 ms, replicates after 3 s, announc
 
 TEST_CASE("a replica whose master is gone for good takes over; then the old ID is forgotten") {
   auto fake = FakeCluster::formed(6, 1);
-  fake.wipe(0, simId(10));                         // master 0 lost its data; pod 0 runs node 10 now
+  fake.wipe(0, simId(10));  // master 0 lost its data; pod 0 runs node 10 now, started fresh
+  fake.pods[0].node_fresh = true;
   Fixture f(std::move(fake), 3, {{simId(0), 0}});  // node 0 is retired
   auto sent = f.pass();
   CHECK(f.fake.count(cluster::kLocal, "CLUSTER FAILOVER FORCE") == 1);
@@ -147,6 +151,7 @@ TEST_CASE("a replica whose master is gone for good takes over; then the old ID i
 TEST_CASE("a forced takeover that fails is asked again only after 2 x node-timeout") {
   auto fake = FakeCluster::formed(6, 1);
   fake.wipe(0, simId(10));
+  fake.pods[0].node_fresh = true;
   fake.script(std::nullopt, "CLUSTER FAILOVER", fail(Errc::Server, "ERR no votes"));
   Fixture f(std::move(fake), 3, {{simId(0), 0}});
   f.pass();
@@ -173,8 +178,8 @@ TEST_CASE("nodes that are no pod of the StatefulSet are reported and never touch
   REQUIRE(f.healer.unexpected().size() == 1);
   CHECK(f.healer.unexpected()[0].find("is no pod of this StatefulSet; it is kept") !=
         std::string::npos);
-  // Still a disconnected, failed entry in this node's view: the loop keeps polling fast.
-  CHECK(f.attention);
+  // Nothing to repair or wait for: a stranger alone does not keep the loop busy.
+  CHECK_FALSE(f.attention);
 }
 
 TEST_CASE("a pod whose probe is still running is not acted on") {
@@ -185,4 +190,63 @@ TEST_CASE("a pod whose probe is still running is not acted on") {
   CHECK(f.pass().empty());
   f.fake.pods[2].slow = false;
   CHECK(f.pass().size() == 1);
+}
+
+namespace {
+
+// A formed cluster of two nodes at 10.9.0.x with every slot: another cluster, whose pod 0 has
+// the same name as ours. Returns the ID of its node at 10.9.0.0.
+std::string addForeignCluster(FakeCluster& fake) {
+  testing::SimNode a;
+  a.id = simId(13);
+  a.ip = "10.9.0.0";
+  a.slots = {{0, 16383}};
+  a.epoch = 1;
+  testing::SimNode b;
+  b.id = simId(14);
+  b.ip = "10.9.0.1";
+  b.master = false;
+  b.master_id = a.id;
+  a.knows[b.id] = {};
+  b.knows[a.id] = {};
+  fake.nodes.push_back(a);
+  fake.nodes.push_back(b);
+  return a.id;
+}
+
+}  // namespace
+
+TEST_CASE("an empty pod whose name for redis-0 leads into another cluster never merges them") {
+  for (bool foreign_agent : {true, false}) {
+    CAPTURE(foreign_agent);
+    auto fake = FakeCluster::formed(6, 1);
+    fake.wipe(5, simId(10));
+    std::string foreign = addForeignCluster(fake);
+    fake.pods[0].dns_ip = "10.9.0.0";  // pod 5's resolver sends redis-0 elsewhere
+    if (foreign_agent) {               // the other cluster's agents use the same names
+      fake.agents_elsewhere["10.9.0.0"] =
+          cluster::AgentInfo{0, "redis-0", FakeCluster::kSet, foreign, false, "", ""};
+    }
+    Fixture f(std::move(fake), 5);
+    std::vector<std::string> sent;
+    std::vector<std::string> refused;
+    for (int i = 0; i < 8; ++i) {
+      for (const auto& t : f.pass()) sent.push_back(t);
+      if (refused.empty()) refused = f.healer.refused();
+      f.clock.advance(1000);
+    }
+    // It joined its own cluster through the pods it could vouch for (the fake has no gossip:
+    // real Redis then learns redis-0 from them).
+    CHECK(std::count_if(sent.begin(), sent.end(), [](const std::string& t) {
+            return t.rfind("local CLUSTER MEET 10.0.0.", 0) == 0;
+          }) == 4);
+    for (int k = 1; k <= 4; ++k) CHECK(f.fake.nodeOf(5).knows.count(simId(k)) == 1);
+    // Nothing was ever sent to the foreign address, and neither cluster knows the other.
+    for (const auto& text : sent) CHECK(text.find("10.9.0.") == std::string::npos);
+    CHECK(f.fake.node(foreign).knows.count(simId(10)) == 0);
+    CHECK(f.fake.nodeOf(5).knows.count(foreign) == 0);
+    REQUIRE_FALSE(refused.empty());
+    CHECK(refused[0].find("redis-0") != std::string::npos);
+    CHECK(f.activity.errors.get(ErrorKind::ForeignNode) == 1);  // reported once
+  }
 }

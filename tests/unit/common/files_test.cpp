@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -63,5 +64,42 @@ TEST_CASE("remove deletes a file, accepts one already gone, and reports a real f
   auto st = files::remove(dir + "/sub/full");  // unlink() refuses a directory
   CHECK_FALSE(st);
   CHECK(fs::exists(dir + "/sub/full"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("read refuses what is not a regular file, and more than its cap, without blocking") {
+  std::string dir = tempDir();
+  std::string fifo = dir + "/fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0644) == 0);
+  auto r = files::read(fifo);  // would wait for a writer forever without O_NONBLOCK
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == Errc::Invalid);
+  CHECK(r.error().message.find("FIFO") != std::string::npos);
+  CHECK_FALSE(files::read(dir).has_value());
+
+  std::string big = dir + "/big";
+  REQUIRE(files::writeAtomically(big, std::string(3 * 1024 * 1024, 'x')));
+  auto capped = files::read(big, 2 * 1024 * 1024);
+  REQUIRE_FALSE(capped.has_value());
+  CHECK(capped.error().message.find("larger than 2 MiB") != std::string::npos);
+  CHECK(files::read(big, 3 * 1024 * 1024)->size() == 3 * 1024 * 1024);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("writeAtomicallyLike keeps the mode (and, as root, the owner) of the original") {
+  std::string dir = tempDir();
+  std::string path = dir + "/f";
+  REQUIRE(files::writeAtomically(path, "old", 0604));
+  bool root = ::geteuid() == 0;
+  if (root) REQUIRE(::chown(path.c_str(), 999, 998) == 0);
+  auto like = files::inspect(path);
+  REQUIRE(like.has_value());
+  bool kept = false;
+  REQUIRE(files::writeAtomicallyLike(path, "new", *like, &kept));
+  auto now = files::inspect(path);
+  CHECK(*files::read(path) == "new");
+  CHECK(now->mode == 0604);
+  CHECK(kept == root);
+  if (root) CHECK((now->uid == 999 && now->gid == 998));
   fs::remove_all(dir);
 }

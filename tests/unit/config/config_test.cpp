@@ -181,3 +181,53 @@ TEST_CASE("the README's flag table is the option table") {
                 "README.md's flag table differs; replace it with:\n"
                     << config::flagsMarkdown());
 }
+
+// Issue 12, defect 6: values that used to be accepted and then did harm.
+TEST_CASE("a pod IP must be an address Redis can parse") {
+  for (const char* ip : {"10.0.0.1", "fd00::12", "::ffff:10.1.2.3"}) {
+    auto c = parse({"prepare", std::string("--pod-ip=") + ip});
+    REQUIRE_MESSAGE(c.has_value(), ip);
+    CHECK(c->pod_ip == ip);
+  }
+  for (const char* ip : {"999.999.999.999", "10.0.0", "1.2.3.4.5", "::g", "10.0.0.1:6379", "."}) {
+    auto c = parse({"prepare", std::string("--pod-ip=") + ip});
+    REQUIRE_FALSE_MESSAGE(c.has_value(), ip);
+    CHECK(c.error().message ==
+          std::string("invalid --pod-ip '") + ip + "': expected an IPv4 or IPv6 address");
+  }
+  auto from_env = parse({"prepare"}, {"POD_IP=999.999.999.999"});
+  REQUIRE_FALSE(from_env.has_value());
+  CHECK(from_env.error().message.find("(from POD_IP)") != std::string::npos);
+}
+
+TEST_CASE("durations are bounded above, so derived limits cannot overflow") {
+  auto run = [](const std::string& interval) {
+    return parse({"run", "--pod-name=redis-0", kTmpl, "--poll-interval=" + interval});
+  };
+  REQUIRE(run("10m").has_value());
+  CHECK(run("10m")->poll_interval_ms == 600000);
+  for (const char* absurd : {"11m", "9223372036854775807", "1e300s", "100000000000000m"}) {
+    auto c = run(absurd);
+    REQUIRE_FALSE_MESSAGE(c.has_value(), absurd);
+    CHECK(c.error().message.find("from 50ms to 600s") != std::string::npos);
+  }
+  auto handover = config::parseCommandLine(config::Command::Handover, {"h", "--timeout=2h"}, {},
+                                           config::EnvPolicy::Strict);
+  CHECK_FALSE(handover.has_value());
+}
+
+TEST_CASE("a switch takes true, false or nothing, and refuses anything else") {
+  auto status = [](Args extra) {
+    Args args{"status", kTmpl};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return parse(args);
+  };
+  CHECK(status({"--json"})->json);
+  CHECK(status({"--json=true"})->json);
+  CHECK_FALSE(status({"--json=false"})->json);
+  CHECK_FALSE(status({})->json);
+  auto bad = status({"--json=no"});
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error().message == "invalid --json 'no': expected true or false (or the flag alone)");
+  CHECK_FALSE(status({"--json", "false"}).has_value());  // a switch takes no separate value
+}

@@ -147,3 +147,55 @@ TEST_CASE("stopping the server lets the request in progress finish") {
   REQUIRE(result.has_value());
   CHECK(result->kind == LineKind::Done);
 }
+
+namespace {
+
+int connectSilently(const std::string& path) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  return fd;
+}
+
+}  // namespace
+
+// Issue 12, defect 6: each silent client used to hold the socket for its whole 2 s read budget,
+// one after the other, before a handover was even read.
+TEST_CASE("silent clients do not delay a handover request") {
+  TempDir dir;
+  std::string path = dir.file("agent.sock");
+  auto server = Server::start(path, answering(LineKind::Done));
+  REQUIRE(server.has_value());
+  std::vector<int> silent;
+  for (int i = 0; i < 5; ++i) silent.push_back(connectSilently(path));
+  auto start = std::chrono::steady_clock::now();
+  auto result = requestHandover(path, {1000}, 5000, [](const Line&) {});
+  auto took = std::chrono::steady_clock::now() - start;
+  REQUIRE(result.has_value());
+  CHECK(result->kind == LineKind::Done);
+  CHECK(took < std::chrono::milliseconds(500));
+  // Each silent one is told why it is let go, once its own 2 s are up.
+  for (int fd : silent) {
+    std::string out;
+    char buf[256];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+    CHECK(out.rfind("failed no request line within 2000 ms", 0) == 0);
+    ::close(fd);
+  }
+}
+
+TEST_CASE("more waiting clients than the table holds let go of the oldest, not the newest") {
+  TempDir dir;
+  std::string path = dir.file("agent.sock");
+  auto server = Server::start(path, answering(LineKind::Done));
+  REQUIRE(server.has_value());
+  std::vector<int> silent;
+  for (int i = 0; i < 40; ++i) silent.push_back(connectSilently(path));
+  auto result = requestHandover(path, {1000}, 5000, [](const Line&) {});
+  REQUIRE(result.has_value());
+  CHECK(result->kind == LineKind::Done);
+  for (int fd : silent) ::close(fd);
+}

@@ -112,7 +112,7 @@ TEST_CASE("retired IDs are bounded, on load too") {
   auto parsed = nodes_conf::OrdinalMap::parse(text);
   REQUIRE(parsed);
   CHECK(parsed->retired().size() == nodes_conf::OrdinalMap::kMaxRetired);
-  CHECK(parsed->retired().back().first == fmt::format("{:040x}", 99));  // the newest kept
+  CHECK(parsed->retired().back().id == fmt::format("{:040x}", 99));  // the newest kept
 }
 
 TEST_CASE("a 30000-line map loads in linear time") {

@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <map>
@@ -443,4 +444,78 @@ TEST_CASE("run: a master without data and without any replica starts empty") {
   REQUIRE(files::writeAtomically(c.nodes_conf, readData("nodes_conf/redis-3.2-nobusport.conf")));
   auto r = prepare::run(c, resolver);
   CHECK(r.has_value());
+}
+
+// Issue 12, defect 6: the file shapes Redis or an operator can leave behind.
+
+TEST_CASE("run: a 0-byte nodes.conf without data is a fresh node; with data it is refused") {
+  TempDir dir;
+  FakeResolver resolver;
+  auto c = prepareConfig(dir);
+  REQUIRE(files::writeAtomically(c.nodes_conf, ""));  // a full disk left it so
+  auto fresh = prepare::run(c, resolver);
+  REQUIRE(fresh.has_value());
+  CHECK(fresh->outcome == prepare::Outcome::FreshNode);
+  CHECK(*files::read(c.nodes_conf) == "");
+
+  REQUIRE(files::writeAtomically(dir.file("dump.rdb"), "REDIS0010"));
+  auto refused = prepare::run(c, resolver);
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().code == Errc::Refused);
+  CHECK(refused.error().message.find("empty (0 bytes)") != std::string::npos);
+  CHECK(*files::read(dir.file("dump.rdb")) == "REDIS0010");
+}
+
+TEST_CASE("run: a FIFO as nodes.conf is refused at once, not read forever") {
+  TempDir dir;
+  FakeResolver resolver;
+  auto c = prepareConfig(dir);
+  REQUIRE(::mkfifo(c.nodes_conf.c_str(), 0644) == 0);
+  auto begin = std::chrono::steady_clock::now();
+  auto r = prepare::run(c, resolver);
+  CHECK(std::chrono::steady_clock::now() - begin < std::chrono::seconds(2));
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == Errc::Invalid);
+  CHECK(r.error().message.find("FIFO") != std::string::npos);
+  CHECK(files::inspect(c.nodes_conf)->type == files::FileInfo::Type::Fifo);
+}
+
+TEST_CASE("run: a rewrite keeps the owner, group and mode Redis' user needs") {
+  TempDir dir;
+  FakeResolver resolver;
+  auto c = prepareConfig(dir);
+  REQUIRE(files::writeAtomically(c.nodes_conf, readData("nodes_conf/redis-7.0-created-master.conf"),
+                                 0640));
+  REQUIRE(files::writeAtomically(dir.file("dump.rdb"), "REDIS0010"));
+  bool root = ::geteuid() == 0;
+  if (root) REQUIRE(::chown(c.nodes_conf.c_str(), 999, 999) == 0);
+  auto r = prepare::run(c, resolver);
+  REQUIRE(r.has_value());
+  REQUIRE(r->outcome == prepare::Outcome::Rewritten);
+  for (const std::string& path : {c.nodes_conf, c.nodes_conf + ".bak"}) {
+    auto info = files::inspect(path);
+    REQUIRE(info.has_value());
+    CHECK(info->mode == 0640);
+    if (root) CHECK(info->uid == 999);
+    if (root) CHECK(info->gid == 999);
+  }
+}
+
+TEST_CASE("run: a symlinked nodes.conf is rewritten through the link, which stays a link") {
+  TempDir dir;
+  FakeResolver resolver;
+  auto c = prepareConfig(dir);
+  std::string real = dir.file("real-nodes.conf");
+  std::string original = readData("nodes_conf/redis-7.0-created-master.conf");
+  REQUIRE(files::writeAtomically(real, original));
+  REQUIRE(files::writeAtomically(dir.file("dump.rdb"), "REDIS0010"));
+  REQUIRE(::symlink(real.c_str(), c.nodes_conf.c_str()) == 0);
+  auto r = prepare::run(c, resolver);
+  REQUIRE(r.has_value());
+  CHECK(r->outcome == prepare::Outcome::Rewritten);
+  auto link = files::inspect(c.nodes_conf);
+  REQUIRE(link.has_value());
+  CHECK(link->symlink);
+  CHECK(*files::read(real) != original);
+  CHECK(*files::read(c.nodes_conf + ".bak") == original);
 }

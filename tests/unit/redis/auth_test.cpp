@@ -2,9 +2,11 @@
 // AUTH outcomes, secrets kept out of every error text, and the server identity check.
 #include <doctest/doctest.h>
 
+#include "common/files.h"
 #include "redis/connection.h"
 #include "redis/fake_server.h"
 #include "redis/scrub.h"
+#include "support/fixtures.h"
 
 using namespace agent;
 using namespace agent::redis;
@@ -161,4 +163,18 @@ TEST_CASE("supportedServer draws the line at Redis 7.0 and Valkey 7.2") {
   CHECK(supportedServer({"redis", "7.4.1", "7.4.1"}));
   CHECK(supportedServer({"valkey", "7.2.5", "7.2.4"}));
   CHECK_FALSE(supportedServer({"redis", "garbage", "garbage"}));
+}
+
+// Issue 12, defect 6: a 1 MB file mounted as the password was accepted (and sent in every AUTH).
+TEST_CASE("a password file longer than the cap is refused with its size, not read as a password") {
+  agent::testing::TempDir dir;
+  std::string path = dir.file("password");
+  REQUIRE(files::writeAtomically(path, std::string(1024 * 1024, 'p') + "\n"));
+  auto r = readPasswordFile(path);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == Errc::Invalid);
+  CHECK(r.error().message.find("1048576 bytes") != std::string::npos);
+  CHECK(r.error().message.find("ppppp") == std::string::npos);
+  REQUIRE(files::writeAtomically(path, std::string(kMaxPasswordBytes, 'p') + "\n"));
+  CHECK(readPasswordFile(path)->value().size() == kMaxPasswordBytes);
 }

@@ -44,6 +44,22 @@ TEST_CASE("one-word key:value lines, as 0.1.0 wrote nodes.prepare-stats, read as
   CHECK(ipv6[0].values == std::vector<std::string>{"fd00::1"});
 }
 
+// Found by tests/fuzz/statefile_fuzz.cpp: "key:" read as key "key" with one empty value,
+// which rendered as "key " and read back without it.
+TEST_CASE("a one-word line with an empty part on either side of its colon stays one word") {
+  for (std::string line : {"rewrites:", ":3", ":"}) {
+    CAPTURE(line);
+    auto entries = statefile::parse(line + "\n");
+    REQUIRE(entries.size() == 1);
+    CHECK(entries[0].key == line);
+    CHECK(entries[0].values.empty());
+    auto back = statefile::parse(statefile::render("", entries));
+    REQUIRE(back.size() == 1);
+    CHECK(back[0].key == entries[0].key);
+    CHECK(back[0].values == entries[0].values);
+  }
+}
+
 TEST_CASE("an entry's error names its line and quotes it") {
   auto entries = statefile::parse("# c\nconfigured fifteen\n");
   auto err = entries.at(0).invalid("bad value");

@@ -71,7 +71,9 @@ FakeCluster FakeCluster::fresh(int pods) {
     n.id = simId(i);
     n.ip = fmt::format("10.0.0.{}", i);
     c.nodes.push_back(n);
-    c.pods.push_back({n.id});
+    FakePod pod;
+    pod.node_id = n.id;
+    c.pods.push_back(pod);
   }
   return c;
 }
@@ -227,7 +229,30 @@ cluster::Snapshot FakeCluster::snapshotOf(int ordinal) const {
   return snapshot(pods.at(static_cast<size_t>(ordinal)).node_id);
 }
 
-cluster::PeerProbe FakeCluster::probe(int ordinal, Depth depth) const {
+cluster::AgentInfo FakeCluster::agentFor(int ordinal) const {
+  const FakePod& pod = pods.at(static_cast<size_t>(ordinal));
+  if (pod.agent_override) return *pod.agent_override;
+  cluster::AgentInfo a;
+  a.ordinal = ordinal;
+  a.pod = fmt::format("redis-{}", ordinal);
+  a.set = kSet;
+  a.node_id = pod.node_id;
+  a.node_fresh = pod.node_fresh;
+  return a;
+}
+
+// The agent whose pod's node is at `ip` (the address a name led to).
+std::optional<cluster::AgentInfo> FakeCluster::agentAt(const std::string& ip) const {
+  for (size_t i = 0; i < pods.size(); ++i) {
+    if (!pods[i].agent_answers || node(pods[i].node_id).ip != ip) continue;
+    return agentFor(static_cast<int>(i));
+  }
+  auto it = agents_elsewhere.find(ip);
+  if (it != agents_elsewhere.end()) return it->second;
+  return std::nullopt;
+}
+
+cluster::PeerProbe FakeCluster::probeOne(int ordinal, Depth depth, bool agent_info) const {
   cluster::PeerProbe p;
   p.ordinal = ordinal;
   p.name = fmt::format("redis-{}.redis-headless.default.svc.cluster.local", ordinal);
@@ -236,35 +261,59 @@ cluster::PeerProbe FakeCluster::probe(int ordinal, Depth depth) const {
     p.error = fail(Errc::NotFound, p.name + " does not resolve");
     return p;
   }
-  const SimNode& n = node(pod.node_id);
-  p.ip = n.ip;
-  if (!pod.answers) {
+  p.ip = pod.dns_ip.value_or(node(pod.node_id).ip);
+  if (depth == Depth::Resolve) return p;
+  // Whatever node is at that address answers (a stale record leads to another pod's node).
+  // A pod's node first; else a node no pod runs (another cluster's) at that address.
+  const SimNode* at = nullptr;
+  bool answers = true;
+  for (const auto& other : pods) {
+    if (node(other.node_id).ip == p.ip) {
+      at = &node(other.node_id);
+      answers = other.answers;
+    }
+  }
+  for (const auto& other : nodes) {
+    bool runs = std::any_of(pods.begin(), pods.end(),
+                            [&](const FakePod& q) { return q.node_id == other.id; });
+    if (at == nullptr && !runs && other.ip == p.ip) at = &other;
+  }
+  if (at == nullptr || !answers) {
     p.error = fail(Errc::Transport, "connection refused");
     return p;
   }
+  const SimNode& n = *at;
   if (depth == Depth::Id) {
     if (n.loading) p.error = fail(Errc::Server, "LOADING Redis is loading the dataset in memory");
     if (!n.loading) p.node_id = n.id;
-    return p;
+  } else {
+    p.snapshot = snapshot(n.id);
+    p.node_id = p.snapshot->myId();
+    if (p.node_id.empty()) p.error = fail(Errc::Server, "loading its dataset");
   }
-  p.snapshot = snapshot(n.id);
-  p.node_id = p.snapshot->myId();
-  if (p.node_id.empty()) p.error = fail(Errc::Server, "loading its dataset");
+  if (agent_info && p.answering()) {
+    p.agent_asked = true;
+    p.agent = agentAt(p.ip);
+  }
   return p;
 }
 
-std::vector<cluster::PeerProbe> FakeCluster::probeAll(Depth depth, int64_t budget_ms) {
-  last_.resize(pods.size());
+const std::vector<cluster::PeerProbe>& FakeCluster::probe(const Request& request) {
+  requests.push_back(request);
+  auto& out = request.depth == Depth::Resolve ? resolved_ : last_;
+  out.resize(pods.size());
+  std::vector<bool> asked(pods.size(), request.ordinals.empty());
+  for (int k : request.ordinals) asked.at(static_cast<size_t>(k)) = true;
   for (size_t i = 0; i < pods.size(); ++i) {
-    if (pods[i].slow && budget_ms >= 0) {
-      last_[i].ordinal = static_cast<int>(i);
-      last_[i].name = fmt::format("redis-{}.redis-headless.default.svc.cluster.local", i);
-      last_[i].stale = true;
+    out[i].ordinal = static_cast<int>(i);
+    out[i].name = fmt::format("redis-{}.redis-headless.default.svc.cluster.local", i);
+    if (!asked[i] || (pods[i].slow && request.budget_ms >= 0)) {
+      out[i].stale = true;
       continue;
     }
-    last_[i] = probe(static_cast<int>(i), depth);
+    out[i] = probeOne(static_cast<int>(i), request.depth, request.agent_info);
   }
-  return last_;
+  return out;
 }
 
 void FakeCluster::script(std::optional<int> target, const std::string& prefix,

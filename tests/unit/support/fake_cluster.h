@@ -48,6 +48,12 @@ struct FakePod {
   bool resolves = true;  // its DNS name resolves
   bool answers = true;   // its Redis answers
   bool slow = false;     // a probe with a budget does not finish: the pod keeps its last result
+  // What the agent at the pod's address answers on /peerinfo when asked (nullopt: no agent).
+  // By default the pod's own agent, vouching for the node the pod runs (agentFor()).
+  std::optional<cluster::AgentInfo> agent_override;
+  bool agent_answers = true;          // false: no agent answers there
+  bool node_fresh = false;            // the pod's node started there without an earlier nodes.conf
+  std::optional<std::string> dns_ip;  // the name resolves here instead of the node's address
 };
 
 struct Sent {
@@ -68,6 +74,8 @@ class FakeCluster final : public cluster::Pods {
   std::vector<FakePod> pods;   // by ordinal
   int local = 0;               // the pod whose Redis kLocal stands for
   bool simulate = true;        // commands change the model (else they only answer OK)
+  // Agents at addresses where no pod of this set runs (another cluster's pods), by IP.
+  std::map<std::string, cluster::AgentInfo> agents_elsewhere;
 
   SimNode& node(const std::string& id);
   const SimNode& node(const std::string& id) const;
@@ -93,10 +101,17 @@ class FakeCluster final : public cluster::Pods {
   cluster::Snapshot snapshot(const std::string& id) const;
   cluster::Snapshot snapshotOf(int ordinal) const;
 
+  // The StatefulSet's peer host template the fake's agents report.
+  static constexpr const char* kSet = "redis-{}.redis-headless.default.svc.cluster.local";
+  // What pod `ordinal`'s own agent says about itself.
+  cluster::AgentInfo agentFor(int ordinal) const;
+
   // cluster::Pods
-  std::vector<cluster::PeerProbe> probeAll(Depth depth = Depth::Id,
-                                           int64_t budget_ms = -1) override;
+  using cluster::Pods::probeAll;
+  const std::vector<cluster::PeerProbe>& probe(const Request& request) override;
   const std::vector<cluster::PeerProbe>& last() const override { return last_; }
+  const std::vector<cluster::PeerProbe>& lastResolved() const override { return resolved_; }
+  std::vector<Request> requests;  // every probe round asked for, in order
   Result<redis::Reply> command(int ordinal, const std::vector<std::string>& args) override;
 
   // Commands whose target matches (nullopt: any) and whose words start with `prefix` get
@@ -124,10 +139,12 @@ class FakeCluster final : public cluster::Pods {
   Result<redis::Reply> meet(SimNode& n, const std::string& ip);
   Result<redis::Reply> replicate(SimNode& n, const std::string& master_id);
   void failover(SimNode& n);
-  cluster::PeerProbe probe(int ordinal, Depth depth) const;
+  cluster::PeerProbe probeOne(int ordinal, Depth depth, bool agent_info) const;
+  std::optional<cluster::AgentInfo> agentAt(const std::string& ip) const;
 
   std::vector<Rule> rules_;
   std::vector<cluster::PeerProbe> last_;
+  std::vector<cluster::PeerProbe> resolved_;
 };
 
 // The 40-character ID of simulated node `i` (0..15: one hex digit repeated; more: zero padded).

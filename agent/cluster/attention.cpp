@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "cluster/attention.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "common/log.h"
+#include "common/text.h"
+
+namespace agent::cluster {
+
+namespace {
+
+const log::Logger kLog("attention");
+
+// Why the local view says node `n` (the one confirmed for a pod) needs a look; "" when fine.
+std::string viewReason(const nodes_conf::Node& n) {
+  if (n.isNoaddr()) return "known as noaddr";
+  if (n.isFailed()) return "flagged fail";
+  if (n.isPfail()) return "flagged fail?";
+  if (n.inHandshake()) return "in a handshake";
+  if (!n.isConnected()) return "no link to its node";
+  return {};
+}
+
+bool failing(const nodes_conf::Node& n) {
+  return n.isFailed() || n.isPfail() || n.isNoaddr() || !n.isConnected();
+}
+
+}  // namespace
+
+Attention::Attention(AttentionOptions options, Clock& clock)
+    : options_(std::move(options)),
+      clock_(clock),
+      rng_(options_.seed),
+      seen_(static_cast<size_t>(std::max(0, options_.nodes))),
+      dns_(static_cast<size_t>(std::max(0, options_.nodes))) {
+  scheduleSweep(clock_.monotonicMs());
+}
+
+void Attention::scheduleSweep(int64_t now) {
+  int64_t spread = options_.sweep_ms / 5;
+  std::uniform_int_distribution<int64_t> jitter(-spread, spread);
+  next_sweep_ms_ = now + options_.sweep_ms + jitter(rng_);
+}
+
+void Attention::lookAtEverything(const std::string& why) {
+  full_look_ = why;
+  full_look_since_ = clock_.monotonicMs();
+  std::fill(seen_.begin(), seen_.end(), false);
+  kLog.info("Looking at every pod", {{"reason", why}});
+}
+
+bool Attention::sweepDue() const {
+  return clock_.monotonicMs() >= next_sweep_ms_;
+}
+
+void Attention::noteSweep(const std::vector<PeerProbe>& resolved) {
+  for (const auto& p : resolved) {
+    if (p.stale || p.ordinal < 0 || p.ordinal >= static_cast<int>(dns_.size())) continue;
+    dns_[static_cast<size_t>(p.ordinal)] = {p.ip, true, false};
+  }
+  scheduleSweep(clock_.monotonicMs());
+  if (options_.nodes > 1) {
+    std::uniform_int_distribution<int> pick(0, options_.nodes - 2);
+    int k = pick(rng_);
+    sample_ = k >= options_.my_ordinal ? k + 1 : k;
+  }
+}
+
+std::map<int, std::string> Attention::podReasons(const Snapshot& local,
+                                                 const nodes_conf::OrdinalMap& map) const {
+  std::map<int, std::string> out;
+  const auto& view = *local.nodes;
+  for (int k = 0; k < options_.nodes; ++k) {
+    if (k == options_.my_ordinal) continue;
+    auto id = map.idOf(k);
+    const auto* n = id ? view.find(*id) : nullptr;
+    const Dns& dns = dns_[static_cast<size_t>(k)];
+    if (!id) {
+      out[k] = "no node is known for this pod yet";
+    } else if (!map.confirmed(*id)) {
+      out[k] = "its node is not confirmed by its agent yet";
+    } else if (n == nullptr) {
+      out[k] = fmt::format("its node {} is unknown to this node", text::shortId(*id));
+    } else if (std::string why = viewReason(*n); !why.empty()) {
+      out[k] = why;
+    } else if (dns.known && !dns.checked && !dns.ip.empty() && dns.ip != n->address.host) {
+      out[k] = fmt::format("its name resolves to {}, this node knows it at '{}'", dns.ip,
+                           n->address.host);
+    } else if (k == sample_) {
+      out[k] = "sampled by the sweep: does it still know this node?";
+    }
+  }
+  // A failing master's replicas compare their offsets before one of them takes over.
+  const auto* me = local.myself();
+  const auto* master = me != nullptr && me->isReplica() ? view.find(me->master_id) : nullptr;
+  if (master != nullptr && failing(*master)) {
+    for (const auto& n : view.nodes()) {
+      auto k = map.ordinalOf(n.id);
+      if (n.isMyself() || n.master_id != master->id || !k || out.count(*k)) continue;
+      out[*k] = "replicates the same failing master";
+    }
+  }
+  return out;
+}
+
+std::string Attention::everyPodReason(const Snapshot& local,
+                                      const nodes_conf::OrdinalMap& map) const {
+  const auto& view = *local.nodes;
+  if (view.nodes().size() <= 1) return "this node is not in a cluster yet";
+  if (local.slotsAssigned() < nodes_conf::kSlotCount) {
+    return "not every slot is assigned in this node's view";
+  }
+  for (const auto& n : view.nodes()) {
+    auto retired = map.retiredEntry(n.id);
+    if (retired && retired->confirmed) {
+      return fmt::format("node {} was replaced in its pod and is still known", text::shortId(n.id));
+    }
+  }
+  return {};
+}
+
+bool Attention::due(Watch& w, const std::string& reason, int64_t now, bool& fresh) {
+  fresh = w.reason != reason;
+  if (fresh) w = {reason, now, options_.fast_ms};
+  if (now < w.next_ms) return false;
+  w.next_ms = now + w.backoff_ms;
+  w.backoff_ms = std::min(2 * w.backoff_ms, options_.max_backoff_ms);
+  return true;
+}
+
+Focus Attention::plan(const Snapshot& local, const nodes_conf::OrdinalMap& map,
+                      const std::vector<PeerProbe>& last, const std::string& want_all) {
+  Focus f;
+  if (!local.nodes || local.myself() == nullptr) return f;
+  int64_t now = clock_.monotonicMs();
+  auto name = [&](int k) {
+    return static_cast<size_t>(k) < last.size() ? last[static_cast<size_t>(k)].pod()
+                                                : std::to_string(k);
+  };
+  std::string every = !full_look_.empty() ? full_look_
+                      : !want_all.empty() ? want_all
+                                          : everyPodReason(local, map);
+  bool fresh = false;
+  if (every.empty()) {
+    all_ = {};
+  } else if (!full_look_.empty() || due(all_, every, now, fresh)) {
+    if (fresh) kLog.info("Looking at every pod", {{"reason", every}});
+    f.all = true;
+    for (int k = 0; k < options_.nodes; ++k) {
+      if (k != options_.my_ordinal) f.ordinals.push_back(k);
+    }
+  }
+  auto reasons = podReasons(local, map);
+  std::erase_if(pods_, [&](const auto& kv) { return reasons.count(kv.first) == 0; });
+  for (const auto& [k, why] : reasons) {
+    bool is_due = due(pods_[k], why, now, fresh);
+    if (fresh) kLog.info("Looking at a pod", {{"pod", name(k)}, {"reason", why}});
+    if (is_due && !f.all) f.ordinals.push_back(k);
+  }
+  return f;
+}
+
+void Attention::noteRound(const Focus& focus, const std::vector<PeerProbe>& probes) {
+  for (int k : focus.ordinals) {
+    auto idx = static_cast<size_t>(k);
+    if (idx >= probes.size() || probes[idx].stale) continue;
+    seen_[idx] = true;
+    const auto& p = probes[idx];
+    if (!p.ip.empty() || (p.error && p.error->code == Errc::NotFound)) {
+      dns_[idx] = {p.ip, true, true};
+    }
+    if (k == sample_) sample_ = -1;
+  }
+  if (full_look_.empty()) return;
+  bool all_seen = true;
+  for (int k = 0; k < options_.nodes; ++k) {
+    all_seen &= k == options_.my_ordinal || seen_[static_cast<size_t>(k)];
+  }
+  if (all_seen || clock_.monotonicMs() - full_look_since_ >= options_.full_look_max_ms) {
+    kLog.info("Looked at every pod; from now on only at pods that need it",
+              {{"everyPodAnswered", all_seen}});
+    full_look_.clear();
+  }
+}
+
+int64_t Attention::msUntilDue() const {
+  if (!full_look_.empty()) return 0;
+  int64_t now = clock_.monotonicMs();
+  int64_t next = next_sweep_ms_;
+  if (!all_.reason.empty()) next = std::min(next, all_.next_ms);
+  for (const auto& [k, w] : pods_) next = std::min(next, w.next_ms);
+  return std::max<int64_t>(0, next - now);
+}
+
+}  // namespace agent::cluster

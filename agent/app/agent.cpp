@@ -28,6 +28,18 @@ metrics::Identity metricsIdentity(const config::Config& c) {
           wallMs()};
 }
 
+redis::ConnectOptions withCredentials(redis::ConnectOptions options,
+                                      std::shared_ptr<const redis::Credentials> credentials) {
+  options.credentials = std::move(credentials);
+  return options;
+}
+
+cluster::PeerPoolOptions withCredentials(cluster::PeerPoolOptions options,
+                                         std::shared_ptr<const redis::Credentials> credentials) {
+  options.connect.credentials = std::move(credentials);
+  return options;
+}
+
 // Sleeps `ms`, of which the first kMinPassGapMs cannot be cut short by a wake. True on stop.
 bool sleepBetweenPasses(StopSignal& stop, int64_t ms) {
   int64_t quiet = std::min(ms, kMinPassGapMs);
@@ -41,17 +53,22 @@ Agent::Agent(const config::Config& config, peers::Resolver& resolver,
              std::optional<std::string> password)
     : config_(config),
       exporter_(metricsIdentity(config)),
-      peers_(config::peerPoolOptions(config, password), resolver, config.peerHosts()),
+      rotation_(config, password, activity_),
+      peers_(withCredentials(config::peerPoolOptions(config, password), rotation_.credentials()),
+             resolver, config.peerHosts()),
       driver_(config, peers_, activity_),
-      local_({config.redis.host, config.redis.port}, config::redisOptions(config, password),
+      local_({config.redis.host, config.redis.port},
+             withCredentials(config::redisOptions(config, password), rotation_.credentials()),
              activity_,
              [this] {
                driver_.readNodeTimeout(local_);
                driver_.lookAgain("the local Redis was (re)connected");
              }),
       learner_(config.nodes_conf, config.ordinal, config.peer_host_template),
-      master_(config::redisOptions(config, password)),
-      handover_(config, config::redisOptions(config, password), activity_),
+      master_(withCredentials(config::redisOptions(config, password), rotation_.credentials())),
+      handover_(config,
+                withCredentials(config::redisOptions(config, password), rotation_.credentials()),
+                activity_),
       watch_(config.nodes_conf, activity_) {
   peers_.setLocal([this] { return local_.connectionOrNull(); });
 }
@@ -70,7 +87,8 @@ int64_t Agent::tick() {
   master_offset_ = master_.offset(local_.snapshot());
   learner_.learn(peers_.last());
   sleep_ms = std::min(sleep_ms, driver_.heal(local_, learner_.map()));
-  return std::min(sleep_ms, driver_.keepLayout(local_, handover_.asked()));
+  sleep_ms = std::min(sleep_ms, driver_.keepLayout(local_, handover_.asked()));
+  return std::min(sleep_ms, rotation_.step(local_, peers_));
 }
 
 void Agent::publish(int64_t pass_ms) {
@@ -86,12 +104,16 @@ void Agent::publish(int64_t pass_ms) {
   view->actions = activity_.actions.values();
   view->errors = activity_.errors.values();
   watch_.describe(*view);
+  rotation_.describe(*view);
   publisher_.publish(std::move(view));
 }
 
 bool Agent::startHttp() {
+  // The rotation's report comes from the published view: the handler never waits on the loop.
   http_.get("/peerinfo", [this](const http::Params&) {
-    return http::Response{200, "text/plain", peerInfo(config_, *publisher_.store().get())};
+    auto view = publisher_.store().get();
+    return http::Response{200, "text/plain",
+                          peerInfo(config_, *view) + auth::renderReport(view->rotation.report)};
   });
   serveProbes(http_, publisher_.store(), exporter_,
               probes::livenessLimitMs(config_.poll_interval_ms));
@@ -110,6 +132,8 @@ void Agent::shutDown() {
   handover_.stop();
   watch_.stop();
   watch_.setWake(nullptr);
+  rotation_.stop();
+  rotation_.setWake(nullptr);
   http_.stop();
   kLog.info("Agent stopped");
 }
@@ -117,6 +141,7 @@ void Agent::shutDown() {
 int Agent::run(StopSignal& stop) {
   started_ms_ = monotonicMs();
   watch_.setWake(&stop);
+  rotation_.setWake(&stop);
   publish(0);
   kLog.info("Agent started", {{"pod", config_.pod_name},
                               {"ordinal", config_.ordinal.value_or(-1)},

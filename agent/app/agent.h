@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // `run`: the long-running sidecar. A thin loop that wires its parts: each pass observes the
 // local Redis (LocalRedis), looks at the peers that need it and creates or heals the cluster
-// (ClusterDriver), learns identities (OrdinalLearner), reads its master's offset (MasterLink)
-// and publishes what it saw for probes and metrics (StatePublisher). The HTTP listener serves the
+// (ClusterDriver), learns identities (OrdinalLearner), reads its master's offset (MasterLink),
+// publishes what it saw for probes and metrics (StatePublisher) and moves the node to a new
+// password when the mounted one changes (PasswordRotation). The HTTP listener serves the
 // published view; the control socket serves handovers (HandoverService); nodes.conf changes wake
 // the loop (NodesConfWatch). It sleeps --poll-interval between passes, less when something happens.
 // It never writes nodes.conf: Redis owns that file while it runs. Threads: docs/architecture.md.
@@ -18,6 +19,7 @@
 #include "app/master_link.h"
 #include "app/nodes_conf_watch.h"
 #include "app/ordinal_learner.h"
+#include "app/password_rotation.h"
 #include "app/publisher.h"
 #include "cluster/peer_pool.h"
 #include "common/counters.h"
@@ -56,6 +58,7 @@ class Agent {
   int64_t started_ms_ = 0;
   int64_t passes_ = 0;
   bool stopping_ = false;
+  PasswordRotation rotation_;  // before every part that connects: they share its credentials
   cluster::PeerPool peers_;
   ClusterDriver driver_;
   LocalRedis local_;

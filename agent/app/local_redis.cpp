@@ -4,6 +4,7 @@
 #include "cluster/commands.h"
 #include "common/log.h"
 #include "common/text.h"
+#include "redis/credentials.h"
 #include "redis/info.h"
 
 namespace agent::app {
@@ -32,7 +33,7 @@ void LocalRedis::lost(const Error& err) {
 bool LocalRedis::observe() {
   if (conn_ && !conn_->healthy()) conn_.reset();
   if (!conn_) {
-    auto conn = redis::Connection::open(endpoint_, options_);
+    auto conn = redis::connect(endpoint_, options_);
     if (!conn) {
       lost(conn.error());
       return false;

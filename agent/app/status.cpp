@@ -10,6 +10,9 @@
 
 #include "app/cluster_driver.h"
 #include "app/commands.h"
+#include "auth/hash.h"
+#include "auth/node_auth.h"
+#include "auth/rotation.h"
 #include "cluster/identity.h"
 #include "common/log.h"
 #include "common/text.h"
@@ -309,6 +312,35 @@ std::string renderStatusJson(const std::vector<cluster::PeerProbe>& pods,
   return out.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
+std::string renderRotationLine(const AuthPhases& phases) {
+  bool rotating = std::any_of(phases.begin(), phases.end(), [](const auto& p) {
+    return p.second != "done" && p.second != "unknown";
+  });
+  if (!rotating) return {};
+  std::string out = "Password rotation under way:";
+  for (const auto& [pod, phase] : phases) out += fmt::format(" {} {};", pod, phase);
+  out.back() = '\n';
+  return out;
+}
+
+namespace {
+
+AuthPhases readAuthPhases(cluster::PeerPool& pool, const std::vector<cluster::PeerProbe>& pods,
+                          const std::optional<std::string>& password) {
+  AuthPhases out;
+  std::string target = password ? auth::sha256Hex(*password) : std::string();
+  for (const auto& p : pods) {
+    auto node = auth::readNodeAuth([&pool, &p](const std::vector<std::string>& args) {
+      return pool.command(p.ordinal, args);
+    });
+    auto phase = node ? auth::phaseOf(*node, target) : auth::Phase::Unknown;
+    out.emplace_back(p.pod(), auth::phaseName(phase));
+  }
+  return out;
+}
+
+}  // namespace
+
 int runStatus(const config::Config& c) {
   auto password = redis::readPasswordFile(c.redis_password_file);
   if (!password) {
@@ -337,8 +369,17 @@ int runStatus(const config::Config& c) {
   addIdentityProblems(pods, c, health);
   auto layout = layoutStatus(c, pods);
   const LayoutStatus* l = layout ? &*layout : nullptr;
-  std::string text =
-      c.json ? renderStatusJson(pods, health, l) : renderStatusTable(pods, health, l);
+  auto phases = readAuthPhases(pool, pods, *password);
+  std::string text;
+  if (c.json) {
+    auto json = Json::parse(renderStatusJson(pods, health, l));
+    for (size_t i = 0; i < phases.size() && i < json["pods"].size(); ++i) {
+      json["pods"][i]["authPhase"] = phases[i].second;
+    }
+    text = json.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
+  } else {
+    text = renderStatusTable(pods, health, l) + renderRotationLine(phases);
+  }
   std::fputs(text.c_str(), stdout);
   return health.healthy ? kExitOk : kExitFailure;
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cluster/health.h"
@@ -30,5 +31,11 @@ std::string renderStatusJson(const std::vector<cluster::PeerProbe>& pods,
 // The plan from the first answering pod's view, with every pod's placement asked from its agent.
 std::optional<LayoutStatus> layoutStatus(const config::Config& config,
                                          const std::vector<cluster::PeerProbe>& pods);
+
+// Where each pod's node is in a password rotation to the mounted password (auth/rotation.h
+// phase names, "unknown" where it could not be read), by pod name in ordinal order.
+using AuthPhases = std::vector<std::pair<std::string, std::string>>;
+// "" when every node is done (or none could be read); else one line that names each phase.
+std::string renderRotationLine(const AuthPhases& phases);
 
 }  // namespace agent::app

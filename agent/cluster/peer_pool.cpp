@@ -19,6 +19,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "peers/resolver.h"
+#include "redis/credentials.h"
 
 namespace agent::cluster {
 
@@ -79,7 +80,7 @@ void PeerPool::Shared::probeRedis(const Job& job, Slot& slot, PeerProbe& p) {
   auto& conn = slot.conn;
   if (conn && (!conn->healthy() || conn->endpoint().host != p.ip)) conn.reset();
   if (!conn) {
-    auto opened = redis::Connection::open({p.ip, options.redis_port}, options.connect);
+    auto opened = redis::connect({p.ip, options.redis_port}, options.connect);
     if (!opened) {
       p.error = opened.error();
       return;

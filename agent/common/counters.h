@@ -28,10 +28,14 @@ enum class Action {
   FailoverForce,       // a handover that needed CLUSTER FAILOVER FORCE
   Forget,              // CLUSTER FORGET of a node that is gone
   LayoutFailover,      // CLUSTER FAILOVER sent by the layout keeper (a master moved back)
+  MasterauthSwitch,    // password rotation: masterauth set to the new password
   Meet,                // CLUSTER MEET
   NodeTimeoutRestore,  // the configured cluster-node-timeout put back on a master
   NodeTimeoutShorten,  // cluster-node-timeout shortened on a master while creating
   NodesConfRewrite,    // nodes.conf rewritten by prepare (read from its record)
+  PasswordAdd,         // password rotation: the local node accepts the new password too
+  PasswordDrop,        // password rotation: the local node accepts only the new password
+  PasswordRestore,     // password rotation: a restarted node got the rotation's passwords back
   Replicate,           // CLUSTER REPLICATE
   SetConfigEpoch,      // CLUSTER SET-CONFIG-EPOCH while creating
   Count,               // not a kind: how many there are
@@ -46,6 +50,8 @@ enum class ErrorKind {
   HttpRefused,            // an HTTP connection closed by a listener limit (slow, big, too many)
   LayoutFailoverFailed,   // a layout keeper's CLUSTER FAILOVER was refused or did not switch
   NodesConfWatch,         // the directory of nodes.conf cannot be watched
+  PasswordFile,           // the mounted password file cannot be read (or is empty)
+  PasswordRotation,       // a rotation step failed, or a rotation cannot run (reason logged)
   RedisUnreachable,       // the local Redis stopped answering
   Count,                  // not a kind: how many there are
 };
@@ -66,10 +72,14 @@ struct KindNames<Action> {
       "failover_force",
       "forget",
       "layout_failover",
+      "masterauth_switch",
       "meet",
       "node_timeout_restore",
       "node_timeout_shorten",
       "nodes_conf_rewrite",
+      "password_add",
+      "password_drop",
+      "password_restore",
       "replicate",
       "set_config_epoch",
   };
@@ -78,9 +88,9 @@ struct KindNames<Action> {
 template <>
 struct KindNames<ErrorKind> {
   static constexpr std::array<std::string_view, kKindCount<ErrorKind>> kNames = {
-      "command_failed",          "control_socket",   "foreign_node",
-      "handover_client_install", "handover_failed",  "http_refused",
-      "layout_failover_failed",  "nodes_conf_watch", "redis_unreachable",
+      "command_failed",  "control_socket",    "foreign_node",           "handover_client_install",
+      "handover_failed", "http_refused",      "layout_failover_failed", "nodes_conf_watch",
+      "password_file",   "password_rotation", "redis_unreachable",
   };
 };
 

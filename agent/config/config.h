@@ -43,7 +43,7 @@ struct Config {
 
   std::string nodes_conf;
   std::string data_dir;      // where RDB/AOF live; defaults to the directory of nodes_conf
-  std::string include_file;  // redis.conf include written by prepare; empty = none
+  std::string include_file;  // redis.conf include written by prepare (and kept by run); "" = none
   std::string runtime_dir;   // shared with the redis container: control socket, handover client
 
   HostPort redis;
@@ -69,6 +69,7 @@ struct Config {
   std::string crash_after;          // fault injection for tests (see creator.h)
   int64_t takeover_timeout_ms = 0;  // prepare: wait for a replica to take over (shard_guard)
   int64_t dns_wait_ms = 0;          // prepare: wait for peer names that do not resolve yet
+  int64_t rotation_grace_ms = 0;    // run: every pod switched -> the old password goes after this
 
   // Name of the pod with `ordinal`, from peer_host_template.
   std::string peerHost(int ordinal) const;

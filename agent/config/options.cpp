@@ -207,9 +207,9 @@ void fileOptions(std::vector<Option>& out) {
                  "PATH",
                  "",
                  "none",
-                 "redis.conf include that prepare writes (mode 0600: requirepass/masterauth); "
-                 "empty = none",
-                 {Command::Prepare},
+                 "redis.conf include that prepare writes (mode 0600: requirepass/masterauth) and "
+                 "run keeps in step during a password rotation; empty = none",
+                 {Command::Prepare, Command::Run},
                  setString(&Config::include_file)});
   out.push_back({"dns-wait",
                  "AGENT_DNS_WAIT",
@@ -307,6 +307,15 @@ void agentOptions(std::vector<Option>& out) {
                  "Redis knows; between sweeps it looks only at pods its Redis shows amiss",
                  {Command::Run},
                  setDuration(&Config::sweep_interval_ms, "sweep-interval", 1000, kMinute * 60)});
+  out.push_back({"rotation-grace",
+                 "AGENT_ROTATION_GRACE",
+                 "DURATION",
+                 "2m",
+                 "",
+                 "password rotation: how long the old password still works once every pod "
+                 "uses the new one (clients move meanwhile)",
+                 {Command::Run},
+                 setDuration(&Config::rotation_grace_ms, "rotation-grace", 0, kMinute * 60 * 24)});
   out.push_back({"mode",
                  "AGENT_MODE",
                  "act|observe",

@@ -10,6 +10,7 @@
 #include "common/clock.h"
 #include "common/text.h"
 #include "handover/plan.h"
+#include "redis/credentials.h"
 
 namespace agent::handover {
 
@@ -31,7 +32,7 @@ class RedisEnvironment final : public Environment {
  public:
   explicit RedisEnvironment(redis::ConnectOptions connect) : connect_(std::move(connect)) {}
   Result<std::unique_ptr<Node>> open(const std::string& host, int port) override {
-    auto conn = redis::Connection::open({host, port}, connect_);
+    auto conn = redis::connect({host, port}, connect_);
     if (!conn) return conn.error();
     return std::unique_ptr<Node>(std::make_unique<RedisNode>(std::move(*conn)));
   }

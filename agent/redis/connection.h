@@ -33,6 +33,8 @@ namespace agent::redis {
 
 using Endpoint = HostPort;
 
+class Credentials;
+
 struct ConnectOptions {
   // TCP connect and TLS handshake together.
   int64_t connect_timeout_ms = 1000;
@@ -48,6 +50,9 @@ struct ConnectOptions {
   ReplyLimits limits{};             // caps on every reply (a command may raise its own)
   // More strings to scrub from every error text besides the password.
   std::vector<std::string> secrets{};
+  // When set, the passwords to try in place of `password` (a password rotation may be under
+  // way): connections are then opened with redis::connect() (redis/credentials.h).
+  std::shared_ptr<const Credentials> credentials{};
   // When set and cancelled, every exchange ends at once with Errc::Transport ("cancelled").
   std::shared_ptr<const Canceller> cancel{};
 };

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/rotation.h"
 #include "cluster/creator.h"
 #include "cluster/peer_pool.h"
 #include "cluster/snapshot.h"
@@ -50,6 +51,15 @@ inline const char* phaseName(Phase p) {
   return "unknown";
 }
 
+// The password rotation as this agent sees it (app/password_rotation.h).
+struct RotationView {
+  bool enabled = false;              // a password file is configured
+  auth::Report report;               // this node's phase and target, what /peerinfo serves
+  std::vector<std::string> waiting;  // what the next step waits for, one line per pod
+  int64_t grace_left_ms = 0;         // every pod switched: time left before the old goes
+  int64_t started_ms = 0;            // monotonic, when this rotation began here; 0 = none
+};
+
 struct StateView {
   int64_t started_ms = 0;       // monotonic, when the agent started
   int64_t updated_ms = 0;       // monotonic, end of the last loop pass
@@ -85,6 +95,7 @@ struct StateView {
   prepare::Record prepare;         // what prepare recorded beside nodes.conf
   int64_t nodes_conf_changes = 0;  // changes the watcher reported
   bool watching = false;           // the nodes.conf directory is watched (else polling only)
+  RotationView rotation;
 };
 
 class StateStore {

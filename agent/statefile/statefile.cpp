@@ -63,8 +63,8 @@ Result<std::optional<std::string>> read(const std::string& path) {
   return text.error();
 }
 
-Status write(const std::string& path, std::string_view text) {
-  return files::writeAtomically(path, text);
+Status write(const std::string& path, std::string_view text, mode_t mode) {
+  return files::writeAtomically(path, text, mode);
 }
 
 Status remove(const std::string& path) {

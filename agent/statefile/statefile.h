@@ -5,11 +5,15 @@
 //   nodes.timeout-boost  the node-timeout to restore after creation (cluster/timeout_boost.h)
 //   nodes.identity       the nodes this data directory has run, and whether each started in it
 //                        without an earlier nodes.conf (app/ordinal_learner.h)
+//   nodes.auth           the passwords (as SHA-256) the node accepts while a rotation runs
+//                        (auth/record.h)
 // The format: text lines; blank lines and lines starting with '#' are comments; every other line
 // is a key followed by its values, separated by spaces ("since 1764079308000"). Which keys a
 // file has and what their values mean is up to its reader. Files are replaced atomically.
 // Depends on common/ only.
 #pragma once
+
+#include <sys/types.h>
 
 #include <cstdint>
 #include <optional>
@@ -26,6 +30,7 @@ inline constexpr std::string_view kOrdinalMap = "nodes.ordinals";
 inline constexpr std::string_view kPrepareStats = "nodes.prepare-stats";
 inline constexpr std::string_view kTimeoutBoost = "nodes.timeout-boost";
 inline constexpr std::string_view kIdentity = "nodes.identity";
+inline constexpr std::string_view kAuth = "nodes.auth";
 
 // Where the state file `name` lives for a nodes.conf path: in the same directory.
 std::string pathBeside(const std::string& nodes_conf_path, std::string_view name);
@@ -56,7 +61,7 @@ std::string render(std::string_view header, const std::vector<Entry>& entries);
 // The file's text; nullopt when it does not exist. Errc::Io when it cannot be read.
 Result<std::optional<std::string>> read(const std::string& path);
 // Replaces the file atomically (temp file, fsync, rename, fsync of the directory).
-Status write(const std::string& path, std::string_view text);
+Status write(const std::string& path, std::string_view text, mode_t mode = 0644);
 // Removes the file durably; one that is already gone is no error.
 Status remove(const std::string& path);
 

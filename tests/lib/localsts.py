@@ -272,6 +272,36 @@ class LocalStatefulSet:
     def secret_path(self):
         return os.path.join(self.root, "redis-password")
 
+    def secret_mount(self, i):
+        """Pod i's Secret volume, laid out like the kubelet's (atomic_writer.go): the visible
+        file is a symlink through `..data`, which points at a hidden timestamped directory."""
+        return os.path.join(self.pod_dir(i), "secret")
+
+    def pod_secret_path(self, i):
+        return os.path.join(self.secret_mount(i), "redis-password")
+
+    def mount_secret(self, i, password=None):
+        """Updates pod i's Secret volume the way the kubelet does: the new contents in a fresh
+        directory, a new symlink renamed over `..data`, the old directory removed."""
+        password = self.password if password is None else password
+        mount = self.secret_mount(i)
+        os.makedirs(mount, exist_ok=True)
+        stamp = f"..{time.strftime('%Y_%m_%d_%H_%M_%S')}.{time.monotonic_ns()}"
+        os.makedirs(os.path.join(mount, stamp), mode=0o755)
+        fd = os.open(os.path.join(mount, stamp, "redis-password"), os.O_WRONLY | os.O_CREAT,
+                     0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(password + "\n")
+        data = os.path.join(mount, "..data")
+        old = os.readlink(data) if os.path.islink(data) else None
+        os.symlink(stamp, os.path.join(mount, "..data_tmp"))
+        os.rename(os.path.join(mount, "..data_tmp"), data)
+        visible = self.pod_secret_path(i)
+        if not os.path.islink(visible):
+            os.symlink("..data/redis-password", visible)
+        if old:
+            shutil.rmtree(os.path.join(mount, old), ignore_errors=True)
+
     # ----- name resolution -----
 
     def _hosts_text(self):
@@ -328,7 +358,7 @@ class LocalStatefulSet:
                  f"--cluster-nodes={self.size}", f"--peer-host-template={TEMPLATE}",
                  f"--log-format={self.log_format}"]
         if self.password is not None:
-            flags.append(f"--redis-password-file={self.secret_path}")
+            flags.append(f"--redis-password-file={self.pod_secret_path(i)}")
         return flags
 
     def agent_argv(self, i):
@@ -337,7 +367,8 @@ class LocalStatefulSet:
             f"--pod-ip={p.ip}", f"--node-name={p.k8s_node}",
             f"--nodes-conf={self.data_dir(i)}/nodes.conf", f"--cluster-replicas={self.replicas}",
             f"--http-addr={p.ip}:{HTTP_PORT}", f"--runtime-dir={self.run_dir(i)}",
-            f"--poll-interval={self.poll_interval}"] + self.agent_args + \
+            f"--poll-interval={self.poll_interval}",
+            f"--include-file={self.run_dir(i)}/redis-agent.conf"] + self.agent_args + \
             self.pod_agent_args.get(i, [])
 
     def prepare_argv(self, i):
@@ -430,7 +461,15 @@ class LocalStatefulSet:
         self._write_secret()
         self._assign(i, new_ip, wipe)
         self.write_hosts()
+        self._mount_secrets([i])
         self._launch(i, agent, wait, before_redis)
+
+    def _mount_secrets(self, ordinals):
+        if self.password is None:
+            return
+        for i in ordinals:
+            if not os.path.exists(self.pod_secret_path(i)):
+                self.mount_secret(i)
 
     def start_pods(self, ordinals, new_ip=False, wipe=False, delay=None, wait=True, ips=None,
                    **kw):
@@ -442,6 +481,7 @@ class LocalStatefulSet:
         for i in ordinals:
             self._assign(i, new_ip, wipe, (ips or {}).get(i))
         self.write_hosts()
+        self._mount_secrets(ordinals)
         for i in ordinals:
             if delay:
                 time.sleep(delay())

@@ -4,7 +4,8 @@ One thread per shard INCRs a few counters whose slots that shard owns, through i
 cluster client (which follows MOVED and retries after connection errors). Each thread counts,
 per counter, the increments it attempted and the ones Redis acknowledged, and measures the
 longest time between two acknowledged writes on its shard: the write gap a client saw. The
-threads pace themselves (`interval`) and stop when told or after `max_seconds`.
+threads pace themselves (`interval`) and stop when told or after `max_seconds`. Told to use
+another password (use_password), each builds a new client with it before its next write.
 
 After a run, every counter must hold at least its acknowledged increments (none lost) and at
 most its attempted ones (a failed attempt may or may not have been applied), and no INCR may
@@ -86,8 +87,11 @@ class _ShardWriter(threading.Thread):
         self.max_gap = 0.0
         self.max_gap_at = None  # seconds since start when the longest gap began
         self.started = None
+        self.client_password = None
+        self.reconnects = 0  # new clients built because the password changed
 
     def _client(self):
+        self.client_password = self.sts.password
         return self.sts.cluster_client(socket_timeout=1, socket_connect_timeout=1)
 
     def _gap(self, now, last_ack):
@@ -104,6 +108,10 @@ class _ShardWriter(threading.Thread):
             key = self.keys[n % len(self.keys)]
             n += 1
             self.attempted[key] += 1
+            if client is not None and self.client_password != self.sts.password:
+                client.close()  # told to use another password: a new client, as an app would
+                client = None
+                self.reconnects += 1
             try:
                 if client is None:
                     client = self._client()
@@ -148,6 +156,11 @@ class CounterWriter:
         for t in self.threads:
             t.start()
         return self
+
+    def use_password(self, password):
+        """Every thread builds a new client with `password` before its next write (the
+        StatefulSet's password changes for every client it makes)."""
+        self.sts.password = password
 
     def stop(self):
         self._stop.set()

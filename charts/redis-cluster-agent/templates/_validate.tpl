@@ -108,6 +108,6 @@ with the value to use instead.
 {{- end -}}
 {{- $change := include "redis-cluster-agent.authChange" . -}}
 {{- if and $change (ne (dig "type" "RollingUpdate" .Values.updateStrategy) "OnDelete") -}}
-{{- fail (printf "refusing this upgrade: %s. A rolling update would leave old and new pods with different passwords, unable to replicate from each other, until the last pod restarted (the agent does not rotate passwords yet). Keep the current setting, or make the change with a full restart: README, \"Changing authentication on a running cluster\"" $change) -}}
+{{- fail (printf "refusing this upgrade: %s. A rolling update would leave old and new pods with different passwords, unable to replicate from each other, until the last pod restarted. Keep the current setting; to move to another password, change the Secret's content in place and let the agents rotate it (README, \"Password rotation\"), or make the change with a full restart (README, \"Changing authentication on a running cluster\")" $change) -}}
 {{- end -}}
 {{- end -}}

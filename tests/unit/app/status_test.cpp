@@ -101,3 +101,10 @@ TEST_CASE("JSON carries the same rows and a summary") {
                   "6379: Connection refused\"}") != std::string::npos);
   CHECK(json.back() == '\n');
 }
+
+TEST_CASE("status names every node's rotation phase only while a rotation runs") {
+  CHECK(app::renderRotationLine({{"redis-0", "done"}, {"redis-1", "unknown"}}).empty());
+  CHECK(app::renderRotationLine({}).empty());
+  CHECK(app::renderRotationLine({{"redis-0", "switched"}, {"redis-1", "accepting"}}) ==
+        "Password rotation under way: redis-0 switched; redis-1 accepting\n");
+}

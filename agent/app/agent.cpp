@@ -69,6 +69,7 @@ Agent::Agent(const config::Config& config, peers::Resolver& resolver,
       handover_(config,
                 withCredentials(config::redisOptions(config, password), rotation_.credentials()),
                 activity_),
+      certs_(config, activity_),
       watch_(config.nodes_conf, activity_) {
   peers_.setLocal([this] { return local_.connectionOrNull(); });
 }
@@ -79,6 +80,8 @@ int64_t Agent::tick() {
     kLog.debug("Local Redis not answering", {{"err", local_.error()}});
     return kFastPollMs;
   }
+  certs_.ensure();
+  certs_.apply(local_.connectionOrNull());
   if (local_.snapshot()->loading) return kFastPollMs;
   learner_.noteLocal(*local_.snapshot());
   int64_t sleep_ms =
@@ -105,6 +108,7 @@ void Agent::publish(int64_t pass_ms) {
   view->errors = activity_.errors.values();
   watch_.describe(*view);
   rotation_.describe(*view);
+  certs_.describe(*view);
   publisher_.publish(std::move(view));
 }
 
@@ -134,6 +138,8 @@ void Agent::shutDown() {
   watch_.setWake(nullptr);
   rotation_.stop();
   rotation_.setWake(nullptr);
+  certs_.stop();
+  certs_.setWake(nullptr);
   http_.stop();
   kLog.info("Agent stopped");
 }
@@ -142,6 +148,7 @@ int Agent::run(StopSignal& stop) {
   started_ms_ = monotonicMs();
   watch_.setWake(&stop);
   rotation_.setWake(&stop);
+  certs_.setWake(&stop);
   publish(0);
   kLog.info("Agent started", {{"pod", config_.pod_name},
                               {"ordinal", config_.ordinal.value_or(-1)},

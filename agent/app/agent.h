@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 
+#include "app/cert_watch.h"
 #include "app/cluster_driver.h"
 #include "app/handover_service.h"
 #include "app/local_redis.h"
@@ -66,6 +67,7 @@ class Agent {
   MasterLink master_;
   std::optional<int64_t> master_offset_;
   HandoverService handover_;
+  CertWatch certs_;  // its watchers' threads only touch its atomics
   http::Server http_;
   // Last: its thread calls back into it until it is stopped.
   NodesConfWatch watch_;

@@ -7,6 +7,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "config/clients.h"
 #include "control/install.h"
 #include "handover/handover.h"
 
@@ -76,7 +77,7 @@ control::Line HandoverService::handle(const control::Request& request, const con
   options.local_host = config_.redis.host;
   options.local_port = config_.redis.port;
   options.timeout_ms = std::clamp(request.timeout_ms, kMinHandoverMs, kMaxHandoverMs);
-  auto env = handover::redisEnvironment(connect_);
+  auto env = handover::redisEnvironment(connect_, config::serverNames(config_));
   auto outcome = handover::run(*env, options, [&](const std::string& step) {
     kHandoverLog.info("Handover step", {{"step", step}});
     emit(step);

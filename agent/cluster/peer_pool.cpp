@@ -27,6 +27,17 @@ namespace {
 
 const log::Logger kLog("peers");
 
+// The connect options for the pod called `name`: with verify_names, its certificate must be
+// valid for that name (the name resolved, not the address it led to).
+redis::ConnectOptions connectOptions(const PeerPoolOptions& pool, const std::string& name) {
+  redis::ConnectOptions options = pool.connect;
+  if (options.tls && pool.verify_names) {
+    options.tls->server_name = name;
+    options.tls->sni = true;
+  }
+  return options;
+}
+
 struct Job {
   int ordinal = 0;
   Pods::Depth depth = Pods::Depth::Id;
@@ -80,7 +91,7 @@ void PeerPool::Shared::probeRedis(const Job& job, Slot& slot, PeerProbe& p) {
   auto& conn = slot.conn;
   if (conn && (!conn->healthy() || conn->endpoint().host != p.ip)) conn.reset();
   if (!conn) {
-    auto opened = redis::connect({p.ip, options.redis_port}, options.connect);
+    auto opened = redis::connect({p.ip, options.redis_port}, connectOptions(options, p.name));
     if (!opened) {
       p.error = opened.error();
       return;

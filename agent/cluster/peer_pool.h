@@ -33,6 +33,8 @@ struct PeerPoolOptions {
   int agent_port = 9839;  // where every pod's agent answers /peerinfo
   int workers = 4;
   int64_t idle_close_ms = 10000;  // a connection unused this long is closed
+  // With TLS: each peer's certificate must be valid for its pod name (the name resolved).
+  bool verify_names = false;
 };
 
 // The local Redis for command(kLocal, ...): the connection its owner keeps, or nullptr while

@@ -38,6 +38,7 @@ enum class Action {
   PasswordRestore,     // password rotation: a restarted node got the rotation's passwords back
   Replicate,           // CLUSTER REPLICATE
   SetConfigEpoch,      // CLUSTER SET-CONFIG-EPOCH while creating
+  TlsReload,           // new certificate files loaded by the agent and its Redis (rotation)
   Count,               // not a kind: how many there are
 };
 
@@ -53,6 +54,7 @@ enum class ErrorKind {
   PasswordFile,           // the mounted password file cannot be read (or is empty)
   PasswordRotation,       // a rotation step failed, or a rotation cannot run (reason logged)
   RedisUnreachable,       // the local Redis stopped answering
+  TlsReload,              // new certificate files were unusable or Redis refused them
   Count,                  // not a kind: how many there are
 };
 
@@ -82,6 +84,7 @@ struct KindNames<Action> {
       "password_restore",
       "replicate",
       "set_config_epoch",
+      "tls_reload",
   };
 };
 
@@ -90,7 +93,7 @@ struct KindNames<ErrorKind> {
   static constexpr std::array<std::string_view, kKindCount<ErrorKind>> kNames = {
       "command_failed",  "control_socket",    "foreign_node",           "handover_client_install",
       "handover_failed", "http_refused",      "layout_failover_failed", "nodes_conf_watch",
-      "password_file",   "password_rotation", "redis_unreachable",
+      "password_file",   "password_rotation", "redis_unreachable",      "tls_reload_failed",
   };
 };
 

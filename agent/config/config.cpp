@@ -87,6 +87,17 @@ Status applyEnv(Config& c, const std::vector<std::string>& env, const Given& giv
   return {};
 }
 
+// Files without --tls=on would be ignored silently: a half-done TLS setup is an error.
+Status validateTls(const Config& c) {
+  if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
+    return invalidInput("--tls-cert-file and --tls-key-file go together: give both or neither");
+  }
+  if (!c.tls && (!c.tls_ca_file.empty() || !c.tls_cert_file.empty())) {
+    return invalidInput("--tls-ca-file and --tls-cert-file need --tls=on (AGENT_TLS=on)");
+  }
+  return {};
+}
+
 Status validate(const Config& c) {
   if (c.command == Command::Run && c.peer_host_template.empty()) {
     return invalidInput("run needs --peer-host-template (AGENT_PEER_HOST_TEMPLATE)");
@@ -103,6 +114,7 @@ Status validate(const Config& c) {
   if (c.command == Command::Prepare && c.pod_ip.empty()) {
     return invalidInput("prepare needs --pod-ip (POD_IP)");
   }
+  if (Status st = validateTls(c); !st) return st;
   if (c.cluster_nodes < (c.cluster_replicas + 1) * 3 && c.command == Command::Run) {
     return invalidInput(
         text::concat({"--cluster-nodes ", std::to_string(c.cluster_nodes),

@@ -23,6 +23,10 @@ enum class Mode { Act, Observe };
 // nodes and zones, or that and the ordinals the creator chose.
 enum class LayoutKeeper { Off, Spread, Ordinals };
 
+// How a Redis server's certificate is checked besides its chain (--tls-verify).
+// Name: valid for the pod's DNS name (--peer-host-template); Chain: the chain only.
+enum class TlsVerify { Name, Chain };
+
 // The one host:port type (common/host_port.h); the names stay for the callers here.
 using HostPort = agent::HostPort;
 using agent::parseHostPort;
@@ -49,6 +53,12 @@ struct Config {
   HostPort redis;
   std::string redis_password_file;
   int64_t redis_timeout_ms = 0;
+
+  bool tls = false;  // every Redis connection of the agent uses TLS
+  std::string tls_ca_file;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  TlsVerify tls_verify = TlsVerify::Name;
 
   int cluster_nodes = 0;
   int cluster_replicas = 0;

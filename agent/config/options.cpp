@@ -137,6 +137,11 @@ const Setter kSetLogLevel = setChoice(&Config::log_level, "log-level",
                                        {"warn", log::Level::Warn},
                                        {"error", log::Level::Error}},
                                       "expected trace, debug, info, warn or error");
+const Setter kSetTls =
+    setChoice(&Config::tls, "tls", {{"off", false}, {"on", true}}, "expected on or off");
+const Setter kSetTlsVerify =
+    setChoice(&Config::tls_verify, "tls-verify",
+              {{"name", TlsVerify::Name}, {"chain", TlsVerify::Chain}}, "expected name or chain");
 const Setter kSetMode =
     setChoice(&Config::mode, "mode", {{"act", Mode::Act}, {"observe", Mode::Observe}},
               "expected act or observe");
@@ -278,6 +283,29 @@ void clusterOptions(std::vector<Option>& out) {
                  setString(&Config::peer_host_template)});
 }
 
+// TLS for every Redis connection the agent makes (its own Redis, the peers, status, the
+// handover, the shard guard of prepare). The files are re-read when they change (rotation).
+void tlsOptions(std::vector<Option>& out) {
+  out.push_back({"tls", "AGENT_TLS", "on|off", "off", "plaintext",
+                 "talk TLS to every Redis (for tls-port with port 0)", kRedisCommands, kSetTls});
+  out.push_back({"tls-ca-file", "AGENT_TLS_CA_FILE", "PATH", "", "system CA store",
+                 "PEM bundle of the CAs that sign the Redis certificates", kRedisCommands,
+                 setString(&Config::tls_ca_file)});
+  out.push_back({"tls-cert-file", "AGENT_TLS_CERT_FILE", "PATH", "", "no client certificate",
+                 "client certificate (PEM) the agent presents; needed with tls-auth-clients yes "
+                 "(Redis' default)",
+                 kRedisCommands, setString(&Config::tls_cert_file)});
+  out.push_back({"tls-key-file", "AGENT_TLS_KEY_FILE", "PATH", "", "",
+                 "private key (PEM) of --tls-cert-file", kRedisCommands,
+                 setString(&Config::tls_key_file)});
+  out.push_back({"tls-verify", "AGENT_TLS_VERIFY", "name|chain", "name",
+                 "`chain`: certificates without pod names",
+                 "name: a server's certificate must be valid for its pod's DNS name "
+                 "(--peer-host-template; e.g. a *.headless-service wildcard) besides its chain; "
+                 "chain: the chain only",
+                 kRedisCommands, kSetTlsVerify});
+}
+
 // The options of the running agent and of the commands' output.
 void agentOptions(std::vector<Option>& out) {
   out.push_back({"http-addr",
@@ -389,6 +417,7 @@ const std::vector<Option>& options() {
     podOptions(out);
     fileOptions(out);
     clusterOptions(out);
+    tlsOptions(out);
     agentOptions(out);
     return out;
   }();

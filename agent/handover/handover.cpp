@@ -30,9 +30,15 @@ class RedisNode final : public Node {
 
 class RedisEnvironment final : public Environment {
  public:
-  explicit RedisEnvironment(redis::ConnectOptions connect) : connect_(std::move(connect)) {}
+  RedisEnvironment(redis::ConnectOptions connect, ServerNameFor name_for)
+      : connect_(std::move(connect)), name_for_(std::move(name_for)) {}
   Result<std::unique_ptr<Node>> open(const std::string& host, int port) override {
-    auto conn = redis::connect({host, port}, connect_);
+    redis::ConnectOptions options = connect_;
+    if (options.tls && name_for_) {
+      options.tls->server_name = name_for_(host);
+      options.tls->sni = !options.tls->server_name.empty();
+    }
+    auto conn = redis::connect({host, port}, options);
     if (!conn) return conn.error();
     return std::unique_ptr<Node>(std::make_unique<RedisNode>(std::move(*conn)));
   }
@@ -41,6 +47,7 @@ class RedisEnvironment final : public Environment {
 
  private:
   redis::ConnectOptions connect_;
+  ServerNameFor name_for_;
 };
 
 std::string roleText(const Result<cluster::Snapshot>& snap) {
@@ -276,8 +283,9 @@ void Run::pause(int64_t until) {
 
 }  // namespace
 
-std::unique_ptr<Environment> redisEnvironment(redis::ConnectOptions connect) {
-  return std::make_unique<RedisEnvironment>(std::move(connect));
+std::unique_ptr<Environment> redisEnvironment(redis::ConnectOptions connect,
+                                              ServerNameFor name_for) {
+  return std::make_unique<RedisEnvironment>(std::move(connect), std::move(name_for));
 }
 
 Outcome run(Environment& env, const Options& options, const Progress& progress) {

@@ -36,8 +36,13 @@ class Environment {
   virtual void sleepMs(int64_t ms) = 0;
 };
 
-// Real Redis connections with `connect` (timeouts, password), the steady clock.
-std::unique_ptr<Environment> redisEnvironment(redis::ConnectOptions connect);
+// The TLS server name to verify for a node at `host` (empty: the chain only).
+using ServerNameFor = std::function<std::string(const std::string& host)>;
+
+// Real Redis connections with `connect` (timeouts, password, TLS), the steady clock. With TLS
+// and `name_for`, each node's certificate must be valid for the name it gives.
+std::unique_ptr<Environment> redisEnvironment(redis::ConnectOptions connect,
+                                              ServerNameFor name_for = {});
 
 struct Options {
   std::string local_host;  // the local Redis, i.e. the master that is about to stop

@@ -139,6 +139,19 @@ void activityFamilies(const state::StateView& v, Families& out) {
       {{{}, static_cast<double>(v.prepare.addresses_rewritten)}});
 }
 
+// Only with TLS on: each mounted certificate file's earliest expiry, for an alert well before it.
+void tlsFamilies(const state::StateView& v, Families& out) {
+  if (v.tls_certificates.empty()) return;
+  Samples expiry;
+  for (const auto& c : v.tls_certificates) {
+    expiry.push_back({{{"file", c.file}}, static_cast<double>(c.not_after_unix)});
+  }
+  add(out, pm::MetricType::Gauge, "tls_certificate_expiry_timestamp_seconds",
+      "When the first certificate in each mounted TLS file expires (unix time; 0 = unreadable); "
+      "file=cert: the certificate of the agent and its Redis, file=ca: the trusted CAs",
+      expiry);
+}
+
 void redisFamilies(const state::StateView& v, Families& out) {
   gauge(out, "redis_up", "1 when the local Redis answered the agent's last pass",
         flag(v.redis_reachable));
@@ -279,6 +292,7 @@ std::string Exporter::render(const state::StateView& view) const {
   Families out = registry_->Collect();
   agentFamilies(view, out);
   activityFamilies(view, out);
+  tlsFamilies(view, out);
   redisFamilies(view, out);
   if (view.local && view.local->nodes) {
     clusterInfoFamilies(view.local->cluster_info, out);

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
@@ -99,12 +100,15 @@ Result<CtxPtr> buildContext(const TlsOptions& o) {
   return ctx;
 }
 
-int64_t certNotAfter(SSL_CTX* ctx) {
-  X509* cert = SSL_CTX_get0_certificate(ctx);
-  if (cert == nullptr) return 0;
+int64_t notAfter(const X509* cert) {
   std::tm tm{};
   if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) != 1) return 0;
   return static_cast<int64_t>(timegm(&tm));
+}
+
+int64_t certNotAfter(SSL_CTX* ctx) {
+  X509* cert = SSL_CTX_get0_certificate(ctx);
+  return cert == nullptr ? 0 : notAfter(cert);
 }
 
 // ----- the shared contexts, one per set of files -----
@@ -181,6 +185,23 @@ SharedContext& sharedContext(const TlsOptions& o) {
 }
 
 }  // namespace
+
+Result<int64_t> pemEarliestNotAfter(const std::string& path) {
+  if (Status st = checkReadable("certificate file", path); !st) return st.error();
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(path.c_str(), "r"), BIO_free);
+  if (!bio) return fail(Errc::Io, fmt::format("TLS: cannot open {}: {}", path, opensslReason()));
+  int64_t earliest = 0;
+  while (X509* raw = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+    std::unique_ptr<X509, decltype(&X509_free)> cert(raw, X509_free);
+    int64_t t = notAfter(cert.get());
+    if (t != 0 && (earliest == 0 || t < earliest)) earliest = t;
+  }
+  ERR_clear_error();  // the loop ends on "no start line"
+  if (earliest == 0) {
+    return fail(Errc::Invalid, fmt::format("TLS: no certificate with an expiry in {}", path));
+  }
+  return earliest;
+}
 
 TlsContextState tlsContextState(const TlsOptions& options) {
   return sharedContext(options).state();

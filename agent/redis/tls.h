@@ -44,6 +44,10 @@ TlsContextState tlsContextState(const TlsOptions& options);
 // On failure the previous context stays in use.
 Status reloadTlsContext(const TlsOptions& options);
 
+// The earliest expiry (notAfter, Unix seconds) of the certificates in a PEM file: for a chain or
+// a CA bundle, the first one to lapse is the one that breaks connections.
+Result<int64_t> pemEarliestNotAfter(const std::string& path);
+
 // One TLS connection over a connected, non-blocking socket.
 class TlsSession final {
  public:

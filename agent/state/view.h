@@ -60,6 +60,13 @@ struct RotationView {
   int64_t started_ms = 0;            // monotonic, when this rotation began here; 0 = none
 };
 
+// One mounted certificate file and when its first certificate expires (TLS on).
+struct TlsCertificate {
+  std::string file;  // "cert" (the agent's and Redis' certificate) or "ca"
+  std::string path;
+  int64_t not_after_unix = 0;  // 0: unreadable
+};
+
 struct StateView {
   int64_t started_ms = 0;       // monotonic, when the agent started
   int64_t updated_ms = 0;       // monotonic, end of the last loop pass
@@ -96,6 +103,7 @@ struct StateView {
   int64_t nodes_conf_changes = 0;  // changes the watcher reported
   bool watching = false;           // the nodes.conf directory is watched (else polling only)
   RotationView rotation;
+  std::vector<TlsCertificate> tls_certificates;  // empty with TLS off
 };
 
 class StateStore {

@@ -17,6 +17,11 @@ stopped after Redis exits, or - as a classic sidecar - gets SIGTERM when the pre
 `rollout_restart` is `kubectl rollout restart`: highest ordinal first, delete, start on a new
 address, wait until ready, next.
 
+With `tls=<dir>` (a directory holding ca.crt, tls.crt, tls.key, e.g. made by tests/lib/certs.py)
+the pods speak TLS only: every Redis has `port 0` and its TLS port at 6379 (clients, cluster bus,
+replication), every agent runs with --tls=on, and each pod mounts its own copy of the files the
+way the kubelet mounts a Secret (`..data` symlink; `install_tls` swaps it like a Secret update).
+
 Library: `with LocalStatefulSet(root, pods=6) as sts: sts.up(); sts.wait_healthy()`.
 CLI: `scripts/local-sts up|status|down|stop|kill|start|restart|delete|prestop|rollout-restart|check`
 (see --help).
@@ -182,7 +187,7 @@ class PreStop:
 class LocalStatefulSet:
     def __init__(self, root=DEFAULT_ROOT, pods=6, replicas=1, node_timeout=5000, net="127.77",
                  password=None, with_agent=True, k8s_nodes=3, agent_args=(), redis_conf=(),
-                 poll_interval="1s", log_format="text", appendonly=True, runtime=None):
+                 poll_interval="1s", log_format="text", appendonly=True, runtime=None, tls=None):
         self.root = os.path.abspath(root)
         self.size = pods
         self.replicas = replicas
@@ -196,6 +201,7 @@ class LocalStatefulSet:
         self.log_format = log_format
         self.appendonly = appendonly
         self.k8s_nodes = k8s_nodes
+        self.tls = os.path.abspath(tls) if tls else None
         self.pods = [Pod(i, self._ip(i, 0), 0, f"knode-{i % k8s_nodes}") for i in range(pods)]
         # Pods whose agent sees an empty /etc/hosts at prepare time (names do not resolve yet).
         self.prepare_without_dns = set()  # prepare sees no peer name (and does not wait)
@@ -219,7 +225,7 @@ class LocalStatefulSet:
         os.makedirs(self.root, exist_ok=True)
         state = {k: getattr(self, k) for k in (
             "size", "replicas", "node_timeout", "net", "password", "with_agent", "agent_args",
-            "redis_conf", "poll_interval", "log_format", "appendonly")}
+            "redis_conf", "poll_interval", "log_format", "appendonly", "tls")}
         state["pods"] = [p.to_json() for p in self.pods]
         tmp = self.state_path + ".tmp"
         with open(tmp, "w") as f:
@@ -235,7 +241,7 @@ class LocalStatefulSet:
                   password=state["password"], with_agent=state["with_agent"],
                   agent_args=state["agent_args"], redis_conf=state["redis_conf"],
                   poll_interval=state["poll_interval"], log_format=state["log_format"],
-                  appendonly=state["appendonly"])
+                  appendonly=state["appendonly"], tls=state.get("tls"))
         sts.pods = [Pod.from_json(p) for p in state["pods"]]
         return sts
 
@@ -267,6 +273,13 @@ class LocalStatefulSet:
 
     def redis_log(self, i):
         return os.path.join(self.pod_dir(i), "redis.log")
+
+    def tls_dir(self, i=None):
+        """The mounted TLS Secret of pod i (the clients' own copy with i=None)."""
+        return os.path.join(self.root, "tls") if i is None else os.path.join(self.pod_dir(i), "tls")
+
+    def tls_file(self, name, i=None):
+        return os.path.join(self.tls_dir(i), name)
 
     @property
     def secret_path(self):
@@ -339,10 +352,70 @@ class LocalStatefulSet:
 
     # ----- pods -----
 
+    # ----- TLS: the files as a Secret volume holds them -----
+
+    def install_tls(self, src, i=None):
+        """Puts ca.crt, tls.crt and tls.key from `src` into pod i's Secret volume (i=None: the
+        clients' copy) the way the kubelet updates a Secret: a new timestamped directory, then
+        one rename of the `..data` symlink; the file names are symlinks through `..data`."""
+        d = self.tls_dir(i)
+        os.makedirs(d, exist_ok=True)
+        stamp = f"..{time.strftime('%Y_%m_%d_%H_%M_%S')}.{time.monotonic_ns()}"
+        os.makedirs(os.path.join(d, stamp), mode=0o755)
+        for name in ("ca.crt", "tls.crt", "tls.key"):
+            shutil.copyfile(os.path.join(src, name), os.path.join(d, stamp, name))
+        tmp = os.path.join(d, "..data_tmp")
+        os.symlink(stamp, tmp)
+        old = os.path.realpath(os.path.join(d, "..data")) if os.path.lexists(
+            os.path.join(d, "..data")) else None
+        os.replace(tmp, os.path.join(d, "..data"))
+        for name in ("ca.crt", "tls.crt", "tls.key"):
+            if not os.path.lexists(os.path.join(d, name)):
+                os.symlink(os.path.join("..data", name), os.path.join(d, name))
+        if old:
+            shutil.rmtree(old, ignore_errors=True)
+
+    def _ensure_tls(self, i):
+        if self.tls and not os.path.exists(self.tls_file("tls.crt", i)):
+            self.install_tls(self.tls, i)
+
+    def _tls_flags(self, i=None):
+        if not self.tls:
+            return []
+        return ["--tls=on", f"--tls-ca-file={self.tls_file('ca.crt', i)}",
+                f"--tls-cert-file={self.tls_file('tls.crt', i)}",
+                f"--tls-key-file={self.tls_file('tls.key', i)}"]
+
+    def _tls_conf(self, i):
+        if not self.tls:
+            return [f"port {REDIS_PORT}"]
+        return ["port 0", f"tls-port {REDIS_PORT}", "tls-cluster yes", "tls-replication yes",
+                f"tls-cert-file {self.tls_file('tls.crt', i)}",
+                f"tls-key-file {self.tls_file('tls.key', i)}",
+                f"tls-ca-cert-file {self.tls_file('ca.crt', i)}"]
+
+    def tls_client_kwargs(self):
+        """redis-py arguments for a client with the clients' copy of the files."""
+        if not self.tls:
+            return {}
+        self._ensure_tls(None)
+        return {"ssl": True, "ssl_ca_certs": self.tls_file("ca.crt"),
+                "ssl_certfile": self.tls_file("tls.crt"), "ssl_keyfile": self.tls_file("tls.key"),
+                "ssl_check_hostname": False}
+
+    def redis_cli_tls_args(self):
+        if not self.tls:
+            return []
+        self._ensure_tls(None)
+        return ["--tls", "--cacert", self.tls_file("ca.crt"), "--cert", self.tls_file("tls.crt"),
+                "--key", self.tls_file("tls.key")]
+
+    # ----- pods -----
+
     def _redis_conf_text(self, i):
         p = self.pods[i]
         lines = [
-            f"bind {p.ip}", f"bind-source-addr {p.ip}", f"port {REDIS_PORT}",
+            f"bind {p.ip}", f"bind-source-addr {p.ip}"] + self._tls_conf(i) + [
             "cluster-enabled yes", f"cluster-config-file {self.data_dir(i)}/nodes.conf",
             f"cluster-node-timeout {self.node_timeout}", "cluster-require-full-coverage no",
             "cluster-migration-barrier 1", f"appendonly {'yes' if self.appendonly else 'no'}",
@@ -356,7 +429,7 @@ class LocalStatefulSet:
         p = self.pods[i]
         flags = [f"--pod-name={p.name}", f"--redis-addr={p.ip}:{REDIS_PORT}",
                  f"--cluster-nodes={self.size}", f"--peer-host-template={TEMPLATE}",
-                 f"--log-format={self.log_format}"]
+                 f"--log-format={self.log_format}"] + self._tls_flags(i)
         if self.password is not None:
             flags.append(f"--redis-password-file={self.pod_secret_path(i)}")
         return flags
@@ -435,6 +508,7 @@ class LocalStatefulSet:
         shutil.rmtree(self.run_dir(i), ignore_errors=True)
         os.makedirs(self.data_dir(i), exist_ok=True)
         os.makedirs(self.run_dir(i), exist_ok=True)
+        self._ensure_tls(i)
         p.running = True
 
     def _launch(self, i, agent=True, wait=True, before_redis=None):
@@ -661,6 +735,7 @@ class LocalStatefulSet:
 
     def redis(self, i, **kw):
         import redis as redispy
+        kw = {**self.tls_client_kwargs(), **kw}
         return redispy.Redis(host=self.pods[i].ip, port=REDIS_PORT, password=self.password,
                              socket_timeout=kw.pop("socket_timeout", 2),
                              socket_connect_timeout=kw.pop("socket_connect_timeout", 2), **kw)
@@ -678,7 +753,8 @@ class LocalStatefulSet:
         import redis as redispy
         from redis.cluster import ClusterNode
         nodes = [ClusterNode(p.ip, REDIS_PORT) for p in self.pods if p.running]
-        return redispy.RedisCluster(startup_nodes=nodes, password=self.password, **kw)
+        return redispy.RedisCluster(startup_nodes=nodes, password=self.password,
+                                    **{**self.tls_client_kwargs(), **kw})
 
     def wait_redis(self, i, timeout=30):
         import redis as redispy
@@ -705,7 +781,9 @@ class LocalStatefulSet:
         p = next((p for p in self.pods if p.running), self.pods[0])
         argv = [agent_binary(), "status", f"--cluster-nodes={self.size}",
                 f"--cluster-replicas={self.replicas}", f"--peer-host-template={TEMPLATE}",
-                f"--redis-addr={p.ip}:{REDIS_PORT}", "--redis-timeout=500ms"] + list(extra)
+                f"--redis-addr={p.ip}:{REDIS_PORT}", "--redis-timeout=500ms"] + \
+            self._tls_flags() + list(extra)
+        self._ensure_tls(None)
         if json_output:
             argv.append("--json")
         if self.password is not None:
@@ -764,7 +842,8 @@ class LocalStatefulSet:
     def cluster_check(self):
         """redis-cli --cluster check from pod 0's address: (rc, output)."""
         p = next(p for p in self.pods if p.running)
-        argv = ["redis-cli", "--cluster", "check", f"{p.ip}:{REDIS_PORT}"]
+        argv = ["redis-cli"] + self.redis_cli_tls_args() + ["--cluster", "check",
+                                                            f"{p.ip}:{REDIS_PORT}"]
         env = dict(os.environ)
         if self.password is not None:
             env["REDISCLI_AUTH"] = self.password

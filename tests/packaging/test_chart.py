@@ -47,6 +47,11 @@ EXPORTER = ["--set", "sidecars[0].name=metrics",
             "--set", "sidecars[0].ports[0].containerPort=9121",
             "--set", "metrics.podMonitor.extraEndpoints[0].port=http-exporter"]
 
+TLS_SECRET = ["--set", "tls.enabled=true", "--set", "tls.existingSecret=redis-tls"]
+TLS_CERT_MANAGER = ["--set", "tls.enabled=true", "--set", "tls.certManager.enabled=true",
+                    "--set", "tls.certManager.issuerRef.name=cluster-ca",
+                    "--set", "tls.certManager.issuerRef.kind=ClusterIssuer"]
+
 VARIANTS = {
     "default": [],
     "classic-sidecar": ["--set", "agent.sidecarMode=classic"],
@@ -58,6 +63,9 @@ VARIANTS = {
     "password-from-values": ["--set", "auth.password=from-values"],
     "old-defaults": OLD_DEFAULTS,
     "tls-off-explicitly": ["--set", "tls.enabled=false", "--set", "tls.existingSecret=redis-tls"],
+    "tls-existing-secret": TLS_SECRET,
+    "tls-cert-manager": TLS_CERT_MANAGER + ["--set", "tls.authClients=false",
+                                            "--set", "tls.verify=chain"],
     "platform-assigns-the-user": PLATFORM_USER,
     "no-memory-limit": ["--set", "redis.resources=null"],
     "node-port": ["--set", "service.type=NodePort", "--set", "service.nodePorts.redis=30379",
@@ -224,7 +232,11 @@ BROKEN = {
     "misspelt value key": (["--set", "cluster.node=6"], "lint"),
     # The chart's own checks call `fail`, which helm lint only reports as INFO: render catches them.
     "fewer than 3 masters": (["--set", "cluster.replicas=2"], "render"),
-    "TLS asked for": (["--set", "tls.enabled=true"], "render"),
+    "TLS without certificates": (["--set", "tls.enabled=true"], "render"),
+    "TLS from a Secret and cert-manager": (TLS_SECRET + TLS_CERT_MANAGER[2:], "render"),
+    "cert-manager without an issuer": (["--set", "tls.enabled=true",
+                                        "--set", "tls.certManager.enabled=true"], "render"),
+    "unknown TLS verification": (TLS_SECRET + ["--set", "tls.verify=none"], "lint"),
     "unknown tls key": (["--set", "tls.certificate=x"], "lint"),
     "password twice": (["--set", "auth.password=x", "--set", "auth.existingSecret=redis-auth"], "render"),
     "PodMonitor and ServiceMonitor": (["--set", "metrics.podMonitor.enabled=true",
@@ -716,3 +728,59 @@ def test_upgrade_with_the_same_password_from_values_passes():
     rc, out, err = template_against(live(installed), "--set", "auth.password=same")
     assert rc == 0, err
     assert rendered_password(out) == "same"
+
+
+def test_tls_from_a_secret():
+    """TLS only: no plaintext port, the bus and replication on TLS, every container that talks
+    to Redis mounts the Secret, the agents get the files; the kubelet's probes stay plain HTTP."""
+    docs = chartpod.render(*TLS_SECRET)
+    conf = find(docs, "ConfigMap")["data"]["redis.conf"].splitlines()
+    for line in ("port 0", "tls-port 6379", "tls-cluster yes", "tls-replication yes",
+                 "tls-auth-clients yes",
+                 "tls-cert-file /run/secrets/redis-cluster-agent-tls/tls.crt",
+                 "tls-key-file /run/secrets/redis-cluster-agent-tls/tls.key",
+                 "tls-ca-cert-file /run/secrets/redis-cluster-agent-tls/ca.crt"):
+        assert line in conf
+    assert "port 6379" not in conf
+    spec = pod_spec(docs)
+    tls_volume = next(v for v in spec["volumes"] if v["name"] == "tls")
+    assert tls_volume["secret"]["secretName"] == "redis-tls"
+    pod = chartpod.PodSpec(docs)
+    containers = {c["name"]: c for c in spec["initContainers"] + spec["containers"]}
+    for name in ("prepare", "agent", "redis"):
+        mounts = {m["name"]: m for m in containers[name]["volumeMounts"]}
+        assert mounts["tls"]["mountPath"] == "/run/secrets/redis-cluster-agent-tls", name
+        assert "subPath" not in mounts["tls"], "a subPath mount never sees a rotated Secret"
+    for name in ("prepare", "agent"):
+        env = env_of(containers[name])
+        assert env["AGENT_TLS"] == "on" and env["AGENT_TLS_VERIFY"] == "name"
+        assert env["AGENT_TLS_CERT_FILE"].endswith("/tls.crt")
+    redis = pod.container("redis")
+    assert "--tls --cacert" in redis["livenessProbe"]["exec"]["command"][2]
+    assert "httpGet" in redis["readinessProbe"]
+    assert all("httpGet" in pod.container("agent")[p] for p in ("startupProbe", "livenessProbe"))
+    test_pod = next(d for d in docs if d["kind"] == "Pod")
+    assert "--tls=on" in test_pod["spec"]["containers"][0]["args"]
+    assert not [d for d in docs if d["kind"] == "Certificate"]
+    plain = find(chartpod.render(), "ConfigMap")["data"]["redis.conf"].splitlines()
+    assert "port 6379" in plain and not [l for l in plain if l.startswith("tls-")]
+
+
+def test_tls_from_cert_manager():
+    """The Certificate covers what clients and agents dial: every pod's name (a wildcard under
+    the headless Service), the client Service, and loopback."""
+    docs = chartpod.render(*TLS_CERT_MANAGER, release="shop", namespace="prod")
+    cert = find(docs, "Certificate")
+    assert cert["spec"]["secretName"] == "shop-redis-cluster-agent-tls"
+    names = cert["spec"]["dnsNames"]
+    assert "*.shop-redis-cluster-agent-headless.prod.svc.cluster.local" in names
+    assert {"shop-redis-cluster-agent.prod.svc", "localhost"} <= set(names)
+    assert cert["spec"]["ipAddresses"] == ["127.0.0.1", "::1"]
+    assert {"server auth", "client auth"} <= set(cert["spec"]["usages"])
+    assert cert["spec"]["issuerRef"] == {"name": "cluster-ca", "kind": "ClusterIssuer",
+                                         "group": "cert-manager.io"}
+    tls_volume = next(v for v in pod_spec(docs)["volumes"] if v["name"] == "tls")
+    assert tls_volume["secret"]["secretName"] == cert["spec"]["secretName"]
+    agent = chartpod.PodSpec(docs).container("agent")
+    template = env_of(agent)["AGENT_PEER_HOST_TEMPLATE"]
+    assert "*." + template.split(".", 1)[1] in names

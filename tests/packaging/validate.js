@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Validates Kubernetes objects offline against the API's OpenAPI schemas (kubernetes-models,
-// and @kubernetes-models/prometheus-operator for the monitoring CRDs), like the API server
+// @kubernetes-models/prometheus-operator for the monitoring CRDs and
+// @kubernetes-models/cert-manager for the TLS Certificate), like the API server
 // with strict field validation would: wrong types, missing required fields, unknown kinds
 // and unknown fields all fail.
 //
@@ -11,7 +12,11 @@
 const fs = require("fs");
 const YAML = require("yaml");
 
-const MODEL_PACKAGES = ["kubernetes-models", "@kubernetes-models/prometheus-operator"];
+const MODEL_PACKAGES = [
+  "kubernetes-models",
+  "@kubernetes-models/prometheus-operator",
+  "@kubernetes-models/cert-manager",
+];
 
 // The model class for apiVersion/kind, or null when no package knows it.
 function modelFor(apiVersion, kind) {

@@ -39,6 +39,9 @@ listens on every address, and the agent's listener answers the kubelet's probes 
 - name: AGENT_REDIS_PASSWORD_FILE
   value: {{ include "redis-cluster-agent.passwordFile" . | quote }}
 {{- end }}
+{{- if .Values.tls.enabled }}
+{{ include "redis-cluster-agent.tlsAgentEnv" . }}
+{{- end }}
 - name: AGENT_MODE
   value: {{ .Values.agent.mode | quote }}
 - name: AGENT_POLL_INTERVAL
@@ -79,6 +82,9 @@ envFrom:
   mountPath: {{ include "redis-cluster-agent.runtimeDir" . }}
 {{- if .Values.auth.enabled }}
 {{ include "redis-cluster-agent.passwordMount" . }}
+{{- end }}
+{{- if .Values.tls.enabled }}
+{{ include "redis-cluster-agent.tlsMount" . }}
 {{- end }}
 {{- end -}}
 

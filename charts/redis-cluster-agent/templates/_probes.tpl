@@ -41,7 +41,7 @@ LOADING (a big dataset), MASTERDOWN (replica of a failed master), NOAUTH (auth i
 holds no password). `timeout` ends redis-cli before the kubelet gives up on the probe.
 */ -}}
 {{- define "redis-cluster-agent.redisLivenessScript" -}}
-out=$(timeout {{ max 1 (sub (int .Values.redis.livenessProbe.timeoutSeconds) 1) }} redis-cli -h 127.0.0.1 -p {{ include "redis-cluster-agent.redisPort" . }} ping 2>&1); case "$out" in PONG|LOADING*|MASTERDOWN*|NOAUTH*) exit 0;; esac; echo "redis-cli ping: $out"; exit 1
+out=$(timeout {{ max 1 (sub (int .Values.redis.livenessProbe.timeoutSeconds) 1) }} redis-cli{{ include "redis-cluster-agent.redisCliTls" . }} -h 127.0.0.1 -p {{ include "redis-cluster-agent.redisPort" . }} ping 2>&1); case "$out" in PONG|LOADING*|MASTERDOWN*|NOAUTH*) exit 0;; esac; echo "redis-cli ping: $out"; exit 1
 {{- end -}}
 
 {{- define "redis-cluster-agent.redisProbes" -}}

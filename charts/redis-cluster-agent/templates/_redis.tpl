@@ -84,6 +84,9 @@ redis-server as the container's process, which gets the kubelet's SIGTERM; extra
     - name: config
       mountPath: {{ include "redis-cluster-agent.configDir" . }}
       readOnly: true
+    {{- if .Values.tls.enabled }}
+    {{- include "redis-cluster-agent.tlsMount" . | nindent 4 }}
+    {{- end }}
     {{- with .Values.redis.extraVolumeMounts }}
     {{- toYaml . | nindent 4 }}
     {{- end }}

@@ -13,9 +13,7 @@ wrong and what to do. Included once, from statefulset.yaml.
 {{- if and .Values.metrics.podMonitor.enabled .Values.metrics.serviceMonitor.enabled -}}
 {{- fail "metrics.podMonitor.enabled and metrics.serviceMonitor.enabled are both true: Prometheus would scrape every pod twice and every alert would fire twice; enable one (the PodMonitor needs no Service)" -}}
 {{- end -}}
-{{- if dig "enabled" false (.Values.tls | default dict) -}}
-{{- fail "tls.enabled: TLS is not supported yet: the agent's Redis client (hiredis 0.14, Debian 12) has no TLS, so the chart cannot run a TLS cluster (README, \"Redis versions and TLS\"); use auth and the NetworkPolicy" -}}
-{{- end -}}
+{{- include "redis-cluster-agent.validateTls" . -}}
 {{- end -}}
 
 {{- define "redis-cluster-agent.validateNames" -}}

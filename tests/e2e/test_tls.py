@@ -1,0 +1,227 @@
+"""TLS end to end: a TLS-only cluster (port 0; clients, cluster bus and replication on the TLS
+port) created and healed by agents that speak TLS to every Redis, with a CA and certificates
+made by openssl in the test.
+"""
+import os
+import ssl
+import time
+
+import pytest
+import redis as redispy
+
+import agent_http
+import certs
+from localsts import REDIS_PORT
+
+
+@pytest.fixture
+def pki(tmp_path):
+    """The cluster's CA and the certificate every pod mounts; a second, foreign CA."""
+    base = str(tmp_path / "pki")
+    ca = certs.make_ca(os.path.join(base, "ca"))
+    other = certs.make_ca(os.path.join(base, "other-ca"), name="someone-else")
+    return {"ca": ca, "other": other, "pods": certs.make_cert(ca, os.path.join(base, "pods"))}
+
+
+def write_keys(sts, n=200):
+    client = sts.cluster_client(socket_timeout=2)
+    try:
+        for k in range(n):
+            client.set(f"k{k}", f"v{k}")
+    finally:
+        client.close()
+
+
+def missing_keys(sts, n=200):
+    client = sts.cluster_client(socket_timeout=2)
+    try:
+        return [k for k in range(n) if client.get(f"k{k}") != f"v{k}".encode()]
+    finally:
+        client.close()
+
+
+def wait_for_log(sts, i, text, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and text not in sts.agent_log_text(i):
+        time.sleep(0.2)
+
+
+def assert_probes_ready(sts, timeout=15):
+    """Every pod's /livez and /readyz answer 200 (readiness counts a check after it passed for
+    a second: wait for that)."""
+    deadline = time.monotonic() + timeout
+    for p in sts.pods:
+        for path in ("/livez", "/readyz"):
+            status, body = agent_http.get(p.ip, path)
+            while status != 200 and time.monotonic() < deadline:
+                time.sleep(0.2)
+                status, body = agent_http.get(p.ip, path)
+            assert status == 200, f"{p.name} {path}: {status} {body}"
+
+
+def test_tls_only_cluster_created_healed_and_closed_to_plaintext(sts_factory, pki):
+    sts = sts_factory(tls=pki["pods"])
+    sts.up()
+    sts.wait_healthy(timeout=120)
+    for i in range(sts.size):
+        conf = open(os.path.join(sts.pod_dir(i), "redis.conf")).read()
+        assert "port 0\n" in conf and "tls-cluster yes" in conf
+    write_keys(sts)
+    assert_probes_ready(sts)
+    rc, out = sts.cluster_check()
+    assert rc == 0, out
+    rc, table = sts.status(json_output=False)
+    assert rc == 0, table
+
+    # Nothing answers without TLS, nor over TLS without a client certificate.
+    with pytest.raises(redispy.exceptions.ConnectionError):
+        redispy.Redis(host=sts.pods[0].ip, port=REDIS_PORT, socket_timeout=2).ping()
+    with pytest.raises((redispy.exceptions.ConnectionError, ssl.SSLError)):
+        redispy.Redis(host=sts.pods[0].ip, port=REDIS_PORT, socket_timeout=2, ssl=True,
+                      ssl_ca_certs=sts.tls_file("ca.crt"), ssl_check_hostname=False).ping()
+    # An agent without TLS reaches no pod, and says so.
+    tls, sts.tls = sts.tls, None
+    try:
+        rc, out = sts.status()
+    finally:
+        sts.tls = tls
+    assert rc == 1 and all(p["error"] for p in out["pods"]), out
+    # Files without --tls=on are a mistake, not silently plaintext.
+    rc, out = sts.status(extra=["--tls=off"])
+    assert rc == 2 and "need --tls=on" in out, out
+
+    # A full restart on new addresses: every pod down, every pod back elsewhere.
+    old_ips = {p.ip for p in sts.pods}
+    for i in range(sts.size):
+        sts.stop_pod(i)
+    sts.start_pods(range(sts.size), new_ip=True)
+    assert not old_ips & {p.ip for p in sts.pods}
+    sts.wait_healthy(timeout=120)
+    assert missing_keys(sts) == []
+    assert_probes_ready(sts)
+    for i in range(sts.size):
+        assert "verification" not in sts.agent_log_text(i), sts.agent_log_text(i)[-2000:]
+
+
+def test_peer_with_a_certificate_from_another_ca_is_refused_and_reported(sts_factory, pki,
+                                                                         tmp_path):
+    foreign = certs.make_cert(pki["other"], str(tmp_path / "foreign"), trust=pki["ca"])
+    sts = sts_factory(tls=pki["pods"])
+    sts.install_tls(foreign, 5)
+    sts.up(wait=False)  # the test's clients would refuse redis-5 too
+    for i in range(5):
+        sts.wait_redis(i)
+    wait_for_log(sts, 0, "certificate failed verification")
+    rc, out = sts.status()
+    assert rc != 0
+    err = out["pods"][5]["error"] or ""
+    assert "certificate failed verification" in err, out["pods"][5]
+    assert all(not p["error"] for p in out["pods"][:5]), out["pods"]
+    log = sts.agent_log_text(0)
+    assert "certificate failed verification" in log, log[-3000:]
+    # The agents never made it part of the cluster.
+    nodes = sts.command(0, "CLUSTER", "NODES")
+    assert sts.pods[5].ip not in nodes, nodes
+
+
+def test_name_verification_refuses_a_certificate_without_the_pod_name(sts_factory, pki,
+                                                                     tmp_path):
+    """Chain valid, name wrong: Redis' own links (no name checks) would accept it; the agents,
+    verifying each peer against its pod DNS name, refuse it. With --tls-verify=chain they
+    accept it and the cluster forms."""
+    unnamed = certs.make_cert(pki["ca"], str(tmp_path / "unnamed"),
+                              sans=("DNS:somewhere.example",))
+    sts = sts_factory(tls=pki["pods"])
+    sts.install_tls(unnamed, 5)
+    sts.up()
+    wait_for_log(sts, 0, "name verification")
+    rc, out = sts.status()
+    assert rc != 0
+    assert "not valid for 'redis-5.redis-headless" in (out["pods"][5]["error"] or ""), out["pods"]
+    sts.down()
+    sts.agent_args = ["--tls-verify=chain"]
+    for p in sts.pods:
+        p.running = False
+    sts.start_pods(range(sts.size))
+    deadline = time.monotonic() + 120
+    rc, out = sts.status(extra=["--tls-verify=chain"])
+    while rc != 0 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        rc, out = sts.status(extra=["--tls-verify=chain"])
+    assert rc == 0, out["problems"]
+
+
+def test_rotated_certificates_are_served_without_restarts(sts_factory, pki, tmp_path):
+    sts = sts_factory(tls=pki["pods"])
+    sts.up()
+    sts.wait_healthy(timeout=120)
+    write_keys(sts)
+    pids = [(p.redis.pid, p.agent.pid) for p in sts.pods]
+    old = certs.der(os.path.join(pki["pods"], "tls.crt"))
+    ca, cert, key = (sts.tls_file(n) for n in ("ca.crt", "tls.crt", "tls.key"))
+    assert all(certs.served_certificate(p.ip, REDIS_PORT, ca, cert, key) == old for p in sts.pods)
+    m = agent_http.metrics(sts.pods[0].ip)
+    before = m['redis_cluster_agent_actions_total{action="tls_reload"}']
+    assert m['redis_cluster_agent_tls_certificate_expiry_timestamp_seconds{file="cert"}'] > \
+        time.time() + 29 * 86400
+
+    # The Secret is updated: every pod's volume gets the new files (the same CA, new key).
+    rotated = certs.make_cert(pki["ca"], str(tmp_path / "rotated"), cn="rotated", days=60)
+    new = certs.der(os.path.join(rotated, "tls.crt"))
+    t0 = time.monotonic()
+    for i in range(sts.size):
+        sts.install_tls(rotated, i)
+    serving = {}
+    while len(serving) < sts.size and time.monotonic() - t0 < 15:
+        for p in sts.pods:
+            if p.ordinal not in serving and \
+                    certs.served_certificate(p.ip, REDIS_PORT, ca, cert, key) == new:
+                serving[p.ordinal] = time.monotonic() - t0
+        time.sleep(0.05)
+    print(f"new certificate served after: {sorted(serving.values())} s")
+    assert len(serving) == sts.size, f"only {sorted(serving)} serve the new certificate"
+    assert max(serving.values()) < 5
+
+    assert [(p.redis.pid, p.agent.pid) for p in sts.pods] == pids
+    assert all(p.redis.alive() and p.agent.alive() for p in sts.pods)
+    for p in sts.pods:
+        m = agent_http.metrics(p.ip)
+        assert m['redis_cluster_agent_actions_total{action="tls_reload"}'] >= before + 1
+        assert m['redis_cluster_agent_errors_total{kind="tls_reload_failed"}'] == 0
+        assert m['redis_cluster_agent_tls_certificate_expiry_timestamp_seconds{file="cert"}'] > \
+            time.time() + 59 * 86400
+        assert "Certificates reloaded" in sts.agent_log_text(p.ordinal)
+    # New connections of the agents and of clients work with the new files.
+    sts.install_tls(rotated)
+    sts.wait_healthy(timeout=30)
+    assert missing_keys(sts) == []
+
+
+def test_rolling_restart_with_handovers_over_tls_loses_no_write(sts_factory, pki, capsys):
+    """The handover (preStop) runs over TLS too: every master hands its role over before it
+    stops, verified by name, and no acknowledged write is lost."""
+    from writer import CounterWriter
+    sts = sts_factory(tls=pki["pods"], redis_conf=["repl-diskless-sync-delay 0"])
+    sts.up()
+    sts.wait_ready(timeout=120)
+    writer = CounterWriter(sts).start()
+    try:
+        time.sleep(1)
+        records = sts.rollout_restart(ready_timeout=90)
+        time.sleep(1)
+    finally:
+        writer.stop()
+    with capsys.disabled():
+        print("\nTLS rolling restart of 6 pods with handover:")
+        for rec in records:
+            pre = rec["prestop"]
+            print(f"  redis-{rec['ordinal']} ({rec['role']}): preStop {pre.outcome} "
+                  f"in {pre.seconds:.3f}s")
+        for line in writer.report():
+            print("  " + line)
+    assert writer.check_counters() == []
+    for rec in records:
+        pre = rec["prestop"]
+        assert pre.rc == 0, pre
+        assert pre.outcome == ("done" if rec["role"] == "master" else "skipped"), pre
+    assert writer.longest_gap < 2.0, writer.report()

@@ -90,6 +90,7 @@ int64_t Agent::tick() {
   master_offset_ = master_.offset(local_.snapshot());
   learner_.learn(peers_.last());
   sleep_ms = std::min(sleep_ms, driver_.heal(local_, learner_.map()));
+  sleep_ms = std::min(sleep_ms, driver_.keepLayout(local_, handover_.asked()));
   return std::min(sleep_ms, rotation_.step(local_, peers_));
 }
 

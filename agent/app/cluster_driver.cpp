@@ -22,9 +22,11 @@ const log::Logger kLog("agent");
 constexpr int64_t kCreatorPatienceMs = 10000;
 // The healer's node-timeout until the local Redis tells its own (Redis' default).
 constexpr int64_t kDefaultNodeTimeoutMs = 15000;
+// How long the layout keeper waits for a peer's /peerinfo when the pool has no fresh answer.
+constexpr int64_t kPeerInfoTimeoutMs = 300;
 
 cluster::CreatorOptions creatorOptions(const config::Config& c) {
-  return {c.cluster_nodes, c.cluster_replicas,   c.node_name,
+  return {c.cluster_nodes, c.cluster_replicas,   c.node_name,          c.zone,
           c.crash_after,   c.peer_host_template, c.ordinal.value_or(0)};
 }
 
@@ -44,17 +46,61 @@ cluster::AttentionOptions attentionOptions(const config::Config& c) {
   return o;
 }
 
+layout::KeeperOptions keeperOptions(const config::Config& c) {
+  layout::KeeperOptions o;
+  o.target = layoutTarget(c.layout_keeper);
+  o.acts = c.mode == config::Mode::Act;
+  o.quiet_ms = c.layout_quiet_ms;
+  o.node_timeout_ms = kDefaultNodeTimeoutMs;
+  o.nodes = c.cluster_nodes;
+  o.replicas = c.cluster_replicas;
+  o.me = {c.ordinal.value_or(-1), c.pod_name, {c.node_name, c.zone}};
+  return o;
+}
+
+cluster::Placement placeOf(const cluster::AgentInfo& info) {
+  return {info.k8s_node, info.zone};
+}
+
 }  // namespace
 
-std::string peerInfo(const config::Config& config, const state::StateView& view) {
+layout::Target layoutTarget(config::LayoutKeeper k) {
+  switch (k) {
+    case config::LayoutKeeper::Off: return layout::Target::Off;
+    case config::LayoutKeeper::Spread: return layout::Target::Spread;
+    case config::LayoutKeeper::Ordinals: return layout::Target::Ordinals;
+  }
+  return layout::Target::Off;
+}
+
+cluster::AgentInfo selfInfo(const config::Config& config, const std::string& node_id,
+                            bool node_fresh) {
   cluster::AgentInfo info;
   info.ordinal = config.ordinal.value_or(-1);
   info.pod = config.pod_name;
   info.set = config.peer_host_template;
-  info.node_id = view.local ? view.local->myId() : std::string();
-  info.node_fresh = view.node_fresh;
+  info.node_id = node_id;
+  info.node_fresh = node_fresh;
   info.k8s_node = config.node_name;
-  return cluster::renderAgentInfo(info);
+  info.zone = config.zone;
+  return info;
+}
+
+std::string peerInfo(const config::Config& config, const state::StateView& view) {
+  std::string id = view.local ? view.local->myId() : std::string();
+  return cluster::renderAgentInfo(selfInfo(config, id, view.node_fresh));
+}
+
+// The agent of the node at `ip`, for the layout keeper: from the pool's last round when it
+// asked that pod's agent at this very address, else asked now (with a deadline).
+std::optional<layout::PeerAnswer> ClusterDriver::askPeer(const std::string& ip) const {
+  std::optional<cluster::AgentInfo> info;
+  for (const auto& p : peers_.last()) {
+    if (!p.stale && p.ip == ip && p.agent) info = p.agent;
+  }
+  if (!info) info = cluster::askAgent(ip, config_.http.port, kPeerInfoTimeoutMs, ip);
+  if (!info) return std::nullopt;
+  return layout::PeerAnswer{info->node_id, {info->ordinal, info->pod, placeOf(*info)}};
 }
 
 ClusterDriver::ClusterDriver(const config::Config& config, cluster::PeerPool& peers,
@@ -64,13 +110,16 @@ ClusterDriver::ClusterDriver(const config::Config& config, cluster::PeerPool& pe
       boost_(statefile::pathBeside(config.nodes_conf, statefile::kTimeoutBoost), peers, activity),
       creator_(
           creatorOptions(config), peers, boost_,
-          [](const cluster::PeerProbe& pod) -> std::optional<std::string> {
+          [](const cluster::PeerProbe& pod) -> std::optional<cluster::Placement> {
             if (!pod.agent) return std::nullopt;
-            return pod.agent->k8s_node;
+            return placeOf(*pod.agent);
           },
           activity),
       healer_(healerOptions(config), peers, activity),
-      attention_(attentionOptions(config), systemClock()) {}
+      attention_(attentionOptions(config), systemClock()),
+      keeper_(
+          keeperOptions(config), peers, [this](const std::string& ip) { return askPeer(ip); },
+          activity) {}
 
 bool ClusterDriver::creating() const {
   return acts() && config_.ordinal == 0 && creator_.phase() != cluster::CreatePhase::Done;
@@ -128,12 +177,8 @@ void ClusterDriver::look(const cluster::Snapshot& local, const nodes_conf::Ordin
         focus.all && std::none_of(focus.ordinals.begin(), focus.ordinals.end(),
                                   [&](int o) { return probes[static_cast<size_t>(o)].stale; });
   }
-  cluster::AgentInfo self;
+  cluster::AgentInfo self = selfInfo(config_, local.myId(), node_fresh);
   self.ordinal = config_.ordinal.value_or(0);
-  self.pod = config_.pod_name;
-  self.set = config_.peer_host_template;
-  self.node_id = local.myId();
-  self.node_fresh = node_fresh;
   std::string ip = !config_.pod_ip.empty() ? config_.pod_ip : local.myself()->address.host;
   peers_.setOwn(self.ordinal, ip, local, self);
   reportConflicts();
@@ -165,8 +210,16 @@ int64_t ClusterDriver::heal(LocalRedis& local, const nodes_conf::OrdinalMap& ord
   return busy ? kAttentionPollMs : config_.poll_interval_ms;
 }
 
+int64_t ClusterDriver::keepLayout(LocalRedis& local, bool leaving) {
+  bool moving = keeper_.step(*local.snapshot(), !creating() && !leaving);
+  return moving ? kAttentionPollMs : config_.poll_interval_ms;
+}
+
 void ClusterDriver::readNodeTimeout(LocalRedis& local) {
-  if (auto ms = local.nodeTimeoutMs()) healer_.setNodeTimeout(*ms);
+  if (auto ms = local.nodeTimeoutMs()) {
+    healer_.setNodeTimeout(*ms);
+    keeper_.setNodeTimeout(*ms);
+  }
 }
 
 void ClusterDriver::describe(state::StateView& view, const nodes_conf::OrdinalMap& ordinals) const {
@@ -174,6 +227,7 @@ void ClusterDriver::describe(state::StateView& view, const nodes_conf::OrdinalMa
   view.create_phase = creator_.phase();
   view.healing = healer_.phase() != cluster::HealPhase::Idle;
   view.unexpected_nodes = static_cast<int64_t>(healer_.unexpected().size());
+  view.layout = keeper_.report();
   view.nodes_refused = static_cast<int64_t>(healer_.refused().size());
   view.identity_conflicts = static_cast<int64_t>(conflicts_.size());
   view.peers_watched = attention_.watched();

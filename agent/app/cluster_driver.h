@@ -17,6 +17,7 @@
 #include "cluster/timeout_boost.h"
 #include "common/counters.h"
 #include "config/config.h"
+#include "layout/keeper.h"
 #include "nodes_conf/ordinal_map.h"
 #include "state/view.h"
 
@@ -35,7 +36,11 @@ class ClusterDriver {
                            bool node_fresh);
   // Healing, once creation is over (act mode). Returns how soon the next pass should come.
   int64_t heal(LocalRedis& local, const nodes_conf::OrdinalMap& ordinals);
-  // Reads cluster-node-timeout from the local Redis; the healer paces forced failovers by it.
+  // The layout keeper's pass, once creation is over; `leaving`: this pod is being deleted.
+  // Returns how soon the next pass should come.
+  int64_t keepLayout(LocalRedis& local, bool leaving);
+  // Reads cluster-node-timeout from the local Redis; the healer paces forced failovers by it,
+  // the layout keeper its quiet period.
   void readNodeTimeout(LocalRedis& local);
   // The creator, healer and watching fields of the published view.
   void describe(state::StateView& view, const nodes_conf::OrdinalMap& ordinals) const;
@@ -48,6 +53,7 @@ class ClusterDriver {
 
  private:
   bool acts() const { return config_.mode == config::Mode::Act; }
+  std::optional<layout::PeerAnswer> askPeer(const std::string& ip) const;
   bool creating() const;
   void stopWaitingIfMember(const cluster::Snapshot& local);
   void look(const cluster::Snapshot& local, const nodes_conf::OrdinalMap& ordinals,
@@ -60,12 +66,20 @@ class ClusterDriver {
   cluster::Creator creator_;
   cluster::Healer healer_;
   cluster::Attention attention_;
+  layout::Keeper keeper_;
   int64_t waiting_since_ms_ = 0;
   bool full_round_ = false;  // the last round looked at every pod and none is still running
   std::vector<std::string> conflicts_;
 };
 
-// What /peerinfo answers: this agent's ordinal, pod, StatefulSet, node and Kubernetes node.
+// The keeper's target for --layout-keeper.
+layout::Target layoutTarget(config::LayoutKeeper k);
+
+// What this agent says about itself: ordinal, pod, StatefulSet, node, Kubernetes node and zone.
+cluster::AgentInfo selfInfo(const config::Config& config, const std::string& node_id,
+                            bool node_fresh);
+
+// What /peerinfo answers: selfInfo() as of the published view.
 std::string peerInfo(const config::Config& config, const state::StateView& view);
 
 }  // namespace agent::app

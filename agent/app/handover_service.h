@@ -29,6 +29,8 @@ class HandoverService {
   void linger(const std::function<bool()>& master_with_slots);
   // Closes the socket, after the request being served (bounded) has finished.
   void stop() { server_.reset(); }
+  // True once a preStop has asked for a handover: this pod is being deleted.
+  bool asked() const { return server_ && (server_->busy() || server_->served() > 0); }
 
   // After SIGTERM, how long a master's agent keeps the control socket open for a handover that
   // has not arrived yet.

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "app/cluster_driver.h"
 #include "app/commands.h"
 #include "auth/hash.h"
 #include "auth/node_auth.h"
@@ -170,6 +171,50 @@ Json podJson(const cluster::PeerProbe& pod, const Row& r) {
           {"error", pod.error ? Json(pod.error->message) : Json(nullptr)}};
 }
 
+std::string counts(const std::map<std::string, int>& per) {
+  std::vector<std::string> parts;
+  parts.reserve(per.size());
+  for (const auto& [name, n] : per) parts.push_back(fmt::format("{} {}", name, n));
+  return parts.empty() ? "-" : fmt::format("{}", fmt::join(parts, ", "));
+}
+
+std::string layoutTable(const LayoutStatus& l) {
+  const auto& p = l.plan;
+  std::string out = fmt::format(
+      "\nLayout (keeper: {}, from {}'s view): masters per Kubernetes node: {}; per zone: {}\n",
+      layout::targetName(l.target), l.viewer, counts(p.now.per_node), counts(p.now.per_zone));
+  for (const auto& s : p.shards) {
+    if (!s.off()) continue;
+    out += fmt::format("  - slots {}: master {}, the layout wants {}: {}\n", s.slots,
+                       s.master().name, s.members[s.wanted].name, s.reason);
+  }
+  if (p.offShards() == 0) out += "  every shard's master is where the layout wants it\n";
+  if (!p.unknown.empty()) {
+    out += fmt::format("  placement not known for: {}\n", fmt::join(p.unknown, ", "));
+  }
+  return out;
+}
+
+Json layoutJson(const LayoutStatus& l) {
+  const auto& p = l.plan;
+  Json off = Json::array();
+  for (const auto& s : p.shards) {
+    if (!s.off()) continue;
+    off.push_back({{"slots", s.slots},
+                   {"master", s.master().name},
+                   {"wanted", s.members[s.wanted].name},
+                   {"reason", s.reason}});
+  }
+  return {{"keeper", layout::targetName(l.target)},
+          {"viewer", l.viewer},
+          {"mastersPerNode", p.now.per_node},
+          {"mastersPerZone", p.now.per_zone},
+          {"masterPairsSharingNode", {{"current", p.now.node_pairs}, {"best", p.best.node_pairs}}},
+          {"masterPairsSharingZone", {{"current", p.now.zone_pairs}, {"best", p.best.zone_pairs}}},
+          {"offShards", off},
+          {"unknownPlacement", p.unknown}};
+}
+
 // Pods whose name leads to another pod's agent, or to another StatefulSet's: the rows above
 // then show that other node, and no table can say so.
 void addIdentityProblems(const std::vector<cluster::PeerProbe>& pods, const config::Config& c,
@@ -183,8 +228,33 @@ void addIdentityProblems(const std::vector<cluster::PeerProbe>& pods, const conf
 
 }  // namespace
 
+std::optional<LayoutStatus> layoutStatus(const config::Config& c,
+                                         const std::vector<cluster::PeerProbe>& pods) {
+  const cluster::PeerProbe* viewer = nullptr;
+  for (const auto& p : pods) {
+    if (p.live() && viewer == nullptr) viewer = &p;
+  }
+  if (viewer == nullptr) return std::nullopt;
+  layout::Input in;
+  in.view = &*viewer->snapshot->nodes;
+  // Where each pod runs, as its own agent said in the probe: only from an agent that vouches
+  // for the node found at the pod's name.
+  for (const auto& p : pods) {
+    if (!p.answering() || !p.agent) continue;
+    if (!cluster::vouched(p, c.peer_host_template)) continue;
+    in.places[p.node_id] = {p.ordinal, p.pod(), {p.agent->k8s_node, p.agent->zone}};
+  }
+  in.preferred_masters = layout::creatorMasters(c.cluster_nodes, c.cluster_replicas, in.places);
+  LayoutStatus out;
+  out.target = layoutTarget(c.layout_keeper);
+  in.target = out.target;
+  out.viewer = viewer->pod();
+  out.plan = layout::plan(in);
+  return out;
+}
+
 std::string renderStatusTable(const std::vector<cluster::PeerProbe>& pods,
-                              const cluster::Health& health) {
+                              const cluster::Health& health, const LayoutStatus* layout) {
   auto ids = indexById(pods);
   Summary sum = summarize(pods);
   std::vector<Row> rows;
@@ -220,11 +290,12 @@ std::string renderStatusTable(const std::vector<cluster::PeerProbe>& pods,
     out += fmt::format("  ... and {} more (see --json)\n", health.problems.size() - kMaxLines);
   }
   for (const auto& w : health.warnings) out += "  warning: " + w + "\n";
+  if (layout != nullptr) out += layoutTable(*layout);
   return out;
 }
 
 std::string renderStatusJson(const std::vector<cluster::PeerProbe>& pods,
-                             const cluster::Health& health) {
+                             const cluster::Health& health, const LayoutStatus* layout) {
   auto ids = indexById(pods);
   Summary sum = summarize(pods);
   Json out = {{"healthy", health.healthy},
@@ -237,6 +308,7 @@ std::string renderStatusJson(const std::vector<cluster::PeerProbe>& pods,
               {"warnings", health.warnings},
               {"pods", Json::array()}};
   for (const auto& p : pods) out["pods"].push_back(podJson(p, rowFor(p, pods, ids)));
+  if (layout != nullptr) out["layout"] = layoutJson(*layout);
   return out.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
@@ -295,16 +367,18 @@ int runStatus(const config::Config& c) {
   }
   auto health = cluster::assess(pods, c.cluster_replicas);
   addIdentityProblems(pods, c, health);
+  auto layout = layoutStatus(c, pods);
+  const LayoutStatus* l = layout ? &*layout : nullptr;
   auto phases = readAuthPhases(pool, pods, *password);
   std::string text;
   if (c.json) {
-    auto json = Json::parse(renderStatusJson(pods, health));
+    auto json = Json::parse(renderStatusJson(pods, health, l));
     for (size_t i = 0; i < phases.size() && i < json["pods"].size(); ++i) {
       json["pods"][i]["authPhase"] = phases[i].second;
     }
     text = json.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
   } else {
-    text = renderStatusTable(pods, health) + renderRotationLine(phases);
+    text = renderStatusTable(pods, health, l) + renderRotationLine(phases);
   }
   std::fputs(text.c_str(), stdout);
   return health.healthy ? kExitOk : kExitFailure;

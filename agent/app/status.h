@@ -10,15 +10,27 @@
 #include "cluster/health.h"
 #include "cluster/peer_pool.h"
 #include "config/config.h"
+#include "layout/plan.h"
 
 namespace agent::app {
 
 int runStatus(const config::Config& config);
 
+// The layout as `status` shows it: the keeper's plan made from one pod's view. Informative
+// only: a shard off its layout does not make the cluster unhealthy.
+struct LayoutStatus {
+  layout::Target target = layout::Target::Ordinals;
+  std::string viewer;  // the pod whose view was planned from
+  layout::Plan plan;
+};
+
 std::string renderStatusTable(const std::vector<cluster::PeerProbe>& pods,
-                              const cluster::Health& health);
+                              const cluster::Health& health, const LayoutStatus* layout = nullptr);
 std::string renderStatusJson(const std::vector<cluster::PeerProbe>& pods,
-                             const cluster::Health& health);
+                             const cluster::Health& health, const LayoutStatus* layout = nullptr);
+// The plan from the first answering pod's view, with every pod's placement asked from its agent.
+std::optional<LayoutStatus> layoutStatus(const config::Config& config,
+                                         const std::vector<cluster::PeerProbe>& pods);
 
 // Where each pod's node is in a password rotation to the mounted password (auth/rotation.h
 // phase names, "unknown" where it could not be read), by pod name in ordinal order.

@@ -7,6 +7,7 @@
 // weigh this as evidence are in cluster/identity.h.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +21,7 @@ struct AgentInfo {
   std::string node_id;      // its local node, as of its last pass ("" before the first)
   bool node_fresh = false;  // that node started in this pod without any earlier nodes.conf
   std::string k8s_node;     // the Kubernetes node it runs on ("" without NODE_NAME)
+  std::string zone;         // the zone of that node ("" without --zone; older agents omit it)
 };
 
 // The largest /peerinfo answer read; a longer one is not an agent's.
@@ -29,5 +31,10 @@ std::string renderAgentInfo(const AgentInfo& info);
 // nullopt when the text is not an agent's answer (no ordinal line). Unknown keys are skipped,
 // so newer agents can add some.
 std::optional<AgentInfo> parseAgentInfo(std::string_view text);
+// Asks the agent at ip:port (http/client.h: one deadline, kMaxAgentInfoBytes at most). nullopt
+// when it did not answer in time or answered with something that is not an agent's (logged at
+// debug level, for `pod`).
+std::optional<AgentInfo> askAgent(const std::string& ip, int port, int64_t timeout_ms,
+                                  const std::string& pod);
 
 }  // namespace agent::cluster

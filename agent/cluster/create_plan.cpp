@@ -1,24 +1,73 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "cluster/create_plan.h"
 
+#include <algorithm>
 #include <cmath>
+#include <utility>
 
 namespace agent::cluster {
 
 namespace {
 
-bool sameNode(const std::vector<std::string>& k8s_nodes, int a, int b) {
-  auto ua = static_cast<size_t>(a);
-  auto ub = static_cast<size_t>(b);
-  if (ua >= k8s_nodes.size() || ub >= k8s_nodes.size()) return false;
-  return !k8s_nodes[ua].empty() && k8s_nodes[ua] == k8s_nodes[ub];
+const Placement& placeOf(const std::vector<Placement>& places, int ordinal) {
+  static const Placement kUnknown;
+  auto u = static_cast<size_t>(ordinal);
+  return u < places.size() ? places[u] : kUnknown;
+}
+
+bool sameNode(const std::vector<Placement>& places, int a, int b) {
+  const auto& pa = placeOf(places, a);
+  return !pa.k8s_node.empty() && pa.k8s_node == placeOf(places, b).k8s_node;
+}
+
+bool sameZone(const std::vector<Placement>& places, int a, int b) {
+  const auto& pa = placeOf(places, a);
+  return !pa.zone.empty() && pa.zone == placeOf(places, b).zone;
+}
+
+// How many of the masters chosen so far share a zone, and a Kubernetes node, with `ordinal`.
+std::pair<int, int> crowding(const std::vector<Placement>& places, const std::vector<int>& chosen,
+                             int ordinal) {
+  std::pair<int, int> out{0, 0};
+  for (int c : chosen) {
+    out.first += sameZone(places, c, ordinal) ? 1 : 0;
+    out.second += sameNode(places, c, ordinal) ? 1 : 0;
+  }
+  return out;
+}
+
+// Greedy spreading: each unpinned slot range goes to the lowest ordinal whose zone, then node,
+// holds the fewest masters so far. Without placements that is ordinals 0..M-1.
+std::vector<int> chooseMasters(int nodes, int masters, const std::vector<Placement>& places,
+                               const std::map<int, int>& pinned_masters) {
+  std::vector<int> out(static_cast<size_t>(masters), -1);
+  std::vector<int> chosen;
+  for (const auto& [index, ordinal] : pinned_masters) {
+    if (index < 0 || index >= masters) continue;
+    out[static_cast<size_t>(index)] = ordinal;
+    chosen.push_back(ordinal);
+  }
+  for (auto& slot : out) {
+    if (slot >= 0) continue;
+    std::pair<int, int> best_cost;
+    for (int o = 0; o < nodes; ++o) {
+      if (std::find(chosen.begin(), chosen.end(), o) != chosen.end()) continue;
+      auto cost = crowding(places, chosen, o);
+      if (slot < 0 || cost < best_cost) {
+        slot = o;
+        best_cost = cost;
+      }
+    }
+    chosen.push_back(slot);
+  }
+  return out;
 }
 
 // Pairwise swaps of replicas between masters while the score drops: deterministic (fixed order)
 // and quick for any StatefulSet size that makes sense.
-void improve(std::map<int, int>& replica_of, const std::vector<std::string>& k8s_nodes,
+void improve(std::map<int, int>& replica_of, const std::vector<Placement>& places,
              const std::map<int, int>& pinned) {
-  int best = antiAffinityScore(replica_of, k8s_nodes);
+  int best = antiAffinityScore(replica_of, places);
   bool improved = true;
   while (improved && best > 0) {
     improved = false;
@@ -26,7 +75,7 @@ void improve(std::map<int, int>& replica_of, const std::vector<std::string>& k8s
       for (auto b = std::next(a); b != replica_of.end(); ++b) {
         if (a->second == b->second || pinned.count(a->first) || pinned.count(b->first)) continue;
         std::swap(a->second, b->second);
-        int score = antiAffinityScore(replica_of, k8s_nodes);
+        int score = antiAffinityScore(replica_of, places);
         if (score < best) {
           best = score;
           improved = true;
@@ -58,41 +107,54 @@ std::vector<nodes_conf::SlotRange> slotRanges(int masters) {
   return out;
 }
 
-int antiAffinityScore(const std::map<int, int>& replica_of,
-                      const std::vector<std::string>& k8s_nodes) {
+int antiAffinityScore(const std::map<int, int>& replica_of, const std::vector<Placement>& places) {
   int score = 0;
   for (auto a = replica_of.begin(); a != replica_of.end(); ++a) {
-    if (sameNode(k8s_nodes, a->first, a->second)) score += 10000;
+    if (sameNode(places, a->first, a->second)) score += 10000;
+    if (sameZone(places, a->first, a->second)) score += 100;
     for (auto b = std::next(a); b != replica_of.end(); ++b) {
-      if (a->second == b->second && sameNode(k8s_nodes, a->first, b->first)) score += 1;
+      if (a->second == b->second && sameNode(places, a->first, b->first)) score += 1;
     }
   }
   return score;
 }
 
-CreatePlan planCreation(int nodes, int replicas, const std::vector<std::string>& k8s_nodes,
-                        const std::map<int, int>& pinned) {
+std::optional<size_t> CreatePlan::masterIndex(int ordinal) const {
+  auto it = std::find(master_ordinals.begin(), master_ordinals.end(), ordinal);
+  if (it == master_ordinals.end()) return std::nullopt;
+  return static_cast<size_t>(it - master_ordinals.begin());
+}
+
+CreatePlan planCreation(int nodes, int replicas, const std::vector<Placement>& places,
+                        const std::map<int, int>& pinned,
+                        const std::map<int, int>& pinned_masters) {
   CreatePlan plan;
   plan.masters = nodes / (replicas + 1);
   plan.slots = slotRanges(plan.masters);
+  plan.master_ordinals = chooseMasters(nodes, plan.masters, places, pinned_masters);
   std::map<int, int> load;
   for (const auto& [replica, master] : pinned) {
     plan.replica_of[replica] = master;
     ++load[master];
   }
-  // Unpinned replicas go round-robin to the masters with room, lowest ordinal first.
+  // The k-th replica (in ordinal order) goes to master k % M while it has room, else round-robin
+  // to the masters with room; with masters 0..M-1 replica r follows master (r - M) % M.
   int next = 0;
-  for (int r = plan.masters; r < nodes; ++r) {
+  int k = -1;
+  for (int r = 0; r < nodes; ++r) {
+    if (plan.isMaster(r)) continue;
+    ++k;
     if (plan.replica_of.count(r)) continue;
-    int master = (r - plan.masters) % plan.masters;
-    for (int tries = 0; tries < plan.masters && load[master] >= replicas; ++tries) {
-      master = (next++) % plan.masters;
+    int index = k % plan.masters;
+    auto master = [&plan](int i) { return plan.master_ordinals[static_cast<size_t>(i)]; };
+    for (int tries = 0; tries < plan.masters && load[master(index)] >= replicas; ++tries) {
+      index = (next++) % plan.masters;
     }
-    plan.replica_of[r] = master;
-    ++load[master];
+    plan.replica_of[r] = master(index);
+    ++load[master(index)];
   }
-  improve(plan.replica_of, k8s_nodes, pinned);
-  plan.antiAffinityScore = antiAffinityScore(plan.replica_of, k8s_nodes);
+  improve(plan.replica_of, places, pinned);
+  plan.antiAffinityScore = antiAffinityScore(plan.replica_of, places);
   return plan;
 }
 

@@ -8,7 +8,6 @@
 #include <fmt/format.h>
 #include <algorithm>
 #include <csignal>
-#include <numeric>
 
 #include "cluster/commands.h"
 #include "cluster/health.h"
@@ -58,12 +57,12 @@ bool knows(const PeerProbe& viewer, const std::string& id) {
 void checkRole(const PeerProbe& p, const CreatePlan& plan, const std::vector<PeerProbe>& pods,
                Assessment& a) {
   const auto& me = *p.snapshot->myself();
-  bool planned_master = p.ordinal < plan.masters;
+  bool planned_master = plan.isMaster(p.ordinal);
   if (planned_master && me.isReplica()) {
     a.reasons.push_back(fmt::format("{} is a replica, but the plan makes it a master", p.pod()));
   } else if (!planned_master && me.isReplica()) {
     const PeerProbe* master = byId(pods, me.master_id);
-    if (master == nullptr || master->ordinal >= plan.masters) {
+    if (master == nullptr || !plan.isMaster(master->ordinal)) {
       a.reasons.push_back(fmt::format("{} replicates {}, which is not a planned master", p.pod(),
                                       text::shortId(me.master_id)));
     } else {
@@ -74,17 +73,15 @@ void checkRole(const PeerProbe& p, const CreatePlan& plan, const std::vector<Pee
 
 void checkSlotsAndKeys(const PeerProbe& p, const CreatePlan& plan, Assessment& a) {
   const auto& me = *p.snapshot->myself();
-  bool planned_master = p.ordinal < plan.masters;
-  bool owns_planned = planned_master && me.slots.size() == 1 &&
-                      me.slots[0] == plan.slots[static_cast<size_t>(p.ordinal)];
+  auto index = plan.masterIndex(p.ordinal);
+  bool owns_planned = index && me.slots.size() == 1 && me.slots[0] == plan.slots[*index];
   if (!me.slots.empty() && !owns_planned) {
     std::vector<std::string> owned;
     for (const auto& r : me.slots) owned.push_back(rangeText(r));
-    a.reasons.push_back(fmt::format(
-        "{} owns slots {}{}", p.pod(), fmt::join(owned, ","),
-        planned_master ? fmt::format(", the plan gives it {}",
-                                     rangeText(plan.slots[static_cast<size_t>(p.ordinal)]))
-                       : ", the plan gives it none"));
+    a.reasons.push_back(
+        fmt::format("{} owns slots {}{}", p.pod(), fmt::join(owned, ","),
+                    index ? fmt::format(", the plan gives it {}", rangeText(plan.slots[*index]))
+                          : ", the plan gives it none"));
   }
   if (!me.open_slots.empty()) {
     a.reasons.push_back(fmt::format("{} has slots migrating or importing", p.pod()));
@@ -96,6 +93,20 @@ void checkSlotsAndKeys(const PeerProbe& p, const CreatePlan& plan, Assessment& a
     a.reasons.push_back(
         fmt::format("{} holds {} key(s); creation needs empty nodes", p.pod(), p.snapshot->keys));
   }
+}
+
+// Slot range index -> ordinal of the pods that already own exactly one of the ranges a creation
+// assigns: an earlier attempt chose them as masters, and the plan keeps them.
+std::map<int, int> ownedRanges(const std::vector<PeerProbe>& pods, int masters) {
+  auto ranges = slotRanges(masters);
+  std::map<int, int> out;
+  for (const auto& p : pods) {
+    const auto& slots = p.snapshot->myself()->slots;
+    if (slots.size() != 1) continue;
+    auto it = std::find(ranges.begin(), ranges.end(), slots[0]);
+    if (it != ranges.end()) out.emplace(static_cast<int>(it - ranges.begin()), p.ordinal);
+  }
+  return out;
 }
 
 }  // namespace
@@ -129,7 +140,7 @@ Assessment assessForCreation(const std::vector<PeerProbe>& pods, const CreatePla
   return a;
 }
 
-Creator::Creator(CreatorOptions options, Pods& pods, TimeoutBoost& boost, K8sNodeLookup lookup,
+Creator::Creator(CreatorOptions options, Pods& pods, TimeoutBoost& boost, PlacementLookup lookup,
                  Activity& activity, Clock& clock)
     : options_(std::move(options)),
       pods_(pods),
@@ -194,16 +205,16 @@ bool Creator::allVouched(const std::vector<PeerProbe>& pods) {
   return true;
 }
 
-std::vector<std::string> Creator::k8sNodes(const std::vector<PeerProbe>& pods) {
-  std::vector<std::string> names(pods.size());
+std::vector<Placement> Creator::placements(const std::vector<PeerProbe>& pods) {
+  std::vector<Placement> places(pods.size());
   for (const auto& p : pods) {
-    auto it = k8s_nodes_.find(p.ordinal);
-    if (it == k8s_nodes_.end()) {
-      if (auto name = lookup_(p)) it = k8s_nodes_.emplace(p.ordinal, *name).first;
+    auto it = places_.find(p.ordinal);
+    if (it == places_.end()) {
+      if (auto place = lookup_(p)) it = places_.emplace(p.ordinal, *place).first;
     }
-    if (it != k8s_nodes_.end()) names[static_cast<size_t>(p.ordinal)] = it->second;
+    if (it != places_.end()) places[static_cast<size_t>(p.ordinal)] = it->second;
   }
-  return names;
+  return places;
 }
 
 bool Creator::send(int ordinal, Action what, const std::vector<std::string>& args) {
@@ -226,22 +237,21 @@ void Creator::maybeCrash(const std::string& point) {
 }
 
 void Creator::shortenNodeTimeout(const std::vector<PeerProbe>& pods, const CreatePlan& plan) {
-  bool any_empty = std::any_of(pods.begin(), pods.begin() + plan.masters, [](const PeerProbe& p) {
-    return p.snapshot->myself()->slots.empty();
-  });
+  bool any_empty = std::any_of(
+      plan.master_ordinals.begin(), plan.master_ordinals.end(),
+      [&](int m) { return pods[static_cast<size_t>(m)].snapshot->myself()->slots.empty(); });
   if (!any_empty) return;  // an earlier attempt assigned the slots: it shortened, or skipped it
-  std::vector<int> masters(static_cast<size_t>(plan.masters));
-  std::iota(masters.begin(), masters.end(), 0);
-  boost_.shorten(pods, masters);
+  boost_.shorten(pods, plan.master_ordinals);
   maybeCrash("shorten");
 }
 
 bool Creator::assignSlots(const std::vector<PeerProbe>& pods, const CreatePlan& plan) {
   bool acted = false;
-  for (int m = 0; m < plan.masters; ++m) {
+  for (size_t i = 0; i < plan.master_ordinals.size(); ++i) {
+    int m = plan.master_ordinals[i];
     const auto& p = pods[static_cast<size_t>(m)];
     if (!p.snapshot->myself()->slots.empty()) continue;
-    const auto& r = plan.slots[static_cast<size_t>(m)];
+    const auto& r = plan.slots[i];
     kLog.info(
         "Assigning slots",
         {{"pod", p.pod()}, {"slots", rangeText(r)}, {"reason", "planned master owns no slots"}});
@@ -316,11 +326,11 @@ void Creator::finish(const std::string& reason) {
   report(CreatePhase::Done, "Creation is not needed", {reason});
 }
 
-bool Creator::waitForK8sNodes(const std::vector<std::string>& names, int64_t now) {
+bool Creator::waitForK8sNodes(const std::vector<Placement>& places, int64_t now) {
   int known = 0;
-  for (const auto& n : names) known += n.empty() ? 0 : 1;
+  for (const auto& p : places) known += p.k8s_node.empty() ? 0 : 1;
   // Every agent answered (this one knows its own): the names still missing will never come.
-  auto answered = static_cast<int>(k8s_nodes_.size() + (k8s_nodes_.count(0) != 0U ? 0 : 1));
+  auto answered = static_cast<int>(places_.size() + (places_.count(0) != 0U ? 0 : 1));
   if (known >= options_.nodes || answered >= options_.nodes ||
       now - peers_answering_since_ >= kK8sNodeGraceMs) {
     return false;
@@ -340,15 +350,16 @@ int64_t Creator::step() {
   backoff_ms_ = 100;
   int64_t now = clock_.monotonicMs();
   if (peers_answering_since_ == 0) peers_answering_since_ = now;
-  auto names = k8sNodes(pods);
-  names[0] = names[0].empty() ? options_.my_k8s_node : names[0];
-  if (waitForK8sNodes(names, now)) return kWorkingPollMs * 5;
-  return createFrom(pods, names, now);
+  auto places = placements(pods);
+  if (places[0] == Placement{}) places[0] = {options_.my_k8s_node, options_.my_zone};
+  if (waitForK8sNodes(places, now)) return kWorkingPollMs * 5;
+  return createFrom(pods, places, now);
 }
 
 int64_t Creator::createFrom(const std::vector<PeerProbe>& pods,
-                            const std::vector<std::string>& names, int64_t now) {
-  auto plan = planCreation(options_.nodes, options_.replicas, names);
+                            const std::vector<Placement>& places, int64_t now) {
+  auto owned = ownedRanges(pods, options_.nodes / (options_.replicas + 1));
+  auto plan = planCreation(options_.nodes, options_.replicas, places, {}, owned);
   Assessment a = assessForCreation(pods, plan);
   if (!a.consistent) {
     if (a.cluster_exists) {
@@ -358,12 +369,13 @@ int64_t Creator::createFrom(const std::vector<PeerProbe>& pods,
     report(CreatePhase::Blocked, "Not creating the cluster: not every node is empty", a.reasons);
     return kMaxBackoffMs;
   }
-  plan = planCreation(options_.nodes, options_.replicas, names, a.attached);
+  plan = planCreation(options_.nodes, options_.replicas, places, a.attached, owned);
   if (started_ms_ == 0) {
     started_ms_ = now;
     report(CreatePhase::Creating, "Every pod answers and matches the creation plan",
-           {fmt::format("{} masters, {} replicas each, anti-affinity score {}", plan.masters,
-                        options_.replicas, plan.antiAffinityScore)});
+           {fmt::format("{} masters ({}), {} replicas each, anti-affinity score {}", plan.masters,
+                        fmt::join(plan.master_ordinals, ","), options_.replicas,
+                        plan.antiAffinityScore)});
   }
   phase_ = CreatePhase::Creating;
   shortenNodeTimeout(pods, plan);

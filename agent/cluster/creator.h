@@ -42,6 +42,7 @@ struct CreatorOptions {
   int nodes = 6;
   int replicas = 1;
   std::string my_k8s_node;
+  std::string my_zone;
   // Fault injection for tests: kill this process right after the named step
   // ("shorten", "slots", "epochs", "meet-half", "meet", "replicate-half").
   std::string crash_after;
@@ -51,13 +52,13 @@ struct CreatorOptions {
   int my_ordinal = 0;
 };
 
-// Looks up the Kubernetes node of a pod through its agent: nullopt when the agent did not
-// answer (ask again later), "" when it answered without one (it has no NODE_NAME: never will).
-using K8sNodeLookup = std::function<std::optional<std::string>(const PeerProbe& pod)>;
+// Looks up where a pod runs through its agent: nullopt when the agent did not answer (ask again
+// later); empty names when it answered without them (no NODE_NAME or zone: never will).
+using PlacementLookup = std::function<std::optional<Placement>(const PeerProbe& pod)>;
 
 class Creator {
  public:
-  Creator(CreatorOptions options, Pods& pods, TimeoutBoost& boost, K8sNodeLookup lookup,
+  Creator(CreatorOptions options, Pods& pods, TimeoutBoost& boost, PlacementLookup lookup,
           Activity& activity, Clock& clock = systemClock());
   // One pass over the live state: probes every pod (and asks its agent who it is) within a
   // budget of kProbeBudgetMs, and sends the next step's commands. Returns the milliseconds to
@@ -71,9 +72,9 @@ class Creator {
  private:
   bool allAnswering(const std::vector<PeerProbe>& pods);
   bool allVouched(const std::vector<PeerProbe>& pods);
-  std::vector<std::string> k8sNodes(const std::vector<PeerProbe>& pods);
-  bool waitForK8sNodes(const std::vector<std::string>& names, int64_t now);
-  int64_t createFrom(const std::vector<PeerProbe>& pods, const std::vector<std::string>& names,
+  std::vector<Placement> placements(const std::vector<PeerProbe>& pods);
+  bool waitForK8sNodes(const std::vector<Placement>& places, int64_t now);
+  int64_t createFrom(const std::vector<PeerProbe>& pods, const std::vector<Placement>& places,
                      int64_t now);
   void shortenNodeTimeout(const std::vector<PeerProbe>& pods, const CreatePlan& plan);
   bool assignSlots(const std::vector<PeerProbe>& pods, const CreatePlan& plan);
@@ -88,9 +89,9 @@ class Creator {
   CreatorOptions options_;
   Pods& pods_;
   TimeoutBoost& boost_;
-  K8sNodeLookup lookup_;
+  PlacementLookup lookup_;
   CreatePhase phase_ = CreatePhase::WaitingForPeers;
-  std::map<int, std::string> k8s_nodes_;  // ordinal -> node name ("" = none), once answered
+  std::map<int, Placement> places_;  // ordinal -> where it runs ("" = none), once answered
   int64_t peers_answering_since_ = 0;
   int64_t started_ms_ = 0;
   bool acted_ = false;  // this process sent at least one creation command

@@ -18,7 +18,6 @@
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "http/client.h"
 #include "peers/resolver.h"
 #include "redis/credentials.h"
 
@@ -83,13 +82,8 @@ struct PeerPool::Shared {
 
 void PeerPool::Shared::askAgent(PeerProbe& p) const {
   p.agent_asked = true;
-  auto body = http::get(p.ip, options.agent_port, "/peerinfo", options.connect.connect_timeout_ms,
-                        kMaxAgentInfoBytes);
-  if (!body) {
-    kLog.debug("No answer from the pod's agent", {{"pod", p.pod()}, {"err", body.error().message}});
-    return;
-  }
-  p.agent = parseAgentInfo(*body);
+  p.agent =
+      cluster::askAgent(p.ip, options.agent_port, options.connect.connect_timeout_ms, p.pod());
 }
 
 void PeerPool::Shared::probeRedis(const Job& job, Slot& slot, PeerProbe& p) {

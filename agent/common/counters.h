@@ -27,6 +27,7 @@ enum class Action {
   Failover,            // a handover, or a forced takeover of a gone master's slots
   FailoverForce,       // a handover that needed CLUSTER FAILOVER FORCE
   Forget,              // CLUSTER FORGET of a node that is gone
+  LayoutFailover,      // CLUSTER FAILOVER sent by the layout keeper (a master moved back)
   MasterauthSwitch,    // password rotation: masterauth set to the new password
   Meet,                // CLUSTER MEET
   NodeTimeoutRestore,  // the configured cluster-node-timeout put back on a master
@@ -48,6 +49,7 @@ enum class ErrorKind {
   HandoverClientInstall,  // the handover client could not be copied into the runtime dir
   HandoverFailed,         // a handover ended without switching roles
   HttpRefused,            // an HTTP connection closed by a listener limit (slow, big, too many)
+  LayoutFailoverFailed,   // a layout keeper's CLUSTER FAILOVER was refused or did not switch
   NodesConfWatch,         // the directory of nodes.conf cannot be watched
   PasswordFile,           // the mounted password file cannot be read (or is empty)
   PasswordRotation,       // a rotation step failed, or a rotation cannot run (reason logged)
@@ -71,6 +73,7 @@ struct KindNames<Action> {
       "failover",
       "failover_force",
       "forget",
+      "layout_failover",
       "masterauth_switch",
       "meet",
       "node_timeout_restore",
@@ -88,9 +91,9 @@ struct KindNames<Action> {
 template <>
 struct KindNames<ErrorKind> {
   static constexpr std::array<std::string_view, kKindCount<ErrorKind>> kNames = {
-      "command_failed",    "control_socket",    "foreign_node",      "handover_client_install",
-      "handover_failed",   "http_refused",      "nodes_conf_watch",  "password_file",
-      "password_rotation", "redis_unreachable", "tls_reload_failed",
+      "command_failed",  "control_socket",    "foreign_node",           "handover_client_install",
+      "handover_failed", "http_refused",      "layout_failover_failed", "nodes_conf_watch",
+      "password_file",   "password_rotation", "redis_unreachable",      "tls_reload_failed",
   };
 };
 

@@ -19,6 +19,10 @@ namespace agent::config {
 
 enum class Command { Prepare, Run, Status, Version, Handover };
 enum class Mode { Act, Observe };
+// What the layout keeper restores (layout/keeper.h): nothing, masters spread over Kubernetes
+// nodes and zones, or that and the ordinals the creator chose.
+enum class LayoutKeeper { Off, Spread, Ordinals };
+
 // How a Redis server's certificate is checked besides its chain (--tls-verify).
 // Name: valid for the pod's DNS name (--peer-host-template); Chain: the chain only.
 enum class TlsVerify { Name, Chain };
@@ -39,6 +43,7 @@ struct Config {
   std::string pod_name;
   std::optional<int> ordinal;  // trailing "-N" of pod_name
   std::string node_name;       // Kubernetes node, for replica placement
+  std::string zone;            // the node's zone, for placement; "" = none
 
   std::string nodes_conf;
   std::string data_dir;      // where RDB/AOF live; defaults to the directory of nodes_conf
@@ -63,6 +68,8 @@ struct Config {
   int64_t poll_interval_ms = 0;
   int64_t sweep_interval_ms = 0;  // the slow sweep over every pod's name (cluster/attention.h)
   Mode mode = Mode::Act;
+  LayoutKeeper layout_keeper = LayoutKeeper::Ordinals;
+  int64_t layout_quiet_ms = 0;  // how long the cluster must be quiet before a layout move
 
   log::Format log_format = log::Format::Text;
   log::Level log_level = log::Level::Info;

@@ -145,8 +145,13 @@ const Setter kSetTlsVerify =
 const Setter kSetMode =
     setChoice(&Config::mode, "mode", {{"act", Mode::Act}, {"observe", Mode::Observe}},
               "expected act or observe");
+const Setter kSetLayoutKeeper = setChoice(&Config::layout_keeper, "layout-keeper",
+                                          {{"ordinals", LayoutKeeper::Ordinals},
+                                           {"spread", LayoutKeeper::Spread},
+                                           {"off", LayoutKeeper::Off}},
+                                          "expected ordinals, spread or off");
 
-// The options of the pod itself and of its files.
+// The options of the pod itself and of where it runs.
 void podOptions(std::vector<Option>& out) {
   out.push_back({"pod-ip",
                  "POD_IP",
@@ -172,6 +177,19 @@ void podOptions(std::vector<Option>& out) {
                  "the Kubernetes node this pod runs on (spec.nodeName), for replica placement",
                  {Command::Run},
                  setString(&Config::node_name)});
+  out.push_back({"zone",
+                 "AGENT_ZONE",
+                 "ZONE",
+                 "",
+                 "none",
+                 "this pod's zone (e.g. its node's topology.kubernetes.io/zone): masters are "
+                 "spread over zones and replicas kept out of their master's zone; empty = none",
+                 {Command::Run},
+                 setString(&Config::zone)});
+}
+
+// The options of the pod's files, its start and its local Redis.
+void fileOptions(std::vector<Option>& out) {
   out.push_back({"nodes-conf",
                  "AGENT_NODES_CONF",
                  "PATH",
@@ -334,6 +352,27 @@ void agentOptions(std::vector<Option>& out) {
                  "observe: probes, metrics and status only, never a cluster-changing command",
                  {Command::Run},
                  kSetMode});
+  out.push_back({"layout-keeper",
+                 "AGENT_LAYOUT_KEEPER",
+                 "ordinals|spread|off",
+                 "ordinals",
+                 "or `spread`, `off`",
+                 "what the agents restore once the cluster is quiet, by a graceful CLUSTER "
+                 "FAILOVER: masters on distinct Kubernetes nodes and zones and on the ordinals the "
+                 "creator chose (ordinals), only the former (spread), or nothing (off)",
+                 {Command::Run, Command::Status},
+                 kSetLayoutKeeper});
+  out.push_back(
+      {"layout-quiet-period",
+       "AGENT_LAYOUT_QUIET_PERIOD",
+       "DURATION",
+       "60s",
+       "at least 2 x node-timeout",
+       "how long the cluster must be healthy and unchanged (no failover, migration or "
+       "handover) before the layout keeper moves a master; never less than 2 x "
+       "cluster-node-timeout",
+       {Command::Run},
+       setDuration(&Config::layout_quiet_ms, "layout-quiet-period", 1000, kMinute * 60 * 24)});
   out.push_back({"log-format", "AGENT_LOG_FORMAT", "text|json", "text", "or `json`",
                  "log line format", kRedisCommands, kSetLogFormat});
   out.push_back({"log-level", "AGENT_LOG_LEVEL", "LEVEL", "info", "",
@@ -376,6 +415,7 @@ const std::vector<Option>& options() {
   static const std::vector<Option> kOptions = [] {
     std::vector<Option> out;
     podOptions(out);
+    fileOptions(out);
     clusterOptions(out);
     tlsOptions(out);
     agentOptions(out);

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include "common/clock.h"
@@ -91,6 +92,14 @@ class Run {
   Outcome execute();
 
  private:
+  // What trying the candidates of one decision gave: a handover's outcome, or why none could
+  // take over and whether one of them is still syncing.
+  struct Attempt {
+    std::optional<Outcome> outcome;
+    std::string why;
+    bool syncing = false;
+  };
+  Attempt tryCandidates(Node& local, const Decision& d);
   Outcome handOver(Node& master, Node& replica, const Candidate& c,
                    const cluster::Snapshot& replica_snap);
   Outcome forceFallback(Node& master, Node& replica, const Candidate& c, int64_t elections_before);
@@ -122,25 +131,46 @@ Outcome Run::execute() {
   if (!local)
     return finish(Outcome::Kind::Failed,
                   "the local Redis does not answer: " + local.error().message);
-  auto snap = (*local)->snapshot();
-  if (!snap)
-    return finish(Outcome::Kind::Failed, "cannot read the local Redis: " + snap.error().message);
-  Decision d = decide(*snap);
-  if (!d.hand_over) return finish(Outcome::Kind::Skipped, d.reason);
-  progress_(d.reason);
-  std::vector<std::string> ruled_out;
+  bool waited = false;
+  for (;;) {
+    auto snap = (*local)->snapshot();
+    if (!snap)
+      return finish(Outcome::Kind::Failed, "cannot read the local Redis: " + snap.error().message);
+    Decision d = decide(*snap);
+    if (!d.hand_over && d.syncing.empty()) return finish(Outcome::Kind::Skipped, d.reason);
+    if (!waited || d.hand_over) progress_(d.reason);
+    Attempt a = tryCandidates(**local, d);
+    if (a.outcome) return std::move(*a.outcome);
+    std::string why = d.hand_over ? "no replica can take over now: " + a.why : d.reason;
+    if (!a.syncing && d.syncing.empty()) return finish(Outcome::Kind::Skipped, why);
+    // A replica is in its first sync (typically just restarted by a rolling update): wait for
+    // it while enough budget is left for the failover itself, rather than leave the shard
+    // without a master for this pod's whole restart.
+    if (remaining() <= kSyncReserveMs) {
+      return finish(Outcome::Kind::Skipped, why + "; gave up waiting for a replica's sync");
+    }
+    if (!waited) progress_("waiting for a replica to finish its sync: " + why);
+    waited = true;
+    env_.sleepMs(kSyncPollMs);
+  }
+}
+
+Run::Attempt Run::tryCandidates(Node& local, const Decision& d) {
+  Attempt a;
   for (const Candidate& c : d.candidates) {
     auto replica = env_.open(c.host, c.port);
     Result<cluster::Snapshot> rsnap = replica ? (*replica)->snapshot() : replica.error();
     std::optional<std::string> problem =
         rsnap ? replicaProblem(*rsnap, d.my_id) : std::optional(rsnap.error().message);
-    if (!problem) return handOver(**local, **replica, c, *rsnap);
-    ruled_out.push_back(fmt::format("{}: {}", c.describe(), *problem));
+    if (!problem) {
+      a.outcome = handOver(local, **replica, c, *rsnap);
+      return a;
+    }
+    a.syncing = a.syncing || (rsnap && midSync(*rsnap, d.my_id));
+    a.why += fmt::format("{}{}: {}", a.why.empty() ? "" : "; ", c.describe(), *problem);
     progress_(fmt::format("replica {} cannot take over: {}", c.describe(), *problem));
   }
-  std::string why;
-  for (const auto& r : ruled_out) why += (why.empty() ? "" : "; ") + r;
-  return finish(Outcome::Kind::Skipped, "no replica can take over now: " + why);
+  return a;
 }
 
 Outcome Run::handOver(Node& master, Node& replica, const Candidate& c,

@@ -71,6 +71,10 @@ Outcome run(Environment& env, const Options& options, const Progress& progress);
 // Redis abandons a manual failover after 5 s (CLUSTER_MF_TIMEOUT; docs/redis-facts.md, "Manual
 // failover"); one more second lets the new configuration reach the old master.
 inline constexpr int64_t kAttemptMs = 6000;
+// While a replica is in its first sync the handover waits for it, polling this often, until
+// only this much of its budget is left: one default attempt and a forced one still fit.
+inline constexpr int64_t kSyncPollMs = 100;
+inline constexpr int64_t kSyncReserveMs = kAttemptMs + 1500;
 // Least budget left for a forced attempt to be worth pausing writes for.
 inline constexpr int64_t kForceNeededMs = 1500;
 

@@ -111,6 +111,7 @@ Decision decide(const cluster::Snapshot& local) {
     if (problem.empty() && (link == nullptr || link->state != "online")) {
       problem = link == nullptr ? "no replication link to this master"
                                 : fmt::format("replication state {}", link->state);
+      d.syncing.push_back(c.describe());
     }
     if (!problem.empty()) {
       rejected.push_back(fmt::format("{}: {}", c.describe(), problem));
@@ -152,6 +153,14 @@ std::optional<std::string> replicaProblem(const cluster::Snapshot& replica,
   if (master == nullptr) return "it does not know this node";
   if (master->isFailed() || master->isPfail()) return "it sees this node as failing";
   return std::nullopt;
+}
+
+bool midSync(const cluster::Snapshot& replica, const std::string& master_id) {
+  const nodes_conf::Node* me = replica.myself();
+  if (replica.loading || me == nullptr) return true;
+  if (!me->isReplica() || me->master_id != master_id) return false;
+  return replica.info.str("master_link_status") != "up" ||
+         replica.info.integerOr("master_sync_in_progress", 0) != 0;
 }
 
 bool rolesSwitched(const cluster::Snapshot& old_master, const cluster::Snapshot& new_master,

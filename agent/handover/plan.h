@@ -43,6 +43,9 @@ struct Decision {
   std::string reason;  // why not; or what the master looks like when it will
   std::string my_id;
   std::vector<Candidate> candidates;  // most caught up first
+  // Replicas the master lists as working whose replication link is not online yet: they are
+  // in their first sync (or about to start it) and may take over once it is done.
+  std::vector<std::string> syncing;
 };
 
 // Decides from the local node's own snapshot. No handover for a replica, a master without
@@ -56,6 +59,10 @@ Decision decide(const cluster::Snapshot& local);
 // it can (a replica of that master, link up, not syncing, not seeing the master fail).
 std::optional<std::string> replicaProblem(const cluster::Snapshot& replica,
                                           const std::string& master_id);
+
+// True when `replica`, by its own snapshot, is a replica of `master_id` (or loading) that is
+// still getting its data: link down, a sync in progress, or the dataset loading after it.
+bool midSync(const cluster::Snapshot& replica, const std::string& master_id);
 
 // True once `new_master` is a master with slots and `old_master` follows it, each in its own view.
 bool rolesSwitched(const cluster::Snapshot& old_master, const cluster::Snapshot& new_master,

@@ -240,6 +240,33 @@ void replicationFamilies(const state::StateView& v, Families& out) {
         static_cast<double>(std::max<int64_t>(0, *v.master_repl_offset - *mine)));
 }
 
+// Masters per Kubernetes node and zone, as the layout keeper sees them (every agent exports the
+// same numbers from its own view; alerts take the max or min over the agents).
+void layoutFamilies(const layout::Report& r, Families& out) {
+  const auto& p = r.plan;
+  Samples per_node, per_zone;
+  auto num = [](int n) { return static_cast<double>(n); };
+  for (const auto& [node, n] : p.now.per_node) per_node.push_back({{{"k8s_node", node}}, num(n)});
+  for (const auto& [zone, n] : p.now.per_zone) per_zone.push_back({{{"zone", zone}}, num(n)});
+  add(out, pm::MetricType::Gauge, "layout_masters",
+      "Masters with slots per Kubernetes node, in this node's view", per_node);
+  add(out, pm::MetricType::Gauge, "layout_zone_masters",
+      "Masters with slots per zone (--zone), in this node's view", per_zone);
+  add(out, pm::MetricType::Gauge, "layout_masters_sharing",
+      "Pairs of masters that share a Kubernetes node or a zone: now, and in the best layout the "
+      "shards' members allow",
+      {{{{"scope", "k8s_node"}, {"layout", "current"}}, num(p.now.node_pairs)},
+       {{{"scope", "k8s_node"}, {"layout", "best"}}, num(p.best.node_pairs)},
+       {{{"scope", "zone"}, {"layout", "current"}}, num(p.now.zone_pairs)},
+       {{{"scope", "zone"}, {"layout", "best"}}, num(p.best.zone_pairs)}});
+  gauge(out, "layout_shards_off",
+        "Shards whose master is not where the layout keeper wants it (--layout-keeper)",
+        p.offShards());
+  gauge(out, "layout_quiet_seconds",
+        "How long the cluster has been healthy and unchanged in this node's view",
+        static_cast<double>(r.quiet_ms) / 1000.0);
+}
+
 }  // namespace
 
 Exporter::Exporter(const Identity& identity)
@@ -273,6 +300,7 @@ std::string Exporter::render(const state::StateView& view) const {
     nodeFamilies(*view.local, identity_.ordinal, out);
     replicationFamilies(view, out);
   }
+  if (view.layout.planned) layoutFamilies(view.layout, out);
   return pm::TextSerializer().Serialize(out);
 }
 

@@ -17,6 +17,7 @@
 #include "cluster/peer_pool.h"
 #include "cluster/snapshot.h"
 #include "common/counters.h"
+#include "layout/keeper.h"
 #include "prepare/record.h"
 #include "probes/check.h"
 
@@ -91,6 +92,7 @@ struct StateView {
   cluster::CreatePhase create_phase = cluster::CreatePhase::WaitingForPeers;
   bool healing = false;          // the healer has repairs pending
   int64_t unexpected_nodes = 0;  // cluster nodes that are no pod of the StatefulSet (kept)
+  layout::Report layout;         // the layout keeper's plan and state
   bool stopping = false;
   Phase phase = Phase::Starting;
   std::vector<probes::Check> readiness;       // debounced, as /readyz reports them

@@ -46,6 +46,16 @@ listens on every address, and the agent's listener answers the kubelet's probes 
   value: {{ .Values.agent.mode | quote }}
 - name: AGENT_POLL_INTERVAL
   value: {{ .Values.agent.pollInterval | quote }}
+- name: AGENT_LAYOUT_KEEPER
+  value: {{ .Values.agent.layoutKeeper | quote }}
+- name: AGENT_LAYOUT_QUIET_PERIOD
+  value: {{ .Values.agent.layoutQuietPeriod | quote }}
+{{- with .Values.agent.zoneLabel }}
+- name: AGENT_ZONE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.labels['{{ . }}']
+{{- end }}
 - name: AGENT_LOG_FORMAT
   value: {{ .Values.agent.logFormat | quote }}
 - name: AGENT_LOG_LEVEL

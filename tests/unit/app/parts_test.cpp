@@ -42,7 +42,7 @@ cluster::PeerProbe vouchedBy(cluster::PeerProbe p, int agent_ordinal, const std:
                              const std::string& set = kSet) {
   p.agent_asked = true;
   p.agent = cluster::AgentInfo{
-      agent_ordinal, "redis-" + std::to_string(agent_ordinal), set, node_id, false, ""};
+      agent_ordinal, "redis-" + std::to_string(agent_ordinal), set, node_id, false, "", ""};
   return p;
 }
 

@@ -20,16 +20,16 @@ using agent::testing::simId;
 namespace {
 
 // Six pods on six Kubernetes nodes, so the plan is the default one: 3->0, 4->1, 5->2.
-std::string k8sNode(const PeerProbe& p) {
-  return fmt::format("node-{}", p.ordinal);
+std::optional<Placement> k8sNode(const PeerProbe& p) {
+  return Placement{fmt::format("node-{}", p.ordinal), ""};
 }
 
 struct Fixture {
-  explicit Fixture(FakeCluster initial, K8sNodeLookup lookup = k8sNode)
+  explicit Fixture(FakeCluster initial, PlacementLookup lookup = k8sNode)
       : fake(std::move(initial)),
         boost(statefile::pathBeside(dir.file("nodes.conf"), statefile::kTimeoutBoost), fake,
               activity, clock),
-        creator({6, 1, "node-0", "", FakeCluster::kSet, 0}, fake, boost, std::move(lookup),
+        creator({6, 1, "node-0", "", "", FakeCluster::kSet, 0}, fake, boost, std::move(lookup),
                 activity, clock) {}
 
   // One pass; returns the commands it sent.
@@ -245,7 +245,7 @@ TEST_CASE("waiting for peers: nothing is sent, and the wait backs off to 2 s") {
 
 TEST_CASE("waiting for the agents' Kubernetes node names, at most 5 s after all answer") {
   // No agent answers /peerinfo (nullopt): their names may still come.
-  Fixture f(FakeCluster::fresh(6), [](const PeerProbe&) { return std::optional<std::string>(); });
+  Fixture f(FakeCluster::fresh(6), [](const PeerProbe&) { return std::optional<Placement>(); });
   CHECK(f.step().empty());
   CHECK(f.creator.phase() == CreatePhase::WaitingForPeers);
   CHECK(f.last_wait == 100);
@@ -258,7 +258,8 @@ TEST_CASE("waiting for the agents' Kubernetes node names, at most 5 s after all 
 
 TEST_CASE("every agent answered without a Kubernetes node name: creation goes on at once") {
   // Plain manifests without the downward API: "" is an answer, and no name will ever come.
-  Fixture f(FakeCluster::fresh(6), [](const PeerProbe&) { return std::optional<std::string>(""); });
+  Fixture f(FakeCluster::fresh(6),
+            [](const PeerProbe&) { return std::optional<Placement>(Placement{}); });
   CHECK_FALSE(f.step().empty());
   CHECK(f.creator.phase() == CreatePhase::Creating);
 }

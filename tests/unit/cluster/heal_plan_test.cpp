@@ -74,7 +74,7 @@ PeerProbe probe(int i, const std::string& ip, const Snapshot& s, bool fresh = fa
   p.snapshot = s;
   p.agent_asked = true;
   p.agent =
-      AgentInfo{i, fmt::format("redis-{}", i), testing::FakeCluster::kSet, s.myId(), fresh, ""};
+      AgentInfo{i, fmt::format("redis-{}", i), testing::FakeCluster::kSet, s.myId(), fresh, "", ""};
   return p;
 }
 

@@ -225,7 +225,7 @@ TEST_CASE("an empty pod whose name for redis-0 leads into another cluster never 
     fake.pods[0].dns_ip = "10.9.0.0";  // pod 5's resolver sends redis-0 elsewhere
     if (foreign_agent) {               // the other cluster's agents use the same names
       fake.agents_elsewhere["10.9.0.0"] =
-          cluster::AgentInfo{0, "redis-0", FakeCluster::kSet, foreign, false, ""};
+          cluster::AgentInfo{0, "redis-0", FakeCluster::kSet, foreign, false, "", ""};
     }
     Fixture f(std::move(fake), 5);
     std::vector<std::string> sent;

@@ -32,12 +32,19 @@ class FakeEnv final : public handover::Environment {
   std::set<std::string> unreachable;
   std::vector<std::string> sent;  // "<node letter> <command>"
   bool paused = false;
+  std::optional<int64_t> sync_done_at;  // replica b ends its first sync then
 
   Result<std::unique_ptr<handover::Node>> open(const std::string& host, int) override;
   int64_t nowMs() override { return now; }
   void sleepMs(int64_t ms) override { now += ms; }
 
   void settle() {
+    if (sync_done_at && now >= *sync_done_at) {
+      shard.nodes[1].repl_state = "online";
+      shard.nodes[1].syncing = false;
+      shard.nodes[1].link_up = true;
+      sync_done_at.reset();
+    }
     if (switch_at_ && now >= *switch_at_) {
       shard.promote(*switch_to_, failover != Failover::WinUnheard);
       switch_at_.reset();
@@ -157,12 +164,48 @@ TEST_CASE("a second request after a handover skips (hooks run at least once)") {
   CHECK(env.sent.size() == 1);
 }
 
-TEST_CASE("replicas and masters without a healthy replica return at once") {
+TEST_CASE("replicas and masters without a replica return at once") {
   FakeEnv env(FakeShard::make(1));
-  env.shard.nodes[1].repl_state = "wait_bgsave";
   Ran r = runOn(env);
+  REQUIRE(r.outcome.kind == handover::Outcome::Kind::HandedOver);
+  // Node a is a replica now.
+  r = runOn(env);
   CHECK(r.outcome.kind == handover::Outcome::Kind::Skipped);
   CHECK(r.outcome.elapsed_ms == 0);
+  FakeEnv lone(FakeShard::make(0));
+  r = runOn(lone);
+  CHECK(r.outcome.kind == handover::Outcome::Kind::Skipped);
+  CHECK(r.outcome.elapsed_ms == 0);
+  CHECK(lone.sent.empty());
+}
+
+TEST_CASE("a replica in its first sync is waited for, then takes over") {
+  FakeEnv env(FakeShard::make(1));
+  SUBCASE("the master lists it as waiting for the RDB") {
+    env.shard.nodes[1].repl_state = "wait_bgsave";
+  }
+  SUBCASE("the master lists it online, but it is still loading what it received") {
+    env.shard.nodes[1].syncing = true;
+  }
+  env.sync_done_at = env.now + 4000;
+  Ran r = runOn(env);
+  CHECK(r.outcome.kind == handover::Outcome::Kind::HandedOver);
+  CHECK(r.outcome.elapsed_ms >= 4000);
+  CHECK(r.outcome.elapsed_ms < 4300);
+  CHECK(env.sent == std::vector<std::string>{"b CLUSTER FAILOVER"});
+  CHECK(std::count_if(r.steps.begin(), r.steps.end(), [](const std::string& s) {
+          return s.find("waiting for a replica to finish its sync") == 0;
+        }) == 1);
+}
+
+TEST_CASE("a sync that does not end within the budget: skipped with time left for nothing") {
+  FakeEnv env(FakeShard::make(1));
+  env.shard.nodes[1].repl_state = "send_bulk";
+  Ran r = runOn(env, 10000);
+  CHECK(r.outcome.kind == handover::Outcome::Kind::Skipped);
+  CHECK(r.outcome.message.find("gave up waiting for a replica's sync") != std::string::npos);
+  CHECK(r.outcome.elapsed_ms >= 10000 - handover::kSyncReserveMs);
+  CHECK(r.outcome.elapsed_ms <= 10000 - handover::kSyncReserveMs + handover::kSyncPollMs);
   CHECK(env.sent.empty());
 }
 

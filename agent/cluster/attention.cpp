@@ -31,7 +31,7 @@ bool failing(const nodes_conf::Node& n) {
 }  // namespace
 
 Attention::Attention(AttentionOptions options, Clock& clock)
-    : options_(std::move(options)),
+    : options_(options),
       clock_(clock),
       rng_(options_.seed),
       seen_(static_cast<size_t>(std::max(0, options_.nodes))),

@@ -373,6 +373,10 @@ void agentOptions(std::vector<Option>& out) {
        "cluster-node-timeout",
        {Command::Run},
        setDuration(&Config::layout_quiet_ms, "layout-quiet-period", 1000, kMinute * 60 * 24)});
+}
+
+// How the agent reports: logs, `status` output, the test hook and the handover's bound.
+void outputOptions(std::vector<Option>& out) {
   out.push_back({"log-format", "AGENT_LOG_FORMAT", "text|json", "text", "or `json`",
                  "log line format", kRedisCommands, kSetLogFormat});
   out.push_back({"log-level", "AGENT_LOG_LEVEL", "LEVEL", "info", "",
@@ -419,6 +423,7 @@ const std::vector<Option>& options() {
     clusterOptions(out);
     tlsOptions(out);
     agentOptions(out);
+    outputOptions(out);
     return out;
   }();
   return kOptions;

@@ -210,7 +210,8 @@ Status refuseDataWithoutNodesConf(const config::Config& c, const char* state) {
   return fail(Errc::Refused,
               fmt::format("{} is {} but {} holds data ({}): Redis would start as a new node "
                           "with a new ID and claim slots for those keys. Restore nodes.conf "
-                          "(or {}.bak), or move the data away if it is not needed",
+                          "(or {}.bak), or move the data away if it is not needed; nothing was "
+                          "changed",
                           c.nodes_conf, state, c.data_dir, data.front(), c.nodes_conf));
 }
 

@@ -45,6 +45,9 @@ BAD = sorted(glob.glob(os.path.join(DATA, "bad", "*.conf")))
 @pytest.mark.parametrize("path", BAD, ids=[os.path.basename(p) for p in BAD])
 def test_bad_nodes_conf_changes_nothing(tmp_path, path):
     shutil.copy(path, tmp_path / "nodes.conf")
+    if os.path.getsize(path) == 0:
+        # A 0-byte nodes.conf is refused only beside data (without, it is a fresh node: below).
+        (tmp_path / "dump.rdb").write_bytes(b"REDIS0010-data")
     before = snapshot_dir(tmp_path)
     r = run_prepare(str(tmp_path))
     assert r.returncode == 1, r.stdout
@@ -66,6 +69,15 @@ def test_data_without_nodes_conf_is_refused(tmp_path):
     assert "holds data" in r.stdout and "new ID" in r.stdout
     assert snapshot_dir(tmp_path) == before
     assert not (tmp_path / "nodes.conf").exists()
+
+
+def test_empty_nodes_conf_without_data_is_a_fresh_node(tmp_path):
+    # What Redis leaves after "can't update cluster config file" on a full disk: the pod must
+    # start as the fresh node it is, not block forever.
+    (tmp_path / "nodes.conf").write_bytes(b"")
+    r = run_prepare(str(tmp_path))
+    assert r.returncode == 0, r.stdout
+    assert "a fresh node" in r.stdout and "empty (0 bytes)" in r.stdout
 
 
 def test_fresh_node_is_left_alone(tmp_path):

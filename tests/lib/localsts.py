@@ -776,11 +776,17 @@ class LocalStatefulSet:
                 time.sleep(0.02)
         raise TimeoutError(f"{self.pods[i].name} did not answer within {timeout}s")
 
+    def status_template(self):
+        """The peer host template the pods' agents run with: `status` must name the same
+        StatefulSet, or it reports every pod's agent as another StatefulSet's."""
+        return TEMPLATE
+
     def status(self, json_output=True, extra=()):
         """Runs `redis-cluster-agent status`, the one definition of healthy. Returns (rc, out)."""
         p = next((p for p in self.pods if p.running), self.pods[0])
         argv = [agent_binary(), "status", f"--cluster-nodes={self.size}",
-                f"--cluster-replicas={self.replicas}", f"--peer-host-template={TEMPLATE}",
+                f"--cluster-replicas={self.replicas}",
+                f"--peer-host-template={self.status_template()}",
                 f"--redis-addr={p.ip}:{REDIS_PORT}", "--redis-timeout=500ms"] + \
             self._tls_flags() + list(extra)
         self._ensure_tls(None)

@@ -115,6 +115,11 @@ class TutorialStatefulSet(LocalStatefulSet):
         self.aliases = list(aliases)
         self.handovers = []  # (ordinal, output of handover-old-pod.sh)
 
+    # Adopted pods whose agents run with a tutorial-style name (the adopted pod spec) are one
+    # StatefulSet under that name: `status` asks with it.
+    def status_template(self):
+        return self.aliases[0] if self.aliases else TEMPLATE
+
     # Overrides LocalStatefulSet's resolver contents (see the module docstring). The test
     # modules check the hosts files themselves, so a change of that hook cannot go unnoticed.
     def _hosts_text(self):

@@ -166,6 +166,18 @@ def test_prestop_waits_for_a_replica_mid_sync_then_hands_over(sts_factory):
     sts.start_pod(replica, new_ip=True)
     _wait(lambda: _link_state(sts, master, replica) in ("wait_bgsave", "send_bulk"), 30,
           f"redis-{replica} in its first sync")
+    # Mid-sync means back in the cluster and syncing: the master's bus link to the replica's new
+    # address is up (until then the replica is one the handover cannot count on, a different case).
+    replica_id = sts.command(replica, "CLUSTER", "MYID")
+
+    def bus_link_up():
+        for line in sts.command(master, "CLUSTER", "NODES").splitlines():
+            f = line.split()
+            if f and f[0] == replica_id:
+                return f[7] == "connected"
+        return False
+    _wait(bus_link_up, 30, f"redis-{master}'s bus link to redis-{replica}")
+    assert _link_state(sts, master, replica) in ("wait_bgsave", "send_bulk"), "sync ended early"
     t0 = time.monotonic()
     pre = sts.delete_pod(master)
     assert pre.rc == 0 and pre.outcome == "done", pre

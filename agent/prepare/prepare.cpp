@@ -15,6 +15,7 @@
 #include <memory>
 #include <thread>
 
+#include "auth/include_file.h"
 #include "common/clock.h"
 #include "common/files.h"
 #include "common/log.h"
@@ -232,18 +233,7 @@ std::string renderInclude(const std::optional<std::string>& password,
   if (!announce_ip.empty()) out += "cluster-announce-ip " + announce_ip + "\n";
   if (!password) return out;
   // redis.conf reads double-quoted strings with C-like escapes, so any byte survives.
-  std::string quoted = "\"";
-  for (unsigned char ch : *password) {
-    if (ch == '"' || ch == '\\') {
-      quoted += '\\';
-      quoted += static_cast<char>(ch);
-    } else if (ch < 0x20 || ch >= 0x7f) {
-      quoted += fmt::format("\\x{:02x}", ch);
-    } else {
-      quoted += static_cast<char>(ch);
-    }
-  }
-  quoted += '"';
+  std::string quoted = auth::quoteConfigValue(*password);
   out += "requirepass " + quoted + "\n";
   out += "masterauth " + quoted + "\n";
   return out;

@@ -12,11 +12,10 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
 sys.dont_write_bytecode = True
 from localsts import LocalStatefulSet, agent_binary  # noqa: E402
+import nets  # noqa: E402
 
-# Each local StatefulSet gets its own 127.N network. RCA_TEST_NET_BASE moves the range so
-# test runs in separate checkouts can run at the same time without sharing addresses.
-_BASE = int(os.environ.get("RCA_TEST_NET_BASE", "100"))
-_NETS = iter(range(_BASE, _BASE + 30))
+# Each local StatefulSet gets its own 127.N network from this module's range (tests/lib/nets.py).
+_NETS = nets.pool()
 
 
 def pytest_configure(config):
@@ -52,7 +51,11 @@ class _Factory:
         self.created = []
 
     def __call__(self, **kw):
-        kw.setdefault("net", f"127.{next(_NETS)}")
+        net = next(_NETS, None)
+        if net is None:
+            raise RuntimeError("this module used every network of its range: raise "
+                               "RCA_TEST_NET_SPAN here and in tests/e2e/meson.build")
+        kw.setdefault("net", f"127.{net}")
         kw.setdefault("node_timeout", 5000)
         sts = LocalStatefulSet(os.path.join(self.tmp_path, f"sts{len(self.created)}"), **kw)
         self.created.append(sts)

@@ -15,21 +15,19 @@ acknowledged write and every counter value is still there.
 Only Redis 7.0.15 is on this machine: the tutorial's pods run it too, so the Redis 5.0 -> 7.x
 step of the README is not exercised here (README, "What is tested").
 """
-import os
 import threading
 import time
 import urllib.error
 import urllib.request
 
-import pytest
 
+import nets
 from tutorial import TutorialStatefulSet, start_hit_counter
 from writer import CounterWriter
 
 KEYS = 20000
 AWAY = 1.0  # seconds between a pod's deletion and its new start (scheduling, volume)
-BASE = int(os.environ.get("RCA_TEST_NET_BASE", "100"))
-NET = f"127.{BASE + 24}"  # clear of the networks conftest hands out first
+NET = f"127.{nets.last()}"  # clear of the networks conftest hands out first
 
 
 def http_status(url, timeout=2):

@@ -27,6 +27,18 @@ def rss_mb(pid):
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
+def sanitized(pid):
+    """True for an agent built with ASan/TSan: their shadow memory sets its resting RSS (~180 MB),
+    so only the growth is meaningful there, not the distance to the chart's limit."""
+    with open(f"/proc/{pid}/maps") as f:
+        return any("libasan" in line or "libtsan" in line for line in f)
+
+
+def assert_far_below_chart_limit(pid, mb):
+    if not sanitized(pid):
+        assert mb < CHART_LIMIT_MB / 4, f"RSS {mb:.1f} MB"
+
+
 class Prober(threading.Thread):
     """GET /livez every `every` seconds, like a kubelet; records (status, seconds) per probe."""
 
@@ -142,7 +154,7 @@ def test_a_million_headers_do_not_bloat_the_agent(sts_factory):
     assert_probes_kept_answering(prober.stop(), at_least=4)
     assert answers[0].startswith(b"HTTP/1.1 431"), answers
     assert after < before + 8, f"RSS {before:.1f} MB -> {after:.1f} MB"
-    assert after < CHART_LIMIT_MB / 4, f"RSS {after:.1f} MB"
+    assert_far_below_chart_limit(pid, after)
 
 
 def test_four_times_half_a_million_headers_stay_far_below_the_chart_limit(sts_factory):
@@ -165,7 +177,7 @@ def test_four_times_half_a_million_headers_stay_far_below_the_chart_limit(sts_fa
     assert_probes_kept_answering(prober.stop(), at_least=4)
     assert all(a.startswith(b"HTTP/1.1 431") for a in answers), answers
     assert peak < before + 8, f"RSS {before:.1f} MB -> peak {peak:.1f} MB"
-    assert peak < CHART_LIMIT_MB / 4, f"RSS peak {peak:.1f} MB"
+    assert_far_below_chart_limit(pid, peak)
     # The limits counted every refused connection (the metric an alert watches).
     errors = agent_http.metrics(ip)['redis_cluster_agent_errors_total{kind="http_refused"}']
     assert errors >= 4

@@ -12,13 +12,17 @@ import time
 import pytest
 import redis
 
+import nets
 from localsts import agent_binary, raw_command
 
+# This module's two networks (tests/lib/nets.py): one pod alone, and a pod with its peers.
+SOLO = f"127.{nets.last()}.0"
+PEERS = f"127.{nets.base()}.0"
 DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data",
                     "nodes_conf")
 
 
-def run_prepare(d, pod_ip="127.90.0.1", hosts=None, extra=()):
+def run_prepare(d, pod_ip=f"{SOLO}.1", hosts=None, extra=()):
     argv = [agent_binary(), "prepare", f"--pod-ip={pod_ip}", f"--nodes-conf={d}/nodes.conf",
             f"--redis-addr={pod_ip}:6379", "--pod-name=redis-0",
             "--peer-host-template=redis-{ordinal}.test", *extra]
@@ -90,13 +94,13 @@ def test_fresh_node_is_left_alone(tmp_path):
 def test_refuses_while_redis_runs(tmp_path):
     shutil.copy(os.path.join(DATA, "redis-7.0-fresh.conf"), tmp_path / "nodes.conf")
     conf = tmp_path / "redis.conf"
-    conf.write_text(f"bind 127.90.0.1\nport 6379\ncluster-enabled yes\n"
+    conf.write_text(f"bind {SOLO}.1\nport 6379\ncluster-enabled yes\n"
                     f"cluster-config-file {tmp_path}/nodes.conf\ndir {tmp_path}\nsave \"\"\n")
     p = subprocess.Popen(["redis-server", str(conf)], stdout=subprocess.DEVNULL)
     try:
         for _ in range(100):
             try:
-                redis.Redis(host="127.90.0.1").ping()
+                redis.Redis(host=f"{SOLO}.1").ping()
                 break
             except redis.ConnectionError:
                 time.sleep(0.05)
@@ -129,17 +133,17 @@ def test_redis_loads_every_rewritten_70_file(tmp_path, path):
     (tmp_path / "nodes.ordinals").write_text(
         "".join(f"{pid} {n + 1}\n" for n, pid in enumerate(peers)) + f"{myself} 0\n")
     hosts = tmp_path / "hosts"
-    hosts.write_text("".join(f"127.91.0.{n + 1} redis-{n + 1}.test\n" for n in range(len(peers))))
-    r = run_prepare(str(tmp_path), pod_ip="127.91.0.100", hosts=str(hosts))
+    hosts.write_text("".join(f"{PEERS}.{n + 1} redis-{n + 1}.test\n" for n in range(len(peers))))
+    r = run_prepare(str(tmp_path), pod_ip=f"{PEERS}.100", hosts=str(hosts))
     assert r.returncode == 0, r.stdout
     assert (tmp_path / "nodes.conf.bak").read_text() == text
     conf = tmp_path / "redis.conf"
-    conf.write_text(f"bind 127.91.0.100\nport 6379\ncluster-enabled yes\n"
+    conf.write_text(f"bind {PEERS}.100\nport 6379\ncluster-enabled yes\n"
                     f"cluster-config-file {tmp_path}/nodes.conf\ndir {tmp_path}\nsave \"\"\n"
                     f"logfile {tmp_path}/redis.log\ncluster-node-timeout 60000\n")
     p = subprocess.Popen(["redis-server", str(conf)])
     try:
-        client = redis.Redis(host="127.91.0.100")
+        client = redis.Redis(host=f"{PEERS}.100")
         for _ in range(100):
             try:
                 client.ping()
@@ -150,11 +154,11 @@ def test_redis_loads_every_rewritten_70_file(tmp_path, path):
         nodes = raw_command(client, "CLUSTER", "NODES")
         seen = {l.split()[0]: l.split()[1].split(",")[0].rsplit(":", 1)[0]
                 for l in nodes.splitlines()}
-        assert seen[myself] == "127.91.0.100"
+        assert seen[myself] == f"{PEERS}.100"
         for n, pid in enumerate(peers):
             if "noaddr" in next(l for l in text.splitlines() if l.startswith(pid)):
                 continue  # Redis itself blanks noaddr nodes' addresses
-            assert seen[pid] == f"127.91.0.{n + 1}", nodes
+            assert seen[pid] == f"{PEERS}.{n + 1}", nodes
     finally:
         p.terminate()
         p.wait(10)

@@ -36,21 +36,35 @@ def wait_for(what, check, timeout, interval=0.2):
     raise AssertionError(f"{what} not within {timeout}s: {last}")
 
 
-def phases(sts):
-    """pod -> the rotation phase its agent reports on /peerinfo."""
+def reports(sts):
+    """pod -> (rotation phase, fingerprint of the password it rotates to) from /peerinfo."""
     out = {}
     for p in sts.pods:
         status, body = agent_http.get(p.ip, "/peerinfo")
         fields = dict(l.split(":", 1) for l in body.splitlines() if ":" in l) if status == 200 else {}
-        out[p.name] = fields.get("authPhase", f"no answer ({status})")
+        out[p.name] = (fields.get("authPhase", f"no answer ({status})"), fields.get("authTarget"))
     return out
 
 
-def all_in(sts, wanted):
+def phases(sts):
+    """pod -> the rotation phase its agent reports on /peerinfo."""
+    return {name: phase for name, (phase, _) in reports(sts).items()}
+
+
+def all_in(sts, wanted, away_from=None):
+    """Every pod's phase is in `wanted`; with `away_from` (the fingerprints before the Secret
+    changed), every pod also reports a new target: "done" is where a pod starts too, so a pod
+    whose agent has not read the new file yet must not count."""
     def check():
-        now = phases(sts)
-        return all(v in wanted for v in now.values()), now
+        now = reports(sts)
+        moved = all(target != away_from.get(name) for name, (_, target) in now.items()) \
+            if away_from is not None else True
+        return moved and all(phase in wanted for phase, _ in now.values()), now
     return check
+
+
+def targets(sts):
+    return {name: target for name, (_, target) in reports(sts).items()}
 
 
 def refused(e):
@@ -133,6 +147,7 @@ def test_rotation_under_load_without_restarts(sts_factory, capsys):
     syncs_before = full_syncs(sts)
     wait_for("every agent to report done for the first password", all_in(sts, {"done"}), 30)
 
+    before = targets(sts)
     writer = CounterWriter(sts).start()
     links.start()
     try:
@@ -143,12 +158,13 @@ def test_rotation_under_load_without_restarts(sts_factory, capsys):
             time.sleep(0.2)
         # Until every node accepts the new password, clients keep the old one.
         wait_for("every node to accept the new password",
-                 all_in(sts, {"accepting", "switched", "done"}), 60)
+                 all_in(sts, {"accepting", "switched", "done"}, away_from=before), 60)
         t_accept = time.monotonic() - t0
         assert all(accepts(sts, p.ordinal, NEW) and accepts(sts, p.ordinal, OLD)
                    for p in sts.pods)
         writer.use_password(NEW)
-        wait_for("every agent to finish the rotation", all_in(sts, {"done"}), 60 + GRACE_S)
+        wait_for("every agent to finish the rotation", all_in(sts, {"done"}, away_from=before),
+                 60 + GRACE_S)
         t_done = time.monotonic() - t0
         time.sleep(1)
     finally:
@@ -201,6 +217,7 @@ def test_a_pod_without_the_new_file_holds_the_rotation_and_a_restarted_agent_res
     sts.up()
     sts.wait_healthy(timeout=90)
     wait_for("every agent to report done for the first password", all_in(sts, {"done"}), 30)
+    before = targets(sts)
     for p in sts.pods[:5]:
         sts.mount_secret(p.ordinal, NEW)
     wait_for("five nodes to accept the new password", lambda: (
@@ -222,7 +239,8 @@ def test_a_pod_without_the_new_file_holds_the_rotation_and_a_restarted_agent_res
         "accepting; redis-3 accepting; redis-4 accepting; redis-5 unknown\n" in out, out
 
     sts.mount_secret(5, NEW)
-    wait_for("every agent to finish the rotation", all_in(sts, {"done"}), 60 + GRACE_S)
+    wait_for("every agent to finish the rotation", all_in(sts, {"done"}, away_from=before),
+             60 + GRACE_S)
     for p in sts.pods:
         assert not accepts(sts, p.ordinal, OLD) and accepts(sts, p.ordinal, NEW)
         assert p.redis.alive()

@@ -4,7 +4,7 @@ Each claim of docs/servers.md about the two servers' answers is checked here on 
 binaries, so a server update that changes one fails this module instead of the agent in
 production: INFO's names and versions, what answers while the dataset loads, error texts,
 the RDB version each writes and which way replication works between them.
-Addresses: 127.<RCA_TEST_NET_BASE + 3>.0.x.
+Addresses: 127.<the last network of the module's range, tests/lib/nets.py>.0.x.
 """
 import os
 import shutil
@@ -14,10 +14,10 @@ import time
 import pytest
 import redis
 
+import nets
 from localsts import raw_command
 
-BASE = int(os.environ.get("RCA_TEST_NET_BASE", "100"))
-NET = f"127.{BASE + 3}.0"
+NET = f"127.{nets.last()}.0"
 SERVERS = {"redis": ("redis-server", "Redis"), "valkey": ("valkey-server", "Valkey")}
 
 

@@ -6,7 +6,7 @@ with new addresses for every node; valkey-server then starts on the result and C
 shows the new addresses, and the file Valkey saves back still carries the aux fields prepare
 kept. The last tests show why prepare keeps everything else byte for byte: Valkey refuses to
 start on a replica whose shard-id is not its primary's and on an aux field it does not know.
-Addresses: 127.<RCA_TEST_NET_BASE + 2>.0.x and ::1.
+Addresses: 127.<the last network of the module's range, tests/lib/nets.py>.0.x and ::1.
 """
 import glob
 import os
@@ -18,13 +18,13 @@ import time
 import pytest
 import redis
 
+import nets
 from localsts import agent_binary, raw_command
 
 DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data",
                     "nodes_conf")
-BASE = int(os.environ.get("RCA_TEST_NET_BASE", "100"))
-NET = f"127.{BASE + 2}.0"
-V6_PORT = 20000 + (BASE * 10) % 1000 + 9  # clear of the recorded cluster's ports
+NET = f"127.{nets.last()}.0"
+V6_PORT = 20000 + (nets.last() * 10) % 1000 + 9  # clear of the recorded cluster's ports
 FIXTURES = sorted(glob.glob(os.path.join(DATA, "valkey-*.conf")))
 SHARD = re.compile(r"shard-id=([0-9a-f]{40})")
 

@@ -14,7 +14,6 @@ import os
 import threading
 import time
 
-import pytest
 import redis
 
 import agent_http

@@ -1,8 +1,8 @@
 """Fixtures for the packaging tests (the chart, the manifests, the image).
 
 They need the tools of scripts/install-packaging-tools.sh (helm, node modules, podman) and fail,
-rather than skip, when those are missing: CI runs them on purpose. Local StatefulSets use the
-top of the RCA_TEST_NET_BASE range (+25..+29), clear of the end-to-end tests' networks.
+rather than skip, when those are missing: CI runs them on purpose. Local StatefulSets use
+loopback networks this process claims (tests/lib/nets.py), clear of every other test's.
 """
 import itertools
 import os
@@ -17,15 +17,15 @@ sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
 sys.path.insert(0, HERE)
 
 import chartpod  # noqa: E402
+import nets  # noqa: E402
 from localsts import LocalStatefulSet  # noqa: E402
 
-_BASE = int(os.environ.get("RCA_TEST_NET_BASE", "100"))
 # A module-scoped StatefulSet lives while the module's other tests start and stop theirs: it
 # has a network of its own.
-MODULE_NET = f"127.{_BASE + 29}"
+MODULE_NET = f"127.{nets.last()}"
 # Reused in turn: every test stops its StatefulSet (processes by pid, containers by label)
 # before the next one starts.
-_NETS = itertools.cycle(range(_BASE + 25, _BASE + 29))
+_NETS = itertools.cycle(range(nets.base(), nets.base() + 4))
 
 
 def next_net():

@@ -64,6 +64,7 @@ Agent::Agent(const config::Config& config, peers::Resolver& resolver,
                driver_.readNodeTimeout(local_);
                driver_.lookAgain("the local Redis was (re)connected");
              }),
+      gate_(activity_),
       learner_(config.nodes_conf, config.ordinal, config.peer_host_template),
       master_(withCredentials(config::redisOptions(config, password), rotation_.credentials())),
       handover_(config,
@@ -80,6 +81,7 @@ int64_t Agent::tick() {
     kLog.debug("Local Redis not answering", {{"err", local_.error()}});
     return kFastPollMs;
   }
+  if (!gate_.allows(*local_.snapshot())) return config_.poll_interval_ms;
   certs_.ensure();
   certs_.apply(local_.connectionOrNull());
   if (local_.snapshot()->loading) return kFastPollMs;
@@ -101,6 +103,7 @@ void Agent::publish(int64_t pass_ms) {
   view->passes = passes_;
   view->pass_ms = pass_ms;
   local_.describe(*view);
+  gate_.describe(*view);
   view->node_fresh = learner_.nodeFresh();
   driver_.describe(*view, learner_.map());
   view->master_repl_offset = master_offset_;

@@ -22,6 +22,7 @@
 #include "app/ordinal_learner.h"
 #include "app/password_rotation.h"
 #include "app/publisher.h"
+#include "app/server_gate.h"
 #include "cluster/peer_pool.h"
 #include "common/counters.h"
 #include "common/stop.h"
@@ -63,6 +64,7 @@ class Agent {
   cluster::PeerPool peers_;
   ClusterDriver driver_;
   LocalRedis local_;
+  ServerGate gate_;
   OrdinalLearner learner_;
   MasterLink master_;
   std::optional<int64_t> master_offset_;

@@ -12,6 +12,7 @@ state::Phase phaseOf(const state::StateView& v, bool joined) {
   if (v.stopping) return Phase::Stopping;
   if (v.passes == 0) return Phase::Starting;
   if (!v.redis_reachable) return Phase::WaitingForRedis;
+  if (!v.unsupported_server.empty()) return Phase::Unsupported;
   if (v.local->loading || !v.local->nodes) return Phase::Loading;
   if (v.creator_active && v.create_phase == cluster::CreatePhase::Blocked) return Phase::Blocked;
   if (v.creator_active || !joined) return Phase::Bootstrapping;

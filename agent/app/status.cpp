@@ -14,6 +14,7 @@
 #include "auth/node_auth.h"
 #include "auth/rotation.h"
 #include "cluster/identity.h"
+#include "cluster/versions.h"
 #include "common/log.h"
 #include "common/text.h"
 #include "config/clients.h"
@@ -27,7 +28,7 @@ namespace {
 // One row of the table: a pod as its own node describes itself, or, when it does not answer,
 // as the other pods see it.
 struct Row {
-  std::string pod, id, address, role, master, slots, link, flags, lag;
+  std::string pod, id, address, role, master, slots, link, flags, lag, server;
 };
 
 std::string slotText(const nodes_conf::Node& n) {
@@ -82,6 +83,11 @@ std::string replicationLink(const cluster::Snapshot& s) {
   return s.info.str("master_link_status", "?");
 }
 
+// "redis:7.0.15", "valkey:8.0.1" (one word, like an image tag); "-" when not read.
+std::string serverText(const cluster::PeerProbe& p) {
+  return p.server ? p.server->name + ":" + p.server->version : "-";
+}
+
 void describeNode(const nodes_conf::Node& n, const Ids& ids, Row& r) {
   r.id = text::shortId(n.id);
   r.address = n.address.endpoint();
@@ -95,7 +101,7 @@ void describeNode(const nodes_conf::Node& n, const Ids& ids, Row& r) {
 
 Row rowFor(const cluster::PeerProbe& p, const std::vector<cluster::PeerProbe>& pods,
            const Ids& ids) {
-  Row r{p.pod(), "-", p.ip.empty() ? "-" : p.ip, "?", "-", "-", "-", "-", "-"};
+  Row r{p.pod(), "-", p.ip.empty() ? "-" : p.ip, "?", "-", "-", "-", "-", "-", serverText(p)};
   OthersView others = othersView(pods, p);
   std::set<std::string> flags = others.flags;
   if (!p.snapshot || !p.snapshot->myself()) {
@@ -168,7 +174,11 @@ Json podJson(const cluster::PeerProbe& pod, const Row& r) {
           {"link", r.link},
           {"flags", r.flags},
           {"lagBytes", lag ? Json(*lag) : Json(nullptr)},
-          {"error", pod.error ? Json(pod.error->message) : Json(nullptr)}};
+          {"error", pod.error ? Json(pod.error->message) : Json(nullptr)},
+          {"server", pod.server ? Json{{"name", pod.server->name},
+                                       {"version", pod.server->version},
+                                       {"redisVersion", pod.server->redis_version}}
+                                : Json(nullptr)}};
 }
 
 std::string counts(const std::map<std::string, int>& per) {
@@ -226,7 +236,43 @@ void addIdentityProblems(const std::vector<cluster::PeerProbe>& pods, const conf
   health.healthy = health.problems.empty();
 }
 
+// The servers by "name:version", each with its pods.
+std::map<std::string, std::vector<std::string>> podsByServer(
+    const std::vector<cluster::PeerProbe>& pods) {
+  std::map<std::string, std::vector<std::string>> out;
+  for (const auto& p : pods) {
+    if (p.server) out[serverText(p)].push_back(p.pod());
+  }
+  return out;
+}
+
 }  // namespace
+
+std::vector<std::string> versionWarnings(const std::vector<cluster::PeerProbe>& pods) {
+  std::vector<std::string> out = cluster::unsupportedPods(pods);
+  auto servers = podsByServer(pods);
+  if (servers.size() > 1) {
+    std::vector<std::string> parts;
+    for (const auto& [server, names] : servers) {
+      parts.push_back(fmt::format("{} ({})", server, fmt::join(names, ", ")));
+    }
+    out.push_back(fmt::format(
+        "the pods run different servers: {}; the agent never makes an older node follow a "
+        "newer master",
+        fmt::join(parts, ", ")));
+  }
+  for (const auto& p : pods) {
+    const auto* me = p.snapshot ? p.snapshot->myself() : nullptr;
+    if (me == nullptr || !me->isReplica()) continue;
+    for (const auto& m : pods) {
+      if (m.node_id != me->master_id) continue;
+      if (auto why = cluster::followRefusal({p.pod(), p.server}, {m.pod(), m.server})) {
+        out.push_back("a replica follows a newer master: " + *why);
+      }
+    }
+  }
+  return out;
+}
 
 std::optional<LayoutStatus> layoutStatus(const config::Config& c,
                                          const std::vector<cluster::PeerProbe>& pods) {
@@ -258,12 +304,13 @@ std::string renderStatusTable(const std::vector<cluster::PeerProbe>& pods,
   auto ids = indexById(pods);
   Summary sum = summarize(pods);
   std::vector<Row> rows;
-  rows.push_back({"POD", "NODE", "ADDRESS", "ROLE", "MASTER", "SLOTS", "LINK", "FLAGS", "LAG"});
+  rows.push_back(
+      {"POD", "NODE", "ADDRESS", "ROLE", "MASTER", "SLOTS", "LINK", "FLAGS", "LAG", "SERVER"});
   for (const auto& p : pods) rows.push_back(rowFor(p, pods, ids));
-  std::vector<size_t> width(9, 0);
+  std::vector<size_t> width(10, 0);
   auto cells = [](const Row& r) {
     return std::vector<const std::string*>{&r.pod,   &r.id,   &r.address, &r.role, &r.master,
-                                           &r.slots, &r.link, &r.flags,   &r.lag};
+                                           &r.slots, &r.link, &r.flags,   &r.lag,  &r.server};
   };
   for (const auto& r : rows) {
     auto c = cells(r);
@@ -367,6 +414,7 @@ int runStatus(const config::Config& c) {
   }
   auto health = cluster::assess(pods, c.cluster_replicas);
   addIdentityProblems(pods, c, health);
+  for (auto& w : versionWarnings(pods)) health.warnings.push_back(std::move(w));
   auto layout = layoutStatus(c, pods);
   const LayoutStatus* l = layout ? &*layout : nullptr;
   auto phases = readAuthPhases(pool, pods, *password);

@@ -32,6 +32,10 @@ std::string renderStatusJson(const std::vector<cluster::PeerProbe>& pods,
 std::optional<LayoutStatus> layoutStatus(const config::Config& config,
                                          const std::vector<cluster::PeerProbe>& pods);
 
+// What `status` warns about servers: pods older than the agent supports, pods that run
+// different servers, and replicas that follow a newer master (they cannot sync from it).
+std::vector<std::string> versionWarnings(const std::vector<cluster::PeerProbe>& pods);
+
 // Where each pod's node is in a password rotation to the mounted password (auth/rotation.h
 // phase names, "unknown" where it could not be read), by pod name in ordinal order.
 using AuthPhases = std::vector<std::pair<std::string, std::string>>;

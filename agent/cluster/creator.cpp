@@ -12,6 +12,7 @@
 #include "cluster/commands.h"
 #include "cluster/health.h"
 #include "cluster/identity.h"
+#include "cluster/versions.h"
 #include "common/log.h"
 #include "common/text.h"
 
@@ -192,9 +193,8 @@ bool Creator::allVouched(const std::vector<PeerProbe>& pods) {
     }
   }
   if (!foreign.empty()) {
-    std::string before = last_report_;
-    report(CreatePhase::Blocked, "Not creating the cluster: a pod's name leads elsewhere", foreign);
-    if (last_report_ != before) activity_.errors.add(ErrorKind::ForeignNode);
+    refuse(ErrorKind::ForeignNode, "Not creating the cluster: a pod's name leads elsewhere",
+           foreign);
     return false;
   }
   if (!waiting.empty()) {
@@ -203,6 +203,37 @@ bool Creator::allVouched(const std::vector<PeerProbe>& pods) {
     return false;
   }
   return true;
+}
+
+// Every pod must run a server the agent supports: creation sends commands older ones lack
+// (CLUSTER ADDSLOTSRANGE is 7.0+).
+bool Creator::allSupported(const std::vector<PeerProbe>& pods) {
+  auto old = unsupportedPods(pods);
+  if (old.empty()) return true;
+  refuse(ErrorKind::UnsupportedServer,
+         "Not creating the cluster: a pod runs a server older than the agent supports", old);
+  return false;
+}
+
+// No planned replica may follow a master newer than itself (cluster/versions.h).
+bool Creator::versionsFit(const std::vector<PeerProbe>& pods, const CreatePlan& plan) {
+  std::vector<std::string> why;
+  for (const auto& [replica, master] : plan.replica_of) {
+    const auto& r = pods[static_cast<size_t>(replica)];
+    const auto& m = pods[static_cast<size_t>(master)];
+    if (auto w = followRefusal({r.pod(), r.server}, {m.pod(), m.server})) why.push_back(*w);
+  }
+  if (why.empty()) return true;
+  refuse(ErrorKind::OlderReplicaRefused,
+         "Not creating the cluster: a planned replica would follow a newer master", why);
+  return false;
+}
+
+// Blocked, logged and counted once per distinct reason.
+void Creator::refuse(ErrorKind kind, const std::string& what, const std::vector<std::string>& why) {
+  std::string before = last_report_;
+  report(CreatePhase::Blocked, what, why);
+  if (last_report_ != before) activity_.errors.add(kind);
 }
 
 std::vector<Placement> Creator::placements(const std::vector<PeerProbe>& pods) {
@@ -370,6 +401,7 @@ int64_t Creator::createFrom(const std::vector<PeerProbe>& pods,
     return kMaxBackoffMs;
   }
   plan = planCreation(options_.nodes, options_.replicas, places, a.attached, owned);
+  if (!allSupported(pods) || !versionsFit(pods, plan)) return kMaxBackoffMs;
   if (started_ms_ == 0) {
     started_ms_ = now;
     report(CreatePhase::Creating, "Every pod answers and matches the creation plan",

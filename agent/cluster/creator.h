@@ -72,6 +72,9 @@ class Creator {
  private:
   bool allAnswering(const std::vector<PeerProbe>& pods);
   bool allVouched(const std::vector<PeerProbe>& pods);
+  bool allSupported(const std::vector<PeerProbe>& pods);
+  bool versionsFit(const std::vector<PeerProbe>& pods, const CreatePlan& plan);
+  void refuse(ErrorKind kind, const std::string& what, const std::vector<std::string>& why);
   std::vector<Placement> placements(const std::vector<PeerProbe>& pods);
   bool waitForK8sNodes(const std::vector<Placement>& places, int64_t now);
   int64_t createFrom(const std::vector<PeerProbe>& pods, const std::vector<Placement>& places,

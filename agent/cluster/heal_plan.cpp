@@ -27,6 +27,7 @@
 
 #include "cluster/commands.h"
 #include "cluster/identity.h"
+#include "cluster/versions.h"
 #include "common/text.h"
 
 namespace agent::cluster {
@@ -222,6 +223,13 @@ void planReplicate(const HealInput& in, HealPlan& plan) {
   }
   if (mine == nullptr) return;
   plan.phase = HealPhase::Joining;
+  if (auto why = followRefusal({podOf(in, me->id), redis::serverInfoFrom(in.local->info)},
+                               {podOf(in, mine->id), serverOf(*in.pods, mine->id)})) {
+    plan.phase = HealPhase::Waiting;
+    plan.older_replica.push_back(*why);
+    plan.waiting.push_back("not attaching this node as a replica: " + *why);
+    return;
+  }
   plan.actions.push_back({Kind::Replicate,
                           kLocal,
                           {"CLUSTER", "REPLICATE", mine->id},

@@ -57,6 +57,9 @@ struct HealPlan {
   std::vector<std::string> waiting;     // why nothing can be done yet
   std::vector<std::string> unexpected;  // nodes in the cluster that are no pod of this set
   std::vector<Refusal> refused;         // nodes not provably of this cluster, never met
+  // Replications refused because an older node would follow a newer master (cluster/versions.h),
+  // one line each naming both nodes and their servers.
+  std::vector<std::string> older_replica;
 };
 
 // Pure decision for one pass; unit-tested on recorded states.

@@ -90,6 +90,11 @@ void Healer::reportRefusals(const HealPlan& plan) {
     kLog.warn("Refusing to introduce a node that is not provably of this cluster",
               {{"pod", r.pod}, {"reason", r.reason}});
   }
+  for (const auto& why : plan.older_replica) {
+    if (!reported_refusals_.insert("older|" + why).second) continue;
+    activity_.errors.add(ErrorKind::OlderReplicaRefused);
+    kLog.warn("Refusing to make this node a replica of a newer master", {{"reason", why}});
+  }
 }
 
 bool Healer::step(const Snapshot& snapshot, const nodes_conf::OrdinalMap& map, bool full_round) {

@@ -38,6 +38,13 @@ redis::ConnectOptions connectOptions(const PeerPoolOptions& pool, const std::str
   return options;
 }
 
+// The server's name and version: free after a snapshot (its INFO carries them), else one INFO
+// server per connection (the connection keeps the answer).
+void noteServer(redis::Connection& conn, PeerProbe& p) {
+  auto server = conn.server();
+  if (server) p.server = *server;
+}
+
 struct Job {
   int ordinal = 0;
   Pods::Depth depth = Pods::Depth::Id;
@@ -108,6 +115,7 @@ void PeerPool::Shared::probeRedis(const Job& job, Slot& slot, PeerProbe& p) {
     p.node_id = snap->myId();
     if (p.node_id.empty()) p.error = fail(Errc::Server, "loading its dataset");
     p.snapshot = std::move(*snap);
+    noteServer(*conn, p);
     return;
   }
   auto id = conn->commandString({"CLUSTER", "MYID"});
@@ -117,6 +125,7 @@ void PeerPool::Shared::probeRedis(const Job& job, Slot& slot, PeerProbe& p) {
     return;
   }
   p.node_id = *id;
+  noteServer(*conn, p);
 }
 
 PeerProbe PeerPool::Shared::run(const Job& job) {
@@ -283,6 +292,7 @@ void PeerPool::setOwn(int ordinal, const std::string& ip, const Snapshot& local,
   p.node_id = local.myId();
   p.error.reset();
   p.snapshot = local;
+  p.server = redis::serverInfoFrom(local.info);
   p.agent = self;
   p.agent_asked = true;
   p.stale = false;

@@ -25,6 +25,8 @@ struct PeerProbe {
   std::string node_id;  // empty when Redis did not answer CLUSTER MYID
   std::optional<Error> error;
   std::optional<Snapshot> snapshot;  // only when probed with Depth::Snapshot
+  // The server at that address (INFO server, read once per connection); absent until read.
+  std::optional<redis::ServerInfo> server;
   // What the agent at that address says about itself; only when asked for (ProbeRequest::
   // agent_info) and it answered. Not proof by itself: cluster/identity.h weighs it.
   std::optional<AgentInfo> agent;

@@ -51,10 +51,12 @@ enum class ErrorKind {
   HttpRefused,            // an HTTP connection closed by a listener limit (slow, big, too many)
   LayoutFailoverFailed,   // a layout keeper's CLUSTER FAILOVER was refused or did not switch
   NodesConfWatch,         // the directory of nodes.conf cannot be watched
+  OlderReplicaRefused,    // an action that would make an older node follow a newer master
   PasswordFile,           // the mounted password file cannot be read (or is empty)
   PasswordRotation,       // a rotation step failed, or a rotation cannot run (reason logged)
   RedisUnreachable,       // the local Redis stopped answering
   TlsReload,              // new certificate files were unusable or Redis refused them
+  UnsupportedServer,      // the local Redis, or a pod to create from, is older than supported
   Count,                  // not a kind: how many there are
 };
 
@@ -91,9 +93,11 @@ struct KindNames<Action> {
 template <>
 struct KindNames<ErrorKind> {
   static constexpr std::array<std::string_view, kKindCount<ErrorKind>> kNames = {
-      "command_failed",  "control_socket",    "foreign_node",           "handover_client_install",
-      "handover_failed", "http_refused",      "layout_failover_failed", "nodes_conf_watch",
-      "password_file",   "password_rotation", "redis_unreachable",      "tls_reload_failed",
+      "command_failed",          "control_socket",     "foreign_node",
+      "handover_client_install", "handover_failed",    "http_refused",
+      "layout_failover_failed",  "nodes_conf_watch",   "older_replica_refused",
+      "password_file",           "password_rotation",  "redis_unreachable",
+      "tls_reload_failed",       "unsupported_server",
   };
 };
 

@@ -80,6 +80,12 @@ class WritePause {
   bool paused_ = false;
 };
 
+// The local server must be one the agent supports; INFO without a version is not judged here.
+Status supported(const cluster::Snapshot& local) {
+  auto server = redis::serverInfoFrom(local.info);
+  return server ? redis::supportedServer(*server) : Status{};
+}
+
 // One handover, from request to outcome.
 class Run {
  public:
@@ -138,6 +144,11 @@ Outcome Run::execute() {
       return finish(Outcome::Kind::Failed, "cannot read the local Redis: " + snap.error().message);
     Decision d = decide(*snap);
     if (!d.hand_over && d.syncing.empty()) return finish(Outcome::Kind::Skipped, d.reason);
+    // CLIENT PAUSE ... WRITE and the checks below need a supported server; a replica of any
+    // version may take over (an older one already holds the data, and this node leaves).
+    if (Status st = supported(*snap); !st) {
+      return finish(Outcome::Kind::Failed, "not handing over: " + st.error().message);
+    }
     if (!waited || d.hand_over) progress_(d.reason);
     Attempt a = tryCandidates(**local, d);
     if (a.outcome) return std::move(*a.outcome);

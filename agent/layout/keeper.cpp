@@ -6,6 +6,7 @@
 #include <set>
 
 #include "cluster/health.h"
+#include "cluster/versions.h"
 #include "common/log.h"
 #include "common/text.h"
 #include "redis/info.h"
@@ -63,6 +64,20 @@ const cluster::PeerProbe* podOf(const std::vector<cluster::PeerProbe>& pods,
     if (p.node_id == id) return &p;
   }
   return nullptr;
+}
+
+// Why `move` must not happen for the servers' sake: after the failover every other member of
+// the shard (the old master included) follows the new master, and none may be older than it
+// (docs/redis-facts.md, "Server versions and which way replication works").
+std::optional<std::string> versionProblem(const Shard& shard, const Move& move,
+                                          const std::vector<cluster::PeerProbe>& pods,
+                                          const cluster::Snapshot& local) {
+  cluster::Versioned to{move.to_name, redis::serverInfoFrom(local.info)};
+  for (const auto& m : shard.members) {
+    if (m.id == move.to) continue;
+    if (auto why = cluster::followRefusal({m.name, cluster::serverOf(pods, m.id)}, to)) return why;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -251,8 +266,7 @@ bool Keeper::decide(const cluster::Snapshot& local, bool may_act, int64_t now) {
     return false;
   }
   if (now < next_attempt_ms_) {
-    wait(
-        fmt::format("the last move failed; next attempt in {} s", (next_attempt_ms_ - now) / 1000));
+    wait(fmt::format("{}; next attempt in {} s", held_back_, (next_attempt_ms_ - now) / 1000));
     return false;
   }
   attempt(next, local, now);
@@ -286,6 +300,10 @@ void Keeper::attempt(const Move& move, const cluster::Snapshot& local, int64_t n
     quiet_since_ms_ = clock_.monotonicMs();
     report_.quiet_ms = 0;
     wait("not every pod agrees the cluster is settled: " + *why);
+    return;
+  }
+  if (auto why = versionProblem(shard, move, pods, local)) {
+    refuse(*why, now);
     return;
   }
   if (auto why = notInSync(move)) {
@@ -335,7 +353,20 @@ void Keeper::failed(const std::string& why, int64_t now) {
   next_attempt_ms_ = now + backoff_ms_;
   kLog.warn("Layout move failed; the master stays where it is",
             {{"err", why}, {"retryInMs", backoff_ms_}});
+  held_back_ = "the last move failed";
   wait("the last move failed: " + why);
+}
+
+void Keeper::refuse(const std::string& why, int64_t now) {
+  activity_.errors.add(ErrorKind::OlderReplicaRefused);
+  backoff_ms_ = std::min(kMaxBackoffMs, backoff_ms_ == 0 ? neededQuietMs() : backoff_ms_ * 2);
+  next_attempt_ms_ = now + backoff_ms_;
+  kLog.warn(
+      "Not moving the shard's master to this node: the move would make an older node "
+      "follow a newer master",
+      {{"reason", why}, {"retryInMs", backoff_ms_}});
+  held_back_ = "the move is refused: " + why;
+  wait(held_back_);
 }
 
 }  // namespace agent::layout

@@ -102,6 +102,8 @@ class Keeper {
   std::optional<std::string> notInSync(const Move& move);
   bool followPending(const cluster::Snapshot& local, int64_t now);
   void failed(const std::string& why, int64_t now);
+  // The move would make an older node follow a newer master: not sent, tried again later.
+  void refuse(const std::string& why, int64_t now);
   void wait(std::string detail);
 
   KeeperOptions options_;
@@ -117,6 +119,7 @@ class Keeper {
   std::optional<Pending> pending_;
   int64_t next_attempt_ms_ = 0;
   int64_t backoff_ms_ = 0;
+  std::string held_back_;  // why the next attempt waits for next_attempt_ms_
 };
 
 // Why `snap`, one node's own view, shows a cluster that is not healthy and settled (a failure

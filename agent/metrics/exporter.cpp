@@ -155,6 +155,11 @@ void tlsFamilies(const state::StateView& v, Families& out) {
 void redisFamilies(const state::StateView& v, Families& out) {
   gauge(out, "redis_up", "1 when the local Redis answered the agent's last pass",
         flag(v.redis_reachable));
+  if (v.server) {
+    add(out, pm::MetricType::Gauge, "server_info",
+        "The local server's name and version (INFO server); the value is always 1",
+        {{{{"server", v.server->name}, {"version", v.server->version}}, 1}});
+  }
   if (!v.local) return;
   const auto& info = v.local->info;
   gauge(out, "redis_loading", "1 while the local Redis loads its dataset", flag(v.local->loading));

@@ -25,6 +25,12 @@ bool atLeast(const std::string& version, uint64_t major, uint64_t minor) {
   return v[0] > major || (v[0] == major && v[1] >= minor);
 }
 
+// Major and minor only: patch releases never change the RDB format.
+std::array<uint64_t, 2> majorMinor(const std::string& version) {
+  auto v = versionParts(version);
+  return {v[0], v[1]};
+}
+
 }  // namespace
 
 std::optional<ServerInfo> serverInfoFrom(const InfoFields& info) {
@@ -49,6 +55,16 @@ Status supportedServer(const ServerInfo& server) {
                           : server.name == "redis" ? "Redis"
                                                    : server.name,
                           server.version, kMinimumServers));
+}
+
+bool canFollow(const ServerInfo& replica, const ServerInfo& master) {
+  if (majorMinor(master.redis_version) > majorMinor(replica.redis_version)) return false;
+  if (master.name != replica.name) return true;
+  return majorMinor(master.version) <= majorMinor(replica.version);
+}
+
+std::string describeNode(const std::string& who, const ServerInfo& server) {
+  return fmt::format("{} ({})", who, server.str());
 }
 
 }  // namespace agent::redis

@@ -29,4 +29,15 @@ inline constexpr const char* kMinimumServers = "Redis 7.0 or later, or Valkey 7.
 // Errc::Refused, in one line naming the version found and the minimum, for anything older.
 Status supportedServer(const ServerInfo& server);
 
+// True when a node running `replica` can follow a master running `master`: the master is not
+// newer. A server reads only the RDB formats of its own version and older ones, and a full sync
+// sends the master's format (docs/redis-facts.md, "Server versions and which way replication
+// works"). Newer means a higher Redis-compatible major.minor (Valkey 8 counts as Redis 7.2, whose
+// format it shares), or the same server at a higher major.minor of its own: conservative where
+// two releases share a format (Valkey 8.0 -> 8.1 is refused although both write RDB 11).
+bool canFollow(const ServerInfo& replica, const ServerInfo& master);
+
+// "redis-3 (redis 7.0.15)": a node and its server, for refusal messages.
+std::string describeNode(const std::string& who, const ServerInfo& server);
+
 }  // namespace agent::redis

@@ -20,6 +20,7 @@
 #include "layout/keeper.h"
 #include "prepare/record.h"
 #include "probes/check.h"
+#include "redis/server_info.h"
 
 namespace agent::state {
 
@@ -30,13 +31,15 @@ enum class Phase {
   Loading,          // the local Redis loads its dataset
   Bootstrapping,    // the node is not part of a formed cluster yet (or ordinal 0 creates it)
   Blocked,          // creation refused: a node is not empty (reason in the log)
+  Unsupported,      // the local server is older than the agent supports: it does not act
   Healing,          // repairs are pending (set by the healer)
   Running,          // part of the cluster, nothing to do
   Stopping,
 };
-inline constexpr Phase kPhases[] = {Phase::Starting,      Phase::WaitingForRedis, Phase::Loading,
-                                    Phase::Bootstrapping, Phase::Blocked,         Phase::Healing,
-                                    Phase::Running,       Phase::Stopping};
+inline constexpr Phase kPhases[] = {
+    Phase::Starting,      Phase::WaitingForRedis, Phase::Loading,
+    Phase::Bootstrapping, Phase::Blocked,         Phase::Unsupported,
+    Phase::Healing,       Phase::Running,         Phase::Stopping};
 inline const char* phaseName(Phase p) {
   switch (p) {
     case Phase::Starting: return "starting";
@@ -44,6 +47,7 @@ inline const char* phaseName(Phase p) {
     case Phase::Loading: return "loading";
     case Phase::Bootstrapping: return "bootstrapping";
     case Phase::Blocked: return "blocked";
+    case Phase::Unsupported: return "unsupported_server";
     case Phase::Healing: return "healing";
     case Phase::Running: return "running";
     case Phase::Stopping: return "stopping";
@@ -74,9 +78,11 @@ struct StateView {
   int64_t passes = 0;           // loop passes finished; 0 before the first
   int64_t pass_ms = 0;          // how long the last pass took
   bool redis_reachable = false;
-  std::string redis_error;                 // why the local Redis did not answer
-  bool redis_timed_out = false;            // ... because it did not answer in time (vs refused)
-  std::optional<cluster::Snapshot> local;  // the local Redis, absent when unreachable
+  std::string redis_error;                  // why the local Redis did not answer
+  bool redis_timed_out = false;             // ... because it did not answer in time (vs refused)
+  std::optional<cluster::Snapshot> local;   // the local Redis, absent when unreachable
+  std::optional<redis::ServerInfo> server;  // the local Redis' name and version, once read
+  std::string unsupported_server;           // why the agent does not act on it ("" when it does)
   bool node_fresh = false;  // the local node started in this pod without an earlier nodes.conf
   // The peers, as the local view shows them: pods whose node it sees linked and without a
   // failure flag (this pod included); pods the agent looks at directly (cluster/attention.h);

@@ -45,6 +45,11 @@ HTTP_PORT = 9839
 REDIS_PORT = 6379
 
 
+# The servers a pod can run (LocalStatefulSet.pod_servers); valkey-server is Debian
+# bookworm-backports' 8.0.1 (scripts/install-deps.sh).
+SERVER_BINARIES = {"redis": "redis-server", "valkey": "valkey-server"}
+
+
 def raw_command(client, *args):
     """One command through a redis-py client with the reply unparsed (redis-py turns CLUSTER
     NODES and INFO into dicts); bulk strings come back as str."""
@@ -208,6 +213,10 @@ class LocalStatefulSet:
         self.prepare_late_dns = {}  # ordinal -> seconds until prepare sees the peer names
         # Extra `run` flags for single pods (ordinal -> list), e.g. fault injection on pod 0.
         self.pod_agent_args = {}
+        # The server binary of single pods (ordinal -> "redis" | "valkey"), read at each start:
+        # a pod restarted after a change runs the other server on the same data (an image
+        # change in a rolling update). Default: Debian's redis-server.
+        self.pod_servers = {}
         # How a pod's containers run. None: the build's agent and redis-server as host processes,
         # configured by this module. Otherwise an object with init_containers(sts, i),
         # start_redis(sts, i) and start_agent(sts, i) (both return a Process) and cleanup(sts),
@@ -522,7 +531,8 @@ class LocalStatefulSet:
             conf = os.path.join(self.pod_dir(i), "redis.conf")
             with open(conf, "w") as f:
                 f.write(self._redis_conf_text(i))
-            p.redis = Process.spawn(["redis-server", conf], self.redis_log(i) + ".out")
+            binary = SERVER_BINARIES[self.pod_servers.get(i, "redis")]
+            p.redis = Process.spawn([binary, conf], self.redis_log(i) + ".out")
         if agent and self.with_agent:
             p.agent = self._spawn_agent(i)
         self.save()

@@ -9,6 +9,7 @@
 #include "app/nodes_conf_watch.h"
 #include "app/ordinal_learner.h"
 #include "app/publisher.h"
+#include "app/server_gate.h"
 #include "common/clock.h"
 #include "common/files.h"
 #include "statefile/statefile.h"
@@ -128,6 +129,8 @@ TEST_CASE("the phase follows the facts of the view, in order") {
   CHECK(app::phaseOf(v, true) == state::Phase::Healing);
   v.healing = false;
   CHECK(app::phaseOf(v, true) == state::Phase::Running);
+  v.unsupported_server = "Redis 6.2.14 is not supported: ...";
+  CHECK(app::phaseOf(v, true) == state::Phase::Unsupported);
   v.stopping = true;
   CHECK(app::phaseOf(v, true) == state::Phase::Stopping);
 }
@@ -190,4 +193,37 @@ TEST_CASE("a directory that cannot be watched is counted once, then polling goes
   watch.describe(v);
   CHECK_FALSE(v.watching);
   CHECK(activity.errors.get(ErrorKind::NodesConfWatch) == 1);
+}
+
+namespace {
+
+// The master fixture, answering INFO as `version` would.
+cluster::Snapshot runningVersion(const std::string& version) {
+  std::string info = agent::testing::readData("probes/master.info");
+  std::string from = "redis_version:7.0.15";
+  info.replace(info.find(from), from.size(), "redis_version:" + version);
+  return *cluster::snapshotFromText(info, agent::testing::readData("probes/master.cluster-info"),
+                                    agent::testing::readData("probes/master.cluster-nodes"));
+}
+
+}  // namespace
+
+TEST_CASE("run acts only on a supported local server, and says once why it does not") {
+  Activity activity;
+  app::ServerGate gate(activity);
+  CHECK(gate.allows(runningVersion("7.0.15")));
+  for (int pass = 0; pass < 3; ++pass) CHECK_FALSE(gate.allows(runningVersion("5.0.1")));
+  CHECK(activity.errors.get(ErrorKind::UnsupportedServer) == 1);
+  state::StateView v;
+  gate.describe(v);
+  REQUIRE(v.server);
+  CHECK(v.server->str() == "redis 5.0.1");
+  CHECK(v.unsupported_server ==
+        "Redis 5.0.1 is not supported: the agent needs Redis 7.0 or later, or Valkey 7.2 or "
+        "later; upgrade the server, the agent does not act on this one");
+  // Upgraded in place (a restart of the redis container): it acts again.
+  CHECK(gate.allows(runningVersion("7.0.15")));
+  gate.describe(v);
+  CHECK(v.unsupported_server.empty());
+  CHECK(v.server->version == "7.0.15");
 }

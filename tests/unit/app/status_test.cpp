@@ -18,6 +18,7 @@ cluster::PeerProbe answering(int ordinal, const std::string& ip, const std::stri
   p.ip = ip;
   p.snapshot = snapshotFixture(fixture);
   p.node_id = p.snapshot->myId();
+  p.server = redis::serverInfoFrom(p.snapshot->info);
   return p;
 }
 
@@ -57,10 +58,10 @@ TEST_CASE("the table shows every pod, the silent one as its peers see it") {
                          "2 of 3 pods answer; 2 report cluster_state ok; fewest slots ok "
                          "in any view: 16384 of 16384\n"));
   CHECK(words(table, "POD") == std::vector<std::string>{"POD", "NODE", "ADDRESS", "ROLE", "MASTER",
-                                                        "SLOTS", "LINK", "FLAGS", "LAG"});
+                                                        "SLOTS", "LINK", "FLAGS", "LAG", "SERVER"});
   auto master = words(table, "redis-0");
   CHECK(master == std::vector<std::string>{"redis-0", "042928d5", "127.158.0.10:6379", "master",
-                                           "-", "0-5460", "-", "-", "-"});
+                                           "-", "0-5460", "-", "-", "-", "redis:7.0.15"});
   auto replica = words(table, "redis-1");
   CHECK(replica[3] == "replica");
   CHECK(replica[4] == "redis-0");
@@ -71,6 +72,7 @@ TEST_CASE("the table shows every pod, the silent one as its peers see it") {
   CHECK(silent[3] == "master");
   CHECK(silent[5] == "5461-10922");
   CHECK(silent[6] == "unreachable");
+  CHECK(silent[9] == "-");  // its server was never read
   CHECK(table.find("Connection refused") != std::string::npos);
   CHECK(table.find("Cluster is NOT healthy:\n  - redis-2 (127.158.0.11) does not answer") !=
         std::string::npos);
@@ -98,7 +100,9 @@ TEST_CASE("JSON carries the same rows and a summary") {
   CHECK(json.find("{\"ordinal\":2,\"pod\":\"redis-2\",\"ip\":\"127.158.0.11\",\"nodeId\":\"\","
                   "\"role\":\"master\",\"master\":\"-\",\"slots\":\"5461-10922\",\"link\":"
                   "\"unreachable\",\"flags\":\"-\",\"lagBytes\":null,\"error\":\"127.158.0.11:"
-                  "6379: Connection refused\"}") != std::string::npos);
+                  "6379: Connection refused\",\"server\":null}") != std::string::npos);
+  CHECK(json.find("\"server\":{\"name\":\"redis\",\"version\":\"7.0.15\",\"redisVersion\":"
+                  "\"7.0.15\"}") != std::string::npos);
   CHECK(json.back() == '\n');
 }
 
@@ -107,4 +111,21 @@ TEST_CASE("status names every node's rotation phase only while a rotation runs")
   CHECK(app::renderRotationLine({}).empty());
   CHECK(app::renderRotationLine({{"redis-0", "switched"}, {"redis-1", "accepting"}}) ==
         "Password rotation under way: redis-0 switched; redis-1 accepting\n");
+}
+
+TEST_CASE("status warns about old servers, mixed servers and replicas behind newer masters") {
+  auto p = pods();
+  CHECK(app::versionWarnings(p).empty());
+  p[0].server = redis::ServerInfo{"valkey", "8.0.1", "7.2.4"};  // redis-1 (7.0) follows it
+  p[2].server = redis::ServerInfo{"redis", "5.0.1", "5.0.1"};
+  auto w = app::versionWarnings(p);
+  REQUIRE(w.size() == 3);
+  CHECK(w[0].find("redis-2: Redis 5.0.1 is not supported") == 0);
+  CHECK(w[1] ==
+        "the pods run different servers: redis:5.0.1 (redis-2), redis:7.0.15 (redis-1), "
+        "valkey:8.0.1 (redis-0); the agent never makes an older node follow a newer master");
+  CHECK(w[2].find("a replica follows a newer master: redis-1 (redis 7.0.15) cannot follow "
+                  "redis-0 (valkey 8.0.1)") == 0);
+  auto row = words(app::renderStatusTable(p, cluster::assess(p, 1)), "redis-0");
+  CHECK(row.back() == "valkey:8.0.1");
 }

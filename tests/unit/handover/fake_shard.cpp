@@ -44,8 +44,10 @@ size_t FakeShard::indexOf(const std::string& id) const {
 
 std::string FakeShard::info(size_t i) const {
   const FakeNode& n = nodes[i];
-  std::string out = fmt::format("# Persistence\r\nloading:{}\r\n# Replication\r\nrole:{}\r\n",
-                                n.loading ? 1 : 0, n.master ? "master" : "slave");
+  std::string out = fmt::format(
+      "# Server\r\nredis_version:{}\r\n# Persistence\r\nloading:{}\r\n# Replication\r\n"
+      "role:{}\r\n",
+      n.redis_version, n.loading ? 1 : 0, n.master ? "master" : "slave");
   if (n.master) {
     int k = 0;
     for (const auto& r : nodes) {

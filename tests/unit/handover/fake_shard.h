@@ -27,6 +27,7 @@ struct FakeNode {
   bool listed_by_master = true;       // its master's INFO has a slaveN line for it
   int64_t auth_req_sent = 0;          // elections it started
   bool loading = false;
+  std::string redis_version = "7.0.15";  // INFO server
 };
 
 struct FakeShard {

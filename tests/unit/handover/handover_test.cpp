@@ -315,3 +315,22 @@ TEST_CASE("a replica that won while this node has not heard: writes stay paused 
                                              "a CLIENT UNPAUSE"});
   CHECK(env.shard.nodes[0].follows == nodeId('b'));
 }
+
+TEST_CASE("the handover may pick a replica older than the leaving master (Redis 5.0.1)") {
+  // The master's pod is leaving and the older replica already holds the data: the old master
+  // following it for the seconds until it stops is the direction that works.
+  FakeEnv env(FakeShard::make(1));
+  env.shard.nodes[1].redis_version = "5.0.1";
+  Ran r = runOn(env);
+  CHECK(r.outcome.kind == handover::Outcome::Kind::HandedOver);
+  CHECK(env.sent == std::vector<std::string>{"b CLUSTER FAILOVER"});
+}
+
+TEST_CASE("a master older than Redis 7.0 does not hand over: the agent does not act on it") {
+  FakeEnv env(FakeShard::make(1));
+  env.shard.nodes[0].redis_version = "6.2.14";
+  Ran r = runOn(env);
+  CHECK(r.outcome.kind == handover::Outcome::Kind::Failed);
+  CHECK(r.outcome.message.find("not handing over: Redis 6.2.14 is not supported") == 0);
+  CHECK(env.sent.empty());
+}

@@ -296,3 +296,33 @@ TEST_CASE("the settled check and the fingerprint") {
   fake.promote(3);
   CHECK(fingerprint(fake.snapshotOf(0)) != print);
 }
+
+TEST_CASE("no failback that would make the shard's Redis 7.0 master follow a Valkey 8 node") {
+  Fixture f(0);
+  f.fake.promote(3);
+  f.fake.runServer(0, "valkey 8.0.1");  // redis-0 came back as Valkey: a replica of redis-3
+  CHECK_FALSE(sentFailover(f.settle(kQuietMs)));
+  CHECK(f.report().detail ==
+        "the move is refused: redis-3 (redis 7.0.15) cannot follow redis-0 (valkey 8.0.1), a "
+        "newer server: an older server cannot load a newer master's RDB, so it would never sync");
+  CHECK(f.activity.errors.get(ErrorKind::OlderReplicaRefused) == 1);
+  CHECK(f.activity.actions.get(Action::LayoutFailover) == 0);
+  CHECK(f.activity.errors.get(ErrorKind::LayoutFailoverFailed) == 0);
+  // Asked again only after the backoff (the quiet period, doubling), counted each time.
+  CHECK_FALSE(sentFailover(f.pass()));
+  CHECK(f.report().detail.find("the move is refused: redis-3 (redis 7.0.15)") == 0);
+  CHECK(f.activity.errors.get(ErrorKind::OlderReplicaRefused) == 1);
+  f.clock.advance(kQuietMs);
+  CHECK_FALSE(sentFailover(f.pass()));
+  CHECK(f.activity.errors.get(ErrorKind::OlderReplicaRefused) == 2);
+  CHECK(f.fake.nodeOf(3).master);
+}
+
+TEST_CASE("failback to an older node goes ahead: the newer old master can follow it") {
+  Fixture f(0);
+  f.fake.promote(3);
+  f.fake.runServer(3, "valkey 8.0.1");  // the shard's master is the newer node
+  f.fake.runServer(1, "redis 5.0.1");   // another shard's version does not matter
+  CHECK(sentFailover(f.settle(kQuietMs)));
+  CHECK(f.activity.errors.get(ErrorKind::OlderReplicaRefused) == 0);
+}

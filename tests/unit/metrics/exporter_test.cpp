@@ -262,3 +262,22 @@ TEST_CASE("counters add by kind") {
   CHECK(activity.actions.values()[Action::Forget] == 0);
   CHECK(activity.errors.values()[ErrorKind::HandoverFailed] == 1);
 }
+
+TEST_CASE("the local server's name and version, and the phase of an unsupported one") {
+  auto v = viewOf("master");
+  v.server = redis::ServerInfo{"valkey", "8.0.1", "7.2.4"};
+  auto m = parse(metrics::Exporter(identity()).render(v));
+  CHECK(at(m, "server_info{server=\"valkey\",version=\"8.0.1\"}") == 1);
+  v.server = redis::ServerInfo{"redis", "5.0.1", "5.0.1"};
+  v.phase = state::Phase::Unsupported;
+  m = parse(metrics::Exporter(identity()).render(v));
+  CHECK(at(m, "server_info{server=\"redis\",version=\"5.0.1\"}") == 1);
+  CHECK(at(m, "phase{phase=\"unsupported_server\"}") == 1);
+  CHECK(at(m, "errors_total{kind=\"unsupported_server\"}") == 0);
+  CHECK(at(m, "errors_total{kind=\"older_replica_refused\"}") == 0);
+  // Absent until the server answered INFO.
+  v.server.reset();
+  for (const auto& [key, value] : parse(metrics::Exporter(identity()).render(v))) {
+    CHECK(key.find("server_info") == std::string::npos);
+  }
+}

@@ -148,10 +148,22 @@ Seen& FakeCluster::seen(const std::string& viewer, const std::string& id) {
   return node(viewer).knows[id];
 }
 
+void FakeCluster::runServer(int ordinal, const std::string& server) {
+  SimNode& n = nodeOf(ordinal);
+  auto words = text::split(server, ' ');
+  bool valkey = words.at(0) == "valkey";
+  n.valkey_version = valkey ? std::string(words.at(1)) : "";
+  n.redis_version = valkey ? "7.2.4" : std::string(words.at(1));
+}
+
 std::string FakeCluster::info(const std::string& id) const {
   const SimNode& n = node(id);
-  std::string out = fmt::format(
-      "# Server\r\nuptime_in_seconds:100\r\n# Persistence\r\nloading:{}\r\n"
+  std::string out = fmt::format("# Server\r\nredis_version:{}\r\n", n.redis_version);
+  if (!n.valkey_version.empty()) {
+    out += fmt::format("server_name:valkey\r\nvalkey_version:{}\r\n", n.valkey_version);
+  }
+  out += fmt::format(
+      "uptime_in_seconds:100\r\n# Persistence\r\nloading:{}\r\n"
       "# Replication\r\nrole:{}\r\n",
       n.loading ? 1 : 0, n.master ? "master" : "slave");
   if (n.master) {
@@ -291,6 +303,7 @@ cluster::PeerProbe FakeCluster::probeOne(int ordinal, Depth depth, bool agent_in
     p.node_id = p.snapshot->myId();
     if (p.node_id.empty()) p.error = fail(Errc::Server, "loading its dataset");
   }
+  p.server = redis::serverInfoFrom(redis::InfoFields::parse(info(n.id)));
   if (agent_info && p.answering()) {
     p.agent_asked = true;
     p.agent = agentAt(p.ip);

@@ -39,8 +39,10 @@ struct SimNode {
   int64_t offset = 0;  // replication offset
   bool loading = false;
   int64_t node_timeout_ms = 15000;
-  std::optional<std::string> state;   // cluster_state; by default ok when its view has every slot
-  std::map<std::string, Seen> knows;  // every other node it knows, by ID
+  std::optional<std::string> state;  // cluster_state; by default ok when its view has every slot
+  std::string redis_version = "7.0.15";  // INFO's redis_version (Valkey 8: "7.2.4")
+  std::string valkey_version;            // set: the node is Valkey (server_name:valkey)
+  std::map<std::string, Seen> knows;     // every other node it knows, by ID
 };
 
 struct FakePod {
@@ -91,6 +93,8 @@ class FakeCluster final : public cluster::Pods {
   void wipe(int ordinal, const std::string& new_id);
   // The replica in pod `ordinal` takes its master's slots, as after CLUSTER FAILOVER FORCE.
   void promote(int ordinal) { failover(nodeOf(ordinal)); }
+  // Pod `ordinal` runs this server: "redis 5.0.1", "valkey 8.0.1" (as Redis 7.2.4).
+  void runServer(int ordinal, const std::string& server);
   // How `viewer` sees `id`; creates the entry.
   Seen& seen(const std::string& viewer, const std::string& id);
 

@@ -1,0 +1,93 @@
+"""Server versions: a cluster that mixes Redis 7.0.15 and Valkey 8.0.1 (docs/redis-facts.md,
+"Server versions and which way replication works").
+
+A 6-pod Redis 7.0.15 cluster; pod 0, a master, is deleted with its preStop handover (its
+replica takes over) and comes back on the same data running Valkey 8.0.1, as in a rolling
+update to Valkey. Pod 0 is now a Valkey replica of a Redis 7.0 master, which works (the older
+master's RDB loads in the newer replica). The layout keeper wants pod 0 to be the master again,
+but that failover would make the Redis 7.0 node follow a Valkey 8 master, whose RDB it cannot
+load: the agent refuses, says so with both versions, and counts it. `status` and the metrics
+show each pod's server.
+"""
+import shutil
+import time
+
+import pytest
+
+import agent_http
+
+# The first full sync waits repl-diskless-sync-delay (5 s by default); the test does not need it.
+FAST_SYNC = ("repl-diskless-sync-delay 0",)
+# The keeper never moves before 2 x cluster-node-timeout (5 s here) of quiet.
+QUIET = "10s"
+REFUSAL = "Not moving the shard's master to this node"
+P = "redis_cluster_agent_"
+
+
+def _wait(cond, timeout, what, interval=0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def _replica_of(sts, master):
+    my_id = sts.command(master, "CLUSTER", "MYID")
+    for i in range(sts.size):
+        if i != master and sts.pods[i].running:
+            for line in sts.command(i, "CLUSTER", "NODES").splitlines():
+                f = line.split()
+                if "myself" in f[2] and f[3] == my_id:
+                    return i
+    raise AssertionError(f"redis-{master} has no replica")
+
+
+def _metrics(sts, i):
+    return agent_http.metrics(sts.pods[i].ip)
+
+
+def _linked(sts, i):
+    info = sts.command(i, "INFO", "replication")
+    return "master_link_status:up" in info and "master_sync_in_progress:0" in info
+
+
+@pytest.mark.skipif(shutil.which("valkey-server") is None, reason="valkey-server not installed")
+def test_a_redis_70_node_is_never_made_to_follow_a_valkey_8_master(sts_factory):
+    sts = sts_factory(pods=6, replicas=1, redis_conf=FAST_SYNC,
+                      agent_args=[f"--layout-quiet-period={QUIET}"])
+    sts.up()
+    sts.wait_ready(timeout=90)
+    replica = _replica_of(sts, 0)
+    sts.delete_pod(0)  # preStop: the handover makes the Redis 7.0 replica the master
+    _wait(lambda: sts.role(replica) == "master", 10, f"redis-{replica} master")
+    sts.pod_servers[0] = "valkey"
+    sts.start_pod(0, new_ip=True)
+    assert sts.command(0, "INFO", "server").count("valkey_version:8.0.1") == 1
+    # A Valkey 8 replica of a Redis 7.0 master: the direction that works.
+    _wait(lambda: sts.role(0) == "slave" and _linked(sts, 0), 60, "redis-0 synced as a replica")
+    # The keeper would fail back after the quiet period; it refuses instead.
+    _wait(lambda: REFUSAL in sts.agent_log_text(0), 90, "the layout keeper's refusal")
+    line = next(l for l in sts.agent_log_text(0).splitlines() if REFUSAL in l)
+    assert f"redis-{replica} (redis 7.0.15) cannot follow redis-0 (valkey 8.0.1)" in line, line
+    m = _metrics(sts, 0)
+    assert m[P + 'errors_total{kind="older_replica_refused"}'] >= 1
+    assert m[P + 'server_info{server="valkey",version="8.0.1"}'] == 1
+    assert m[P + 'actions_total{action="layout_failover"}'] == 0
+    assert _metrics(sts, replica)[P + 'server_info{server="redis",version="7.0.15"}'] == 1
+    # Nothing moved: the Redis 7.0 node keeps the shard, the Valkey node follows it.
+    assert sts.role(replica) == "master" and sts.role(0) == "slave"
+    assert "Moving the shard's master" not in sts.agent_log_text(0)
+
+    sts.wait_healthy(timeout=60)
+    rc, out = sts.status()
+    assert rc == 0, out  # mixed servers are a warning, not a failure
+    servers = {p["pod"]: p["server"] for p in out["pods"]}
+    assert servers["redis-0"]["name"] == "valkey" and servers["redis-0"]["version"] == "8.0.1"
+    assert all(servers[f"redis-{i}"] == {"name": "redis", "version": "7.0.15",
+                                         "redisVersion": "7.0.15"} for i in range(1, 6))
+    assert any("the pods run different servers" in w for w in out["warnings"]), out["warnings"]
+    rc, text = sts.status(json_output=False)
+    row = next(l.split() for l in text.splitlines() if l.startswith("redis-0 "))
+    assert row[-1] == "valkey:8.0.1", text

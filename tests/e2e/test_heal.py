@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from wait import wait_for
 from writer import CounterWriter
 
 TIMEOUT = 3000  # cluster-node-timeout in these tests
@@ -171,15 +172,6 @@ def test_3_swapped_ips_with_late_dns_records_prepare_waits(cluster):
     assert roles(sts) == before
 
 
-def wait_for(cond, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def known_everywhere(sts, node_id):
     return [p.name for p in sts.pods if p.running and
             any(n[0] == node_id for n in nodes(sts, p.ordinal))]
@@ -196,7 +188,7 @@ def test_4_replica_back_with_wiped_data_dir(cluster):
     assert new_id != old_id
     sts.wait_healthy(timeout=60)
     assert sts.redis(replica).info("replication")["role"] == "slave"
-    wait_for(lambda: known_everywhere(sts, old_id) == [], 30, "the old ID to be forgotten")
+    wait_for("the old ID to be forgotten", lambda: known_everywhere(sts, old_id) == [], 30)
     finish_writer(sts, w)
     time.sleep(65)  # a FORGET bans an ID for 60 s; it must not come back afterwards
     assert known_everywhere(sts, old_id) == []
@@ -212,8 +204,8 @@ def test_5_tutorial_master_0_down_longer_than_node_timeout(cluster):
     # Its replica is promoted after node-timeout.
     replica = next(p.ordinal for p in sts.pods if p.running and
                    next(n for n in nodes(sts, p.ordinal) if "myself" in n[2])[3] == old_id)
-    wait_for(lambda: sts.redis(replica).info("replication")["role"] == "master", 30,
-             "the replica to be promoted")
+    wait_for("the replica to be promoted",
+             lambda: sts.redis(replica).info("replication")["role"] == "master", 30)
     sts.start_pod(0, new_ip=True)
     sts.wait_healthy(timeout=60)
     assert sts.command(0, "CLUSTER", "MYID") == old_id
@@ -235,7 +227,7 @@ def test_6_master_back_with_wiped_data_dir(cluster):
     sts.start_pod(master, new_ip=True, wipe=True)
     sts.wait_healthy(timeout=60)
     assert sts.redis(master).info("replication")["role"] == "slave"
-    wait_for(lambda: known_everywhere(sts, old_id) == [], 30, "the old master ID to be forgotten")
+    wait_for("the old master ID to be forgotten", lambda: known_everywhere(sts, old_id) == [], 30)
     assert [int(client.get(f"data:{k}")) for k in range(300)] == list(range(300))
     client.close()
     finish_writer(sts, w)
@@ -303,7 +295,7 @@ def test_scale_up_joins_as_replica_and_scale_in_is_reported_not_forgotten(cluste
     # Scale back in: the pod goes away, its node stays known and is reported.
     sts.stop_pod(6)
     sts.scale(6)
-    wait_for(lambda: "is no pod of this StatefulSet; it is kept" in sts.agent_log_text(0), 20,
-             "the agents to report the node of the removed pod")
+    wait_for("the agents to report the node of the removed pod",
+             lambda: "is no pod of this StatefulSet; it is kept" in sts.agent_log_text(0), 20)
     time.sleep(3)
     assert len(known_everywhere(sts, new_id)) == 6, "a node was forgotten on a guess"

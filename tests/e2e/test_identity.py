@@ -51,15 +51,6 @@ def ordinal_map(sts, i):
     return out
 
 
-def wait_for(cond, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def hosts_with(sts, overrides):
     """The StatefulSet's hosts file with some pod names pointing elsewhere ({ordinal: ip})."""
     lines = ["127.0.0.1 localhost"]

@@ -12,6 +12,7 @@ import redis as redispy
 import agent_http
 import certs
 from localsts import REDIS_PORT
+from wait import wait_for
 
 
 @pytest.fixture
@@ -41,9 +42,7 @@ def missing_keys(sts, n=200):
 
 
 def wait_for_log(sts, i, text, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and text not in sts.agent_log_text(i):
-        time.sleep(0.2)
+    wait_for(f"redis-{i}'s agent to log {text!r}", lambda: text in sts.agent_log_text(i), timeout)
 
 
 def assert_probes_ready(sts, timeout=15):

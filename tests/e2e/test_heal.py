@@ -16,17 +16,7 @@ TIMEOUT = 3000  # cluster-node-timeout in these tests
 
 
 def nodes(sts, i):
-    return [l.split() for l in sts.command(i, "CLUSTER", "NODES").splitlines()]
-
-
-def roles(sts):
-    """node ID -> (role, config epoch), as each node states it about itself."""
-    out = {}
-    for p in sts.pods:
-        if p.running:
-            me = next(n for n in nodes(sts, p.ordinal) if "myself" in n[2])
-            out[me[0]] = ("master" if "master" in me[2] else "slave", me[6])
-    return out
+    return sts.cluster_nodes(i)
 
 
 def addresses_current(sts):
@@ -68,21 +58,21 @@ def cluster(sts_factory):
 
 def test_1_master_back_on_new_ip_within_node_timeout(cluster):
     sts = cluster
-    before = roles(sts)
+    before = sts.self_roles()
     w = start_writer(sts)
     time.sleep(0.5)
     sts.stop_pod(1)
     sts.start_pod(1, new_ip=True)
     sts.wait_healthy(timeout=30)
     assert addresses_current(sts)
-    assert roles(sts) == before
+    assert sts.self_roles() == before
     finish_writer(sts, w)
 
 
 @pytest.mark.parametrize("dns_at_prepare", [True, False], ids=["prepare-resolves", "runtime-only"])
 def test_2_all_pods_back_on_new_ips(cluster, dns_at_prepare):
     sts = cluster
-    before = roles(sts)
+    before = sts.self_roles()
     meets = meets_sent(sts)
     old = {p.ip for p in sts.pods}
     for i in range(6):
@@ -95,7 +85,7 @@ def test_2_all_pods_back_on_new_ips(cluster, dns_at_prepare):
     assert not old & {p.ip for p in sts.pods}
     sts.wait_healthy(timeout=30)
     assert addresses_current(sts)
-    assert roles(sts) == before
+    assert sts.self_roles() == before
     if not dns_at_prepare:
         assert meets_sent(sts) > meets, "only the runtime loop could heal, but it sent no MEET"
     w = start_writer(sts)
@@ -122,7 +112,7 @@ def moved_targets_live(sts):
 @pytest.mark.parametrize("dns_at_prepare", [True, False], ids=["prepare-resolves", "runtime-only"])
 def test_3_pods_swap_ips_pairwise(cluster, dns_at_prepare):
     sts = cluster
-    before = roles(sts)
+    before = sts.self_roles()
     meets = meets_sent(sts)
     ips = {p.ordinal: p.ip for p in sts.pods}
     for i in range(6):
@@ -137,7 +127,7 @@ def test_3_pods_swap_ips_pairwise(cluster, dns_at_prepare):
         assert "noaddr" not in text and ":0@" not in text, text
     assert addresses_current(sts)
     moved_targets_live(sts)
-    after = roles(sts)
+    after = sts.self_roles()
     assert {i: r[0] for i, r in after.items()} == {i: r[0] for i, r in before.items()}
     if dns_at_prepare:
         assert after == before
@@ -154,7 +144,7 @@ def test_3_swapped_ips_with_late_dns_records_prepare_waits(cluster):
     ever dials another pod at its master's old IP: roles and epochs stay exactly as they were
     (without the wait a replica keeps a higher epoch it saw at the wrong pod)."""
     sts = cluster
-    before = roles(sts)
+    before = sts.self_roles()
     ips = {p.ordinal: p.ip for p in sts.pods}
     for i in range(6):
         sts.stop_pod(i)
@@ -169,7 +159,7 @@ def test_3_swapped_ips_with_late_dns_records_prepare_waits(cluster):
         assert "Keeping node address unchecked" not in log, log
     assert addresses_current(sts)
     moved_targets_live(sts)
-    assert roles(sts) == before
+    assert sts.self_roles() == before
 
 
 def known_everywhere(sts, node_id):

@@ -20,17 +20,6 @@ def _masters(sts):
     return [i for i in range(sts.size) if sts.pods[i].running and sts.role(i) == "master"]
 
 
-def _replica_of(sts, master):
-    my_id = sts.command(master, "CLUSTER", "MYID")
-    for i in range(sts.size):
-        if i != master and sts.pods[i].running:
-            for line in sts.command(i, "CLUSTER", "NODES").splitlines():
-                f = line.split()
-                if "myself" in f[2] and f[3] == my_id:
-                    return i
-    raise AssertionError(f"redis-{master} has no replica")
-
-
 def _layout_failovers(sts, i):
     """The layout failovers pod i's agent made since it started (its counter)."""
     m = agent_http.metrics(sts.pods[i].ip)
@@ -55,7 +44,7 @@ def _per(sts, key):
 def test_pod0_deleted_without_prestop_is_master_again_after_the_quiet_period(sts_factory, capsys):
     sts = _cluster(sts_factory)
     assert _masters(sts) == [0, 1, 2]
-    replica = _replica_of(sts, 0)
+    replica = sts.replica_of(0)
     outage = CounterWriter(sts).start()
     try:
         time.sleep(1)
@@ -109,7 +98,7 @@ def test_two_masters_on_one_kubernetes_node_are_spread_again(sts_factory):
     node = lambda i: sts.pods[i].k8s_node  # noqa: E731
     assert all(len(v) == 1 for v in _per(sts, node).values())
     # A manual failover on any replica puts it on a node that already runs a master (3 nodes).
-    replica = _replica_of(sts, 1)
+    replica = sts.replica_of(1)
     assert sts.command(replica, "CLUSTER", "FAILOVER") == "OK"
     wait_for(f"redis-{replica} promoted", lambda: sts.role(replica) == "master", 30)
     assert any(len(v) == 2 for v in _per(sts, node).values())
@@ -130,8 +119,8 @@ def test_with_zones_masters_are_spread_over_zones(sts_factory):
     assert all(len(v) == 1 for v in _per(sts, zone).values())
     # The creator kept every replica out of its master's zone.
     for m in _masters(sts):
-        assert zone(_replica_of(sts, m)) != zone(m)
-    replica = _replica_of(sts, 0)
+        assert zone(sts.replica_of(m)) != zone(m)
+    replica = sts.replica_of(0)
     assert sts.command(replica, "CLUSTER", "FAILOVER") == "OK"
     wait_for(f"redis-{replica} promoted", lambda: sts.role(replica) == "master", 30)
     assert any(len(v) == 2 for v in _per(sts, zone).values())
@@ -154,7 +143,7 @@ def _link_state(sts, master, replica):
 def test_prestop_waits_for_a_replica_mid_sync_then_hands_over(sts_factory):
     sts = _cluster(sts_factory, agent_args=["--layout-keeper=off"])
     master = 0
-    replica = _replica_of(sts, master)
+    replica = sts.replica_of(master)
     # The replica's restart needs a full sync (it loads an AOF, which carries no replication
     # ID); the master waits this long before starting it, as with Redis' default 5 s.
     delay = 6

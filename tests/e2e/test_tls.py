@@ -211,13 +211,8 @@ def test_rolling_restart_with_handovers_over_tls_loses_no_write(sts_factory, pki
     finally:
         writer.stop()
     with capsys.disabled():
-        print("\nTLS rolling restart of 6 pods with handover:")
-        for rec in records:
-            pre = rec["prestop"]
-            print(f"  redis-{rec['ordinal']} ({rec['role']}): preStop {pre.outcome} "
-                  f"in {pre.seconds:.3f}s")
-        for line in writer.report():
-            print("  " + line)
+        print("\n".join(sts.roll_report("\nTLS rolling restart of 6 pods with handover:",
+                                         records, writer)))
     assert writer.check_counters() == []
     for rec in records:
         pre = rec["prestop"]

@@ -1,4 +1,5 @@
 """One way for tests to wait for a condition: poll until it holds or a deadline passes."""
+import socket
 import time
 
 
@@ -22,3 +23,14 @@ def wait_for(what, check, timeout=30, interval=0.1):
         if time.monotonic() >= deadline:
             raise AssertionError(f"{what}: not within {timeout}s (last seen: {last!r})")
         time.sleep(interval)
+
+
+def wait_listening(ip, port, timeout=15):
+    """Waits until something accepts TCP connections at ip:port."""
+    def accepts():
+        try:
+            socket.create_connection((ip, port), timeout=0.2).close()
+            return True
+        except OSError:
+            return False
+    wait_for(f"something listening at {ip}:{port}", accepts, timeout, interval=0.05)

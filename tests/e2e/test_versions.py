@@ -10,11 +10,11 @@ load: the agent refuses, says so with both versions, and counts it. `status` and
 show each pod's server.
 """
 import shutil
-import time
 
 import pytest
 
 import agent_http
+from wait import wait_for
 
 # The first full sync waits repl-diskless-sync-delay (5 s by default); the test does not need it.
 FAST_SYNC = ("repl-diskless-sync-delay 0",)
@@ -22,26 +22,6 @@ FAST_SYNC = ("repl-diskless-sync-delay 0",)
 QUIET = "10s"
 REFUSAL = "Not moving the shard's master to this node"
 P = "redis_cluster_agent_"
-
-
-def _wait(cond, timeout, what, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-def _replica_of(sts, master):
-    my_id = sts.command(master, "CLUSTER", "MYID")
-    for i in range(sts.size):
-        if i != master and sts.pods[i].running:
-            for line in sts.command(i, "CLUSTER", "NODES").splitlines():
-                f = line.split()
-                if "myself" in f[2] and f[3] == my_id:
-                    return i
-    raise AssertionError(f"redis-{master} has no replica")
 
 
 def _metrics(sts, i):
@@ -59,16 +39,17 @@ def test_a_redis_70_node_is_never_made_to_follow_a_valkey_8_master(sts_factory):
                       agent_args=[f"--layout-quiet-period={QUIET}"])
     sts.up()
     sts.wait_ready(timeout=90)
-    replica = _replica_of(sts, 0)
+    replica = sts.replica_of(0)
     sts.delete_pod(0)  # preStop: the handover makes the Redis 7.0 replica the master
-    _wait(lambda: sts.role(replica) == "master", 10, f"redis-{replica} master")
+    wait_for(f"redis-{replica} master", lambda: sts.role(replica) == "master", 10)
     sts.pod_servers[0] = "valkey"
     sts.start_pod(0, new_ip=True)
     assert sts.command(0, "INFO", "server").count("valkey_version:8.0.1") == 1
     # A Valkey 8 replica of a Redis 7.0 master: the direction that works.
-    _wait(lambda: sts.role(0) == "slave" and _linked(sts, 0), 60, "redis-0 synced as a replica")
+    wait_for("redis-0 synced as a replica", lambda: sts.role(0) == "slave" and _linked(sts, 0), 60)
     # The keeper would fail back after the quiet period; it refuses instead.
-    _wait(lambda: REFUSAL in sts.agent_log_text(0), 90, "the layout keeper's refusal")
+    wait_for("the layout keeper's refusal", lambda: REFUSAL in sts.agent_log_text(0), 90,
+             interval=0.5)
     line = next(l for l in sts.agent_log_text(0).splitlines() if REFUSAL in l)
     assert f"redis-{replica} (redis 7.0.15) cannot follow redis-0 (valkey 8.0.1)" in line, line
     m = _metrics(sts, 0)

@@ -298,3 +298,32 @@ TEST_CASE("finish ends creation for good") {
   f.fake.pods[2].answers = true;
   CHECK(f.step().empty());
 }
+
+TEST_CASE("creation refuses a pod older than Redis 7.0, naming it, and touches nothing") {
+  Fixture c(FakeCluster::fresh(6));
+  c.fake.runServer(5, "redis 5.0.1");
+  for (int i = 0; i < 3; ++i) CHECK(c.step().empty());
+  CHECK(c.creator.phase() == CreatePhase::Blocked);
+  CHECK(c.activity.errors.get(ErrorKind::UnsupportedServer) == 1);
+  // Once the pod runs a supported server, creation goes ahead.
+  c.fake.runServer(5, "redis 7.0.15");
+  c.step();
+  CHECK(c.fake.count("CLUSTER ADDSLOTSRANGE") == 3);
+}
+
+TEST_CASE("creation refuses a plan whose replicas would follow newer masters") {
+  Fixture c(FakeCluster::fresh(6));
+  for (int m = 0; m < 3; ++m) c.fake.runServer(m, "valkey 8.0.1");
+  CHECK(c.step().empty());
+  CHECK(c.creator.phase() == CreatePhase::Blocked);
+  CHECK(c.activity.errors.get(ErrorKind::OlderReplicaRefused) == 1);
+}
+
+TEST_CASE("creation from Redis 7.0 masters and Valkey 8 replicas goes ahead") {
+  Fixture c(FakeCluster::fresh(6));
+  for (int r = 3; r < 6; ++r) c.fake.runServer(r, "valkey 8.0.1");
+  for (int i = 0; i < 20 && c.creator.phase() != CreatePhase::Done; ++i) c.step();
+  CHECK(c.creator.phase() == CreatePhase::Done);
+  for (int r = 3; r < 6; ++r) CHECK_FALSE(c.fake.nodeOf(r).master);
+  CHECK(c.activity.errors.get(ErrorKind::OlderReplicaRefused) == 0);
+}

@@ -47,6 +47,16 @@ struct Fixture {
   bool attention = false;
 };
 
+// Passes until an empty node has joined and its replication is due.
+std::vector<std::string> joinAndSettle(Fixture& f) {
+  f.pass();
+  f.clock.advance(Healer::kJoinSettleMs);
+  f.pass();
+  f.pass();
+  f.clock.advance(Healer::kReplicateSettleMs);
+  return f.pass();
+}
+
 }  // namespace
 
 TEST_CASE("a healthy cluster: nothing is sent and the loop may poll slowly") {
@@ -249,4 +259,30 @@ TEST_CASE("an empty pod whose name for redis-0 leads into another cluster never 
     CHECK(refused[0].find("redis-0") != std::string::npos);
     CHECK(f.activity.errors.get(ErrorKind::ForeignNode) == 1);  // reported once
   }
+}
+
+TEST_CASE("the healer never makes an empty Redis 7.0 node a replica of a Valkey 8 master") {
+  auto fake = FakeCluster::formed(6, 1);
+  fake.wipe(4, simId(10));  // the replica of master 1 lost its data
+  fake.runServer(1, "valkey 8.0.1");
+  Fixture h(std::move(fake), 4);
+  joinAndSettle(h);
+  h.clock.advance(Healer::kReplicateIntervalMs);
+  h.pass();
+  CHECK(h.fake.count("CLUSTER REPLICATE") == 0);
+  CHECK(h.fake.nodeOf(4).master);
+  CHECK(h.healer.phase() == HealPhase::Waiting);
+  // Logged and counted once, not at every pass.
+  CHECK(h.activity.errors.get(ErrorKind::OlderReplicaRefused) == 1);
+}
+
+TEST_CASE("the healer attaches an empty node to an older master (5.0.1) as before") {
+  auto fake = FakeCluster::formed(6, 1);
+  fake.wipe(4, simId(10));
+  fake.runServer(1, "redis 5.0.1");
+  Fixture h(std::move(fake), 4);
+  auto sent = joinAndSettle(h);
+  REQUIRE_FALSE(sent.empty());
+  CHECK(sent[0] == "local CLUSTER REPLICATE " + simId(1));
+  CHECK(h.activity.errors.get(ErrorKind::OlderReplicaRefused) == 0);
 }

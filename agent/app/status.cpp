@@ -253,6 +253,7 @@ std::vector<std::string> versionWarnings(const std::vector<cluster::PeerProbe>& 
   auto servers = podsByServer(pods);
   if (servers.size() > 1) {
     std::vector<std::string> parts;
+    parts.reserve(servers.size());
     for (const auto& [server, names] : servers) {
       parts.push_back(fmt::format("{} ({})", server, fmt::join(names, ", ")));
     }

@@ -12,6 +12,7 @@ import signal
 import time
 
 from agent_http import metrics
+from wait import wait_for
 
 P = "redis_cluster_agent_"
 NO_SWEEP = "--sweep-interval=60m"  # far beyond any test: only the local view can draw a look
@@ -20,15 +21,6 @@ PASS_SLACK_S = 2.0  # one poll interval (1 s) plus a loaded, sanitized agent's p
 
 def metric(sts, i, name):
     return metrics(sts.pods[i].ip)[P + name]
-
-
-def wait_for(cond, timeout, what, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def probes(sts, ordinals):
@@ -43,13 +35,12 @@ def wait_quiet(sts, ordinals, quiet_s=2.0, timeout=40):
         before = probes(sts, ordinals)
         time.sleep(quiet_s)
         return probes(sts, ordinals) == before
-    wait_for(quiet, timeout, "every agent to stop looking at its peers", interval=0.2)
+    wait_for("every agent to stop looking at its peers", quiet, timeout, interval=0.2)
 
 
 def links_healthy(sts, i):
     """Pod i's Redis shows every node linked and without a failure flag."""
-    for line in sts.command(i, "CLUSTER", "NODES").splitlines():
-        w = line.split()
+    for w in sts.cluster_nodes(i):
         flags = w[2].split(",")
         if w[7] != "connected" or {"fail", "fail?", "noaddr", "handshake"} & set(flags):
             return False
@@ -79,7 +70,7 @@ def test_a_peer_whose_links_drop_is_looked_at_within_a_pass_and_no_longer_once_b
                 assert metric(sts, i, "peers_watched") >= 1
                 first[i] = time.monotonic() - t0
         return len(first) == len(others)
-    wait_for(all_looked, 15, "every agent to look at pod 4", interval=0.05)
+    wait_for("every agent to look at pod 4", all_looked, 15, interval=0.05)
     assert max(first.values()) <= 1.0 + PASS_SLACK_S, f"seconds to the first look: {first}"
 
     # Still away: looked at again and again (backoff 200 ms .. 1 s), not once and forgotten.
@@ -116,8 +107,8 @@ def test_the_sweep_finds_a_stale_name_the_local_view_cannot_show(sts_factory):
     for i in (sweeper, blind):
         sts._rewrite_in_place(sts.hosts_path(i), stale)
     t0 = time.monotonic()
-    wait_for(lambda: metric(sts, sweeper, "peer_identity_conflicts") == 1, 2.4 + PASS_SLACK_S + 2,
-             "the sweeping agent to report the stale name")
+    wait_for("the sweeping agent to report the stale name",
+             lambda: metric(sts, sweeper, "peer_identity_conflicts") == 1, 2.4 + PASS_SLACK_S + 2)
     spent = time.monotonic() - t0
     assert metric(sts, sweeper, "peer_dns_lookups_total") - lookups >= 5  # a sweep: every name
     time.sleep(max(0.0, 6 - spent))
@@ -129,8 +120,8 @@ def test_the_sweep_finds_a_stale_name_the_local_view_cannot_show(sts_factory):
         assert metric_sum(sts, i, "actions_total") == acted[i], f"redis-{i} changed the cluster"
 
     sts.write_hosts()
-    wait_for(lambda: metric(sts, sweeper, "peer_identity_conflicts") == 0, 2.4 + PASS_SLACK_S + 2,
-             "the next sweep to clear the conflict")
+    wait_for("the next sweep to clear the conflict",
+             lambda: metric(sts, sweeper, "peer_identity_conflicts") == 0, 2.4 + PASS_SLACK_S + 2)
     ok, out = sts.healthy()
     assert ok, out
 

@@ -199,6 +199,39 @@ def test_security_defaults():
     assert "--maxmemory" in redis["command"][2]
 
 
+def test_password_is_a_file_the_kubelet_refreshes():
+    """Rotation needs the mounted file to change in place: every container that reads the
+    password mounts the Secret's directory (a subPath mount never sees a new Secret), and no
+    container gets it as an environment variable (read once, at start)."""
+    for docs in (chartpod.render(), chartpod.render("--set", "agent.sidecarMode=classic")):
+        pod = chartpod.PodSpec(docs)
+        spec = pod_spec(docs)
+        test_pod = next(d for d in docs if d["kind"] == "Pod")["spec"]
+        prepare = next(c for c in pod.init_containers() if c["name"] == "prepare")
+        readers = [prepare, pod.container("agent")] + test_pod["containers"]
+        for c in readers:
+            mount = next(m for m in c["volumeMounts"] if m["name"] == "password")
+            assert "subPath" not in mount, c["name"]
+            assert mount["readOnly"] is True
+        for c in spec["initContainers"] + spec["containers"] + test_pod["containers"]:
+            for e in c.get("env", []):
+                assert "secretKeyRef" not in e.get("valueFrom", {}), (c["name"], e)
+        assert env_of(pod.container("agent"))["AGENT_REDIS_PASSWORD_FILE"].startswith(
+            next(m for m in pod.container("agent")["volumeMounts"]
+                 if m["name"] == "password")["mountPath"] + "/")
+
+
+def test_chart_metadata():
+    """What `helm search` and artifact hubs show: maintainers, sources, keywords, the
+    Kubernetes versions the chart supports."""
+    meta = yaml.safe_load(open(os.path.join(CHART, "Chart.yaml")))
+    assert meta["apiVersion"] == "v2" and meta["type"] == "application"
+    assert meta["maintainers"] and all(m["name"] and "@" in m["email"] for m in meta["maintainers"])
+    assert meta["sources"] and all(u.startswith("https://") for u in meta["sources"])
+    assert {"redis", "redis-cluster"} <= set(meta["keywords"])
+    assert meta["kubeVersion"].startswith(">=1.25")
+
+
 def redis_conf(docs):
     return next(d for d in docs if d["kind"] == "ConfigMap" and "redis.conf" in d["data"])["data"]["redis.conf"]
 

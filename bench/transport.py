@@ -5,17 +5,19 @@ blocking API, plaintext and TLS, on one redis-server with both a plaintext and a
     /usr/bin/python3 bench/transport.py [--rounds 5] [--build build]
 
 Certificates are made with openssl in a temporary directory; the server listens on
-127.<RCA_TEST_NET_BASE>.251.1 and is stopped by pid when the benchmark ends.
+127.<a network claimed as tests do, tests/lib/nets.py>.251.1 and is stopped by pid when the
+benchmark ends.
 """
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
+import nets  # noqa: E402
+from wait import wait_listening  # noqa: E402
 
 
 def openssl(*args, cwd):
@@ -34,23 +36,12 @@ def make_certs(d, ip):
             "-CAcreateserial", "-out", "server.crt", "-days", "1", "-extfile", "ext", cwd=d)
 
 
-def wait_listening(ip, port, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection((ip, port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"redis-server does not listen at {ip}:{port}")
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--build", default=os.path.join(REPO, "build"))
     args = ap.parse_args()
-    ip = f"127.{os.environ.get('RCA_TEST_NET_BASE', '100')}.251.1"
+    ip = f"127.{nets.base()}.251.1"
     with tempfile.TemporaryDirectory(prefix="rca-bench-transport-") as d:
         make_certs(d, ip)
         conf = os.path.join(d, "redis.conf")

@@ -23,6 +23,7 @@ import urllib.request
 
 import nets
 from tutorial import TutorialStatefulSet, start_hit_counter
+from wait import wait_for
 from writer import CounterWriter
 
 KEYS = 20000
@@ -38,17 +39,6 @@ def http_status(url, timeout=2):
         return e.code, e.read().decode()
     except OSError as e:
         return None, str(e)
-
-
-def wait_for(what, check, timeout, interval=0.2):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        ok, last = check()
-        if ok:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"{what} not within {timeout}s: {last}")
 
 
 def roles(sts):

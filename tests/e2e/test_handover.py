@@ -31,18 +31,6 @@ def _ready_cluster(sts_factory, **kw):
     return sts
 
 
-def _replica_of(sts, master):
-    """Ordinal of the pod whose Redis replicates pod `master`'s node."""
-    my_id = sts.command(master, "CLUSTER", "MYID")
-    for i in range(sts.size):
-        if i != master and sts.pods[i].running:
-            for line in sts.command(i, "CLUSTER", "NODES").splitlines():
-                f = line.split()
-                if "myself" in f[2] and f[3] == my_id:
-                    return i
-    raise AssertionError(f"redis-{master} has no replica")
-
-
 def _client_as(run_dir, groups):
     """Runs the installed client as user 65534 with `groups` (a setpriv option), like a redis
     container running as another user. The run dir is bind-mounted at a path that user can
@@ -75,13 +63,8 @@ def test_rolling_restart_under_writes_loses_nothing(sts_factory, capsys):
     for i in range(sts.size):
         assert "cluster_state:ok" in sts.command(i, "CLUSTER", "INFO")
     with capsys.disabled():
-        print("\nrolling restart of 6 pods with handover, node-timeout 5000:")
-        for rec in records:
-            pre = rec["prestop"]
-            print(f"  redis-{rec['ordinal']} ({rec['role']}): preStop {pre.outcome} "
-                  f"in {pre.seconds:.3f}s")
-        for line in writer.report():
-            print("  " + line)
+        print("\n".join(sts.roll_report("\nrolling restart of 6 pods with handover, node-timeout 5000:",
+                                         records, writer)))
     assert writer.check_counters() == []
     attempted, acked = writer.totals()
     assert acked > 1000, writer.report()
@@ -97,7 +80,7 @@ def test_rolling_restart_under_writes_loses_nothing(sts_factory, capsys):
 def test_deleting_a_master_moves_mastership_before_redis_exits(sts_factory):
     sts = _ready_cluster(sts_factory)
     master = _masters(sts)[0]
-    replica = _replica_of(sts, master)
+    replica = sts.replica_of(master)
     seen = {}
 
     def before_sigterm(s, i, result):
@@ -140,7 +123,7 @@ def test_classic_sidecar_agent_finishes_the_handover_after_its_sigterm(sts_facto
 
     # 2. SIGTERM arrives while a handover is in progress (the replica is held up for 0.6 s
     # by a client pause, so the handover is still running when the agent is told to stop).
-    replica = _replica_of(sts, other)
+    replica = sts.replica_of(other)
     agent = sts.pods[other].agent
     sts.command(replica, "CLIENT", "PAUSE", "600", "ALL")
     timer = threading.Timer(0.15, agent.send, (signal.SIGTERM,))
@@ -159,7 +142,7 @@ def test_classic_sidecar_agent_finishes_the_handover_after_its_sigterm(sts_facto
 def test_handover_returns_at_once_when_there_is_nothing_to_do(sts_factory):
     sts = _ready_cluster(sts_factory)
     master = _masters(sts)[0]
-    replica = _replica_of(sts, master)
+    replica = sts.replica_of(master)
     pre = sts.prestop(replica)
     assert pre.rc == 0 and pre.outcome == "skipped" and "is a replica" in pre.output, pre
     assert pre.seconds < 0.5

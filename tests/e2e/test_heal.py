@@ -9,23 +9,14 @@ import time
 
 import pytest
 
+from wait import wait_for
 from writer import CounterWriter
 
 TIMEOUT = 3000  # cluster-node-timeout in these tests
 
 
 def nodes(sts, i):
-    return [l.split() for l in sts.command(i, "CLUSTER", "NODES").splitlines()]
-
-
-def roles(sts):
-    """node ID -> (role, config epoch), as each node states it about itself."""
-    out = {}
-    for p in sts.pods:
-        if p.running:
-            me = next(n for n in nodes(sts, p.ordinal) if "myself" in n[2])
-            out[me[0]] = ("master" if "master" in me[2] else "slave", me[6])
-    return out
+    return sts.cluster_nodes(i)
 
 
 def addresses_current(sts):
@@ -67,21 +58,21 @@ def cluster(sts_factory):
 
 def test_1_master_back_on_new_ip_within_node_timeout(cluster):
     sts = cluster
-    before = roles(sts)
+    before = sts.self_roles()
     w = start_writer(sts)
     time.sleep(0.5)
     sts.stop_pod(1)
     sts.start_pod(1, new_ip=True)
     sts.wait_healthy(timeout=30)
     assert addresses_current(sts)
-    assert roles(sts) == before
+    assert sts.self_roles() == before
     finish_writer(sts, w)
 
 
 @pytest.mark.parametrize("dns_at_prepare", [True, False], ids=["prepare-resolves", "runtime-only"])
 def test_2_all_pods_back_on_new_ips(cluster, dns_at_prepare):
     sts = cluster
-    before = roles(sts)
+    before = sts.self_roles()
     meets = meets_sent(sts)
     old = {p.ip for p in sts.pods}
     for i in range(6):
@@ -94,7 +85,7 @@ def test_2_all_pods_back_on_new_ips(cluster, dns_at_prepare):
     assert not old & {p.ip for p in sts.pods}
     sts.wait_healthy(timeout=30)
     assert addresses_current(sts)
-    assert roles(sts) == before
+    assert sts.self_roles() == before
     if not dns_at_prepare:
         assert meets_sent(sts) > meets, "only the runtime loop could heal, but it sent no MEET"
     w = start_writer(sts)
@@ -121,7 +112,7 @@ def moved_targets_live(sts):
 @pytest.mark.parametrize("dns_at_prepare", [True, False], ids=["prepare-resolves", "runtime-only"])
 def test_3_pods_swap_ips_pairwise(cluster, dns_at_prepare):
     sts = cluster
-    before = roles(sts)
+    before = sts.self_roles()
     meets = meets_sent(sts)
     ips = {p.ordinal: p.ip for p in sts.pods}
     for i in range(6):
@@ -136,7 +127,7 @@ def test_3_pods_swap_ips_pairwise(cluster, dns_at_prepare):
         assert "noaddr" not in text and ":0@" not in text, text
     assert addresses_current(sts)
     moved_targets_live(sts)
-    after = roles(sts)
+    after = sts.self_roles()
     assert {i: r[0] for i, r in after.items()} == {i: r[0] for i, r in before.items()}
     if dns_at_prepare:
         assert after == before
@@ -153,7 +144,7 @@ def test_3_swapped_ips_with_late_dns_records_prepare_waits(cluster):
     ever dials another pod at its master's old IP: roles and epochs stay exactly as they were
     (without the wait a replica keeps a higher epoch it saw at the wrong pod)."""
     sts = cluster
-    before = roles(sts)
+    before = sts.self_roles()
     ips = {p.ordinal: p.ip for p in sts.pods}
     for i in range(6):
         sts.stop_pod(i)
@@ -168,16 +159,7 @@ def test_3_swapped_ips_with_late_dns_records_prepare_waits(cluster):
         assert "Keeping node address unchecked" not in log, log
     assert addresses_current(sts)
     moved_targets_live(sts)
-    assert roles(sts) == before
-
-
-def wait_for(cond, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+    assert sts.self_roles() == before
 
 
 def known_everywhere(sts, node_id):
@@ -196,7 +178,7 @@ def test_4_replica_back_with_wiped_data_dir(cluster):
     assert new_id != old_id
     sts.wait_healthy(timeout=60)
     assert sts.redis(replica).info("replication")["role"] == "slave"
-    wait_for(lambda: known_everywhere(sts, old_id) == [], 30, "the old ID to be forgotten")
+    wait_for("the old ID to be forgotten", lambda: known_everywhere(sts, old_id) == [], 30)
     finish_writer(sts, w)
     time.sleep(65)  # a FORGET bans an ID for 60 s; it must not come back afterwards
     assert known_everywhere(sts, old_id) == []
@@ -212,8 +194,8 @@ def test_5_tutorial_master_0_down_longer_than_node_timeout(cluster):
     # Its replica is promoted after node-timeout.
     replica = next(p.ordinal for p in sts.pods if p.running and
                    next(n for n in nodes(sts, p.ordinal) if "myself" in n[2])[3] == old_id)
-    wait_for(lambda: sts.redis(replica).info("replication")["role"] == "master", 30,
-             "the replica to be promoted")
+    wait_for("the replica to be promoted",
+             lambda: sts.redis(replica).info("replication")["role"] == "master", 30)
     sts.start_pod(0, new_ip=True)
     sts.wait_healthy(timeout=60)
     assert sts.command(0, "CLUSTER", "MYID") == old_id
@@ -235,7 +217,7 @@ def test_6_master_back_with_wiped_data_dir(cluster):
     sts.start_pod(master, new_ip=True, wipe=True)
     sts.wait_healthy(timeout=60)
     assert sts.redis(master).info("replication")["role"] == "slave"
-    wait_for(lambda: known_everywhere(sts, old_id) == [], 30, "the old master ID to be forgotten")
+    wait_for("the old master ID to be forgotten", lambda: known_everywhere(sts, old_id) == [], 30)
     assert [int(client.get(f"data:{k}")) for k in range(300)] == list(range(300))
     client.close()
     finish_writer(sts, w)
@@ -303,7 +285,7 @@ def test_scale_up_joins_as_replica_and_scale_in_is_reported_not_forgotten(cluste
     # Scale back in: the pod goes away, its node stays known and is reported.
     sts.stop_pod(6)
     sts.scale(6)
-    wait_for(lambda: "is no pod of this StatefulSet; it is kept" in sts.agent_log_text(0), 20,
-             "the agents to report the node of the removed pod")
+    wait_for("the agents to report the node of the removed pod",
+             lambda: "is no pod of this StatefulSet; it is kept" in sts.agent_log_text(0), 20)
     time.sleep(3)
     assert len(known_everywhere(sts, new_id)) == 6, "a node was forgotten on a guess"

@@ -16,7 +16,7 @@ NODE_TIMEOUT = 15000  # Redis itself fails nothing over while these scenarios ru
 
 
 def view(sts, i):
-    return [l.split() for l in sts.command(i, "CLUSTER", "NODES").splitlines()]
+    return sts.cluster_nodes(i)
 
 
 def ids_known_by(sts, i):
@@ -25,16 +25,6 @@ def ids_known_by(sts, i):
 
 def my_id(sts, i):
     return sts.command(i, "CLUSTER", "MYID")
-
-
-def roles(sts):
-    """node ID -> (role, config epoch), as each running node states it about itself."""
-    out = {}
-    for p in sts.pods:
-        if p.running:
-            me = next(n for n in view(sts, p.ordinal) if "myself" in n[2])
-            out[me[0]] = ("master" if "master" in me[2] else "slave", me[6])
-    return out
 
 
 def ordinal_map(sts, i):
@@ -49,15 +39,6 @@ def ordinal_map(sts, i):
             if words and words[0] == "node":
                 out[words[1]] = int(words[2])
     return out
-
-
-def wait_for(cond, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def hosts_with(sts, overrides):
@@ -83,7 +64,7 @@ def test_stale_dns_record_never_makes_the_agents_forget_a_live_node(sts_factory,
     other = 2
     assert sts.role(victim) == ("slave" if victim >= 3 else "master")
     victim_id, other_id = my_id(sts, victim), my_id(sts, other)
-    before = roles(sts)
+    before = sts.self_roles()
     log_start = {i: len(sts.agent_log_text(i)) for i in range(6)}
 
     sts.kill_pod(victim)
@@ -108,7 +89,7 @@ def test_stale_dns_record_never_makes_the_agents_forget_a_live_node(sts_factory,
         m = ordinal_map(sts, i)
         assert m.get(other_id, other) == other, f"redis-{i}: nodes.ordinals {m}"
         assert m.get(victim_id, victim) == victim, f"redis-{i}: nodes.ordinals {m}"
-    assert roles(sts) == before
+    assert sts.self_roles() == before
     # The agents saw the wrong record and said so.
     seen = [i for i in range(6) if i != victim and
             f"redis-{victim}'s name leads to the agent of redis-{other}" in

@@ -6,6 +6,8 @@ spec.nodeName through the downward API); zones are given with --zone the same wa
 """
 import time
 
+import agent_http
+from wait import wait_for
 from writer import CounterWriter
 
 # The first full sync waits repl-diskless-sync-delay (5 s by default); tests do not need it.
@@ -18,29 +20,10 @@ def _masters(sts):
     return [i for i in range(sts.size) if sts.pods[i].running and sts.role(i) == "master"]
 
 
-def _replica_of(sts, master):
-    my_id = sts.command(master, "CLUSTER", "MYID")
-    for i in range(sts.size):
-        if i != master and sts.pods[i].running:
-            for line in sts.command(i, "CLUSTER", "NODES").splitlines():
-                f = line.split()
-                if "myself" in f[2] and f[3] == my_id:
-                    return i
-    raise AssertionError(f"redis-{master} has no replica")
-
-
-def _wait(cond, timeout, what, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return time.monotonic()
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
 def _layout_failovers(sts, i):
-    text = sts.agent_log_text(i)
-    return text.count("Moving the shard's master to this node with CLUSTER FAILOVER")
+    """The layout failovers pod i's agent made since it started (its counter)."""
+    m = agent_http.metrics(sts.pods[i].ip)
+    return m['redis_cluster_agent_actions_total{action="layout_failover"}']
 
 
 def _cluster(sts_factory, **kw):
@@ -61,13 +44,13 @@ def _per(sts, key):
 def test_pod0_deleted_without_prestop_is_master_again_after_the_quiet_period(sts_factory, capsys):
     sts = _cluster(sts_factory)
     assert _masters(sts) == [0, 1, 2]
-    replica = _replica_of(sts, 0)
+    replica = sts.replica_of(0)
     outage = CounterWriter(sts).start()
     try:
         time.sleep(1)
         # The tutorial's demo: the pod is deleted with a plain SIGTERM, no handover.
         sts.delete_pod(0, prestop=False)
-        _wait(lambda: sts.role(replica) == "master", 60, f"redis-{replica} promoted")
+        wait_for(f"redis-{replica} promoted", lambda: sts.role(replica) == "master", 60)
         sts.start_pod(0, new_ip=True)
         sts.wait_ready(timeout=90)
         assert sts.role(0) == "slave"
@@ -84,8 +67,9 @@ def test_pod0_deleted_without_prestop_is_master_again_after_the_quiet_period(sts
     back_at = time.monotonic()
     failback = CounterWriter(sts).start()
     try:
-        done_at = _wait(lambda: sts.role(0) == "master", 120, "redis-0 master again")
-        _wait(lambda: sts.role(replica) == "slave", 10, f"redis-{replica} a replica again")
+        wait_for("redis-0 master again", lambda: sts.role(0) == "master", 120)
+        done_at = time.monotonic()
+        wait_for(f"redis-{replica} a replica again", lambda: sts.role(replica) == "slave", 10)
         time.sleep(1)
     finally:
         failback.stop()
@@ -114,12 +98,13 @@ def test_two_masters_on_one_kubernetes_node_are_spread_again(sts_factory):
     node = lambda i: sts.pods[i].k8s_node  # noqa: E731
     assert all(len(v) == 1 for v in _per(sts, node).values())
     # A manual failover on any replica puts it on a node that already runs a master (3 nodes).
-    replica = _replica_of(sts, 1)
+    replica = sts.replica_of(1)
     assert sts.command(replica, "CLUSTER", "FAILOVER") == "OK"
-    _wait(lambda: sts.role(replica) == "master", 30, f"redis-{replica} promoted")
+    wait_for(f"redis-{replica} promoted", lambda: sts.role(replica) == "master", 30)
     assert any(len(v) == 2 for v in _per(sts, node).values())
-    _wait(lambda: len(_masters(sts)) == 3 and all(len(v) == 1 for v in _per(sts, node).values()),
-          120, "one master per Kubernetes node")
+    wait_for("one master per Kubernetes node",
+             lambda: len(_masters(sts)) == 3 and
+             all(len(v) == 1 for v in _per(sts, node).values()), 120)
     assert sum(_layout_failovers(sts, i) for i in range(sts.size)) == 1
 
 
@@ -134,13 +119,14 @@ def test_with_zones_masters_are_spread_over_zones(sts_factory):
     assert all(len(v) == 1 for v in _per(sts, zone).values())
     # The creator kept every replica out of its master's zone.
     for m in _masters(sts):
-        assert zone(_replica_of(sts, m)) != zone(m)
-    replica = _replica_of(sts, 0)
+        assert zone(sts.replica_of(m)) != zone(m)
+    replica = sts.replica_of(0)
     assert sts.command(replica, "CLUSTER", "FAILOVER") == "OK"
-    _wait(lambda: sts.role(replica) == "master", 30, f"redis-{replica} promoted")
+    wait_for(f"redis-{replica} promoted", lambda: sts.role(replica) == "master", 30)
     assert any(len(v) == 2 for v in _per(sts, zone).values())
-    _wait(lambda: len(_masters(sts)) == 3 and all(len(v) == 1 for v in _per(sts, zone).values()),
-          120, "one master per zone")
+    wait_for("one master per zone",
+             lambda: len(_masters(sts)) == 3 and
+             all(len(v) == 1 for v in _per(sts, zone).values()), 120)
     assert sum(_layout_failovers(sts, i) for i in range(sts.size)) == 1
 
 
@@ -157,15 +143,15 @@ def _link_state(sts, master, replica):
 def test_prestop_waits_for_a_replica_mid_sync_then_hands_over(sts_factory):
     sts = _cluster(sts_factory, agent_args=["--layout-keeper=off"])
     master = 0
-    replica = _replica_of(sts, master)
+    replica = sts.replica_of(master)
     # The replica's restart needs a full sync (it loads an AOF, which carries no replication
     # ID); the master waits this long before starting it, as with Redis' default 5 s.
     delay = 6
     sts.command(master, "CONFIG", "SET", "repl-diskless-sync-delay", str(delay))
     sts.stop_pod(replica)
     sts.start_pod(replica, new_ip=True)
-    _wait(lambda: _link_state(sts, master, replica) in ("wait_bgsave", "send_bulk"), 30,
-          f"redis-{replica} in its first sync")
+    wait_for(f"redis-{replica} in its first sync",
+             lambda: _link_state(sts, master, replica) in ("wait_bgsave", "send_bulk"), 30)
     # Mid-sync means back in the cluster and syncing: the master's bus link to the replica's new
     # address is up (until then the replica is one the handover cannot count on, a different case).
     replica_id = sts.command(replica, "CLUSTER", "MYID")
@@ -176,7 +162,7 @@ def test_prestop_waits_for_a_replica_mid_sync_then_hands_over(sts_factory):
             if f and f[0] == replica_id:
                 return f[7] == "connected"
         return False
-    _wait(bus_link_up, 30, f"redis-{master}'s bus link to redis-{replica}")
+    wait_for(f"redis-{master}'s bus link to redis-{replica}", bus_link_up, 30)
     assert _link_state(sts, master, replica) in ("wait_bgsave", "send_bulk"), "sync ended early"
     t0 = time.monotonic()
     pre = sts.delete_pod(master)

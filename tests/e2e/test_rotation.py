@@ -19,22 +19,12 @@ import redis
 
 import agent_http
 from localsts import Process
+from wait import wait_for
 from writer import CounterWriter
 
 OLD = "old-pass: with spaces and \"quotes\""
 NEW = "new-pass-2"
 GRACE_S = 3
-
-
-def wait_for(what, check, timeout, interval=0.2):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        ok, last = check()
-        if ok:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"{what} not within {timeout}s: {last}")
 
 
 def reports(sts):

@@ -9,13 +9,13 @@ Addresses: 127.<the last network of the module's range, tests/lib/nets.py>.0.x.
 import os
 import shutil
 import subprocess
-import time
 
 import pytest
 import redis
 
 import nets
 from localsts import raw_command
+from wait import wait_for
 
 NET = f"127.{nets.last()}.0"
 SERVERS = {"redis": ("redis-server", "Redis"), "valkey": ("valkey-server", "Valkey")}
@@ -42,7 +42,7 @@ class Server:
     def start(self, wait=True):
         self.proc = subprocess.Popen([self.binary, self.conf])
         if wait:
-            until(f"{self.ip} answers", self.answers)
+            wait_for(f"{self.ip} answers", self.answers)
 
     def answers(self):
         try:
@@ -67,15 +67,6 @@ class Server:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(30)
-
-
-def until(what, check, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.05)
-    raise TimeoutError(what)
 
 
 @pytest.fixture
@@ -117,7 +108,7 @@ def test_error_texts_are_the_same(servers, kind):
     primary.raw("CLUSTER", "ADDSLOTSRANGE", "0", "16383")
     primary_id = primary.raw("CLUSTER", "MYID")
     replica.raw("CLUSTER", "MEET", primary.ip, "6379")
-    until("met", lambda: primary_id in replica.raw("CLUSTER", "NODES"))
+    wait_for("met", lambda: primary_id in replica.raw("CLUSTER", "NODES"))
     replica.raw("CLUSTER", "REPLICATE", primary_id)
     with pytest.raises(redis.ResponseError, match="called without any password configured"):
         primary.raw("AUTH", "secret")
@@ -142,7 +133,7 @@ def test_what_answers_while_loading(servers, kind):
     with open(s.conf, "a") as f:
         f.write("key-load-delay 20\nloading-process-events-interval-bytes 1024\n")
     s.start(wait=False)
-    until("loading", lambda: s.answers() and s.client().info("persistence")["loading"] == 1)
+    wait_for("loading", lambda: s.answers() and s.client().info("persistence")["loading"] == 1)
     name = SERVERS[kind][1]
     with pytest.raises(redis.BusyLoadingError, match=f"^{name} is loading the dataset in memory$"):
         s.raw("PING")
@@ -172,9 +163,9 @@ def replicate(primary, replica):
     primary.client().set("direction", primary.binary)
     replica.raw("REPLICAOF", primary.ip, "6379")
     try:
-        until("in sync", lambda: replica.client().get("direction") == primary.binary, timeout=10)
+        wait_for("in sync", lambda: replica.client().get("direction") == primary.binary, timeout=10)
         return True
-    except TimeoutError:
+    except AssertionError:  # not in sync within the timeout
         return False
 
 

@@ -12,6 +12,7 @@ import redis as redispy
 import agent_http
 import certs
 from localsts import REDIS_PORT
+from wait import wait_for
 
 
 @pytest.fixture
@@ -41,9 +42,7 @@ def missing_keys(sts, n=200):
 
 
 def wait_for_log(sts, i, text, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and text not in sts.agent_log_text(i):
-        time.sleep(0.2)
+    wait_for(f"redis-{i}'s agent to log {text!r}", lambda: text in sts.agent_log_text(i), timeout)
 
 
 def assert_probes_ready(sts, timeout=15):
@@ -212,13 +211,8 @@ def test_rolling_restart_with_handovers_over_tls_loses_no_write(sts_factory, pki
     finally:
         writer.stop()
     with capsys.disabled():
-        print("\nTLS rolling restart of 6 pods with handover:")
-        for rec in records:
-            pre = rec["prestop"]
-            print(f"  redis-{rec['ordinal']} ({rec['role']}): preStop {pre.outcome} "
-                  f"in {pre.seconds:.3f}s")
-        for line in writer.report():
-            print("  " + line)
+        print("\n".join(sts.roll_report("\nTLS rolling restart of 6 pods with handover:",
+                                         records, writer)))
     assert writer.check_counters() == []
     for rec in records:
         pre = rec["prestop"]

@@ -16,17 +16,9 @@ import time
 import agent_http
 from agent_http import DOWN
 from localsts import REDIS_PORT
+from wait import wait_listening
 
 
-def wait_listening(ip, port=REDIS_PORT, timeout=15):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection((ip, port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listens at {ip}:{port}")
 
 
 def status_text(sts, *extra):
@@ -41,7 +33,7 @@ def test_the_password_never_leaves_the_agent_when_auth_is_renamed(sts_factory):
                       redis_conf=['rename-command AUTH ""'])
     sts.up(wait=False)
     for p in sts.pods:
-        wait_listening(p.ip)
+        wait_listening(p.ip, REDIS_PORT)
     # Every agent has met the refusal (its readiness says why Redis does not answer).
     deadline = time.monotonic() + 20
     while not all("'AUTH'" in agent_http.get(p.ip, "/readyz?verbose")[1] for p in sts.pods):

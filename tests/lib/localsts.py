@@ -29,7 +29,6 @@ CLI: `scripts/local-sts up|status|down|stop|kill|start|restart|delete|prestop|ro
 import argparse
 import json
 import os
-import random
 import shutil
 import signal
 import subprocess
@@ -664,6 +663,17 @@ class LocalStatefulSet:
                 on_pod(rec)
         return records
 
+    @staticmethod
+    def roll_report(title, records, writer):
+        """What a rollout_restart under a CounterWriter did, as lines to print: each pod's
+        preStop outcome and time, then the writer's report."""
+        lines = [title]
+        for rec in records:
+            pre = rec["prestop"]
+            lines.append(f"  redis-{rec['ordinal']} ({rec['role']}): preStop {pre.outcome} "
+                         f"in {pre.seconds:.3f}s")
+        return lines + ["  " + line for line in writer.report()]
+
     def role(self, i):
         """'master' or 'slave' from INFO replication, None when pod i does not answer."""
         import redis as redispy
@@ -671,6 +681,29 @@ class LocalStatefulSet:
             return self.redis(i, socket_timeout=1).info("replication")["role"]
         except redispy.exceptions.RedisError:
             return None
+
+    def cluster_nodes(self, i):
+        """Pod i's CLUSTER NODES, each line split into its fields."""
+        return [line.split() for line in self.command(i, "CLUSTER", "NODES").splitlines()]
+
+    def self_roles(self):
+        """node ID -> (role, config epoch), as each running node states it about itself."""
+        out = {}
+        for p in self.pods:
+            if p.running:
+                me = next(n for n in self.cluster_nodes(p.ordinal) if "myself" in n[2])
+                out[me[0]] = ("master" if "master" in me[2] else "slave", me[6])
+        return out
+
+    def replica_of(self, master):
+        """Ordinal of the running pod whose Redis replicates pod `master`'s node."""
+        my_id = self.command(master, "CLUSTER", "MYID")
+        for p in self.pods:
+            if p.ordinal != master and p.running:
+                me = next(n for n in self.cluster_nodes(p.ordinal) if "myself" in n[2])
+                if me[3] == my_id:
+                    return p.ordinal
+        raise AssertionError(f"redis-{master} has no replica")
 
     def restart_pod(self, i, new_ip=True, wipe=False, **kw):
         self.stop_pod(i)

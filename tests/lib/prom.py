@@ -9,6 +9,7 @@ import urllib.request
 
 import yaml
 
+import wait
 from localsts import Process
 
 
@@ -79,14 +80,7 @@ class Prometheus:
         return result[0][1] if len(result) == 1 else None
 
     def wait_for(self, what, check, timeout=60, interval=0.25):
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            last = check()
-            if last:
-                return last
-            time.sleep(interval)
-        raise TimeoutError(f"{what} not seen within {timeout}s (last: {last})")
+        return wait.wait_for(what, check, timeout, interval)
 
     def firing(self, alertname):
         return [a for a in self.api("alerts")["alerts"]

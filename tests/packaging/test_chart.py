@@ -655,6 +655,16 @@ def test_service_exposure_knobs():
     assert lb["loadBalancerSourceRanges"] == ["10.0.0.0/8"]
 
 
+def test_global_default_storage_class_is_read_not_ignored():
+    """global.defaultStorageClass is the claims' class unless persistence.storageClass is set;
+    without either the claim names none (the cluster's default class)."""
+    claim = lambda *a: find(chartpod.render(*a), "StatefulSet")["spec"]["volumeClaimTemplates"][0]["spec"]
+    assert "storageClassName" not in claim()
+    assert claim("--set", "global.defaultStorageClass=fast")["storageClassName"] == "fast"
+    assert claim("--set", "global.defaultStorageClass=fast",
+                 "--set", "persistence.storageClass=local")["storageClassName"] == "local"
+
+
 def test_platform_assigned_user_leaves_the_ids_out():
     docs = chartpod.render(*PLATFORM_USER)
     for spec in (pod_spec(docs), find(docs, "Pod")["spec"]):

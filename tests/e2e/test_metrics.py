@@ -41,14 +41,6 @@ def role(sts, i):
     return sts.command(i, "ROLE")[0].decode()
 
 
-def replica_of(sts, master):
-    for p in sts.pods:
-        r = sts.command(p.ordinal, "ROLE")
-        if r[0] == b"slave" and r[1].decode() == sts.pods[master].ip:
-            return p.ordinal
-    raise AssertionError(f"no replica of pod {master}")
-
-
 def test_prometheus_scrapes_every_agent_and_alerts(sts_factory, tmp_path):
     sts = sts_factory(pods=6, replicas=1, node_timeout=3000)
     sts.up()
@@ -59,10 +51,16 @@ def test_prometheus_scrapes_every_agent_and_alerts(sts_factory, tmp_path):
     with prom:
         prom.wait_for("every agent scraped",
                       lambda: prom.scalar('count(up{job="redis-cluster-agent"} == 1)') == 6)
+        # Each agent's view reaches Prometheus at its own scrape: wait until every scrape
+        # carries the formed cluster.
         prom.wait_for("16384 slots", lambda: prom.scalar(f"sum({P}node_slots)") == 16384)
-        assert prom.scalar(f'count({P}node_role{{role="master"}} == 1)') == 3
+        prom.wait_for("3 masters",
+                      lambda: prom.scalar(f'count({P}node_role{{role="master"}} == 1)') == 3)
+        prom.wait_for("every agent seeing 3 shards",
+                      lambda: prom.scalar(f"min({P}cluster_size)") == 3)
+        prom.wait_for("every agent seeing all slots ok",
+                      lambda: prom.scalar(f"min({P}cluster_slots_ok)") == 16384)
         assert prom.scalar(f"max({P}cluster_size)") == 3
-        assert prom.scalar(f"min({P}cluster_slots_ok)") == 16384
         prom.wait_for("every pod ready", lambda: prom.scalar(f"sum({P}ready)") == 6)
         # Exported only with --tls=on; test_tls.py reads them from a TLS cluster's agents.
         tls_only = {f"{P}tls_certificate_expiry_timestamp_seconds"}
@@ -72,7 +70,7 @@ def test_prometheus_scrapes_every_agent_and_alerts(sts_factory, tmp_path):
 
         # Lose a whole shard: its slots have no master left.
         master = next(i for i in range(6) if role(sts, i) == "master")
-        replica = replica_of(sts, master)
+        replica = sts.replica_of(master)
         sts.kill_pod(master)
         sts.kill_pod(replica)
         prom.wait_for("RedisClusterDown firing", lambda: prom.firing("RedisClusterDown"))
@@ -121,7 +119,7 @@ def test_nodes_conf_change_reaches_metrics_at_once(sts_factory):
     sts.up()
     sts.wait_healthy(timeout=60)
     master = next(i for i in range(6) if role(sts, i) == "master")
-    replica = replica_of(sts, master)
+    replica = sts.replica_of(master)
     key = P + 'node_role{role="master"}'
 
     def roles():

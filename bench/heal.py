@@ -11,7 +11,8 @@ every node at its current address, connected, with all slots and replicas. "Addr
 is the same without the cluster_state of restarted masters, which Redis holds at fail for 2 s
 after start (CLUSTER_WRITABLE_DELAY). node-timeout 15000, as in the tutorial.
 
-Usage: /usr/bin/python3 bench/heal.py [--rounds 3] [--sed-timeout 60]
+Usage: /usr/bin/python3 bench/heal.py [--rounds 3] [--sed-timeout 60] [--net 127.N]
+(--net: every cluster in turn on that one network; by default each on its own, 127.40 up)
 """
 import argparse
 import os
@@ -78,17 +79,18 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--sed-timeout", type=float, default=60)
+    ap.add_argument("--net")
     args = ap.parse_args()
     results = {}
     net = iter(range(40, 90))
+    net_of = (lambda: args.net) if args.net else (lambda: f"127.{next(net)}")
     with tempfile.TemporaryDirectory(prefix="rca-bench-heal-") as tmp:
         for which in SCENARIOS:
             for name, agent in (("agent", True), ("sed", False)):
                 rounds = args.rounds if (agent or which != "2") else 1
                 timeout = 60 if agent else args.sed_timeout
                 for r in range(rounds):
-                    with make(os.path.join(tmp, f"s{which}-{name}-{r}"), f"127.{next(net)}",
-                              agent) as sts:
+                    with make(os.path.join(tmp, f"s{which}-{name}-{r}"), net_of(), agent) as sts:
                         agreed, healed = scenario(sts, which, agent, timeout)
                     results.setdefault((which, name), []).append((agreed, healed))
                     print(f"scenario {which:2s} {name:5s} round {r + 1}: addresses agreed "

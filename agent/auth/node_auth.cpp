@@ -88,7 +88,15 @@ Status setMasterauth(const RunCommand& run, const std::string& password) {
                      "CONFIG SET masterauth");
 }
 
+// ACL SETUSER first: CONFIG SET requirepass with the value it already has changes nothing, and
+// that is the case of a Redis restarted mid-rotation (its include already says the new password;
+// the old ones came back by ACL SETUSER). CONFIG SET then keeps `requirepass` itself in step.
 Status acceptOnly(const RunCommand& run, const std::string& password) {
+  if (Status st = runScrubbed(run, {"ACL", "SETUSER", "default", "resetpass", ">" + password},
+                              password, "ACL SETUSER default (only the new password)");
+      !st) {
+    return st;
+  }
   return runScrubbed(run, {"CONFIG", "SET", "requirepass", password}, password,
                      "CONFIG SET requirepass");
 }

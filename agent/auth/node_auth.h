@@ -41,7 +41,8 @@ Status addPasswordHash(const RunCommand& run, const std::string& hash);
 // The node authenticates to its master with `password` from its next connection on (the
 // replication link that is up stays up).
 Status setMasterauth(const RunCommand& run, const std::string& password);
-// The node accepts `password` and nothing else, at once (CONFIG SET requirepass).
+// The node accepts `password` and nothing else, at once (ACL SETUSER default resetpass, then
+// CONFIG SET requirepass).
 Status acceptOnly(const RunCommand& run, const std::string& password);
 // The node loads its users from an ACL file: its passwords then come from that file at a
 // restart, not from requirepass, and a rotation cannot be resumed.

@@ -69,8 +69,21 @@ void Attention::noteSweep(const std::vector<PeerProbe>& resolved) {
   }
 }
 
+// The sweep's latest answer for pod k is not where its last look went (the name was wrong then and
+// is fixed now, or it moved again): what that look found, e.g. an identity conflict, would
+// otherwise stand until a random sample. "" when not.
+std::string Attention::lookedElsewhere(int k, const std::vector<PeerProbe>& last) const {
+  const Dns& dns = dns_[static_cast<size_t>(k)];
+  auto idx = static_cast<size_t>(k);
+  if (!dns.known || dns.checked || dns.ip.empty() || idx >= last.size()) return {};
+  const std::string& looked = last[idx].ip;
+  if (looked.empty() || looked == dns.ip) return {};
+  return fmt::format("its name resolves to {}, its last look went to {}", dns.ip, looked);
+}
+
 std::map<int, std::string> Attention::podReasons(const Snapshot& local,
-                                                 const nodes_conf::OrdinalMap& map) const {
+                                                 const nodes_conf::OrdinalMap& map,
+                                                 const std::vector<PeerProbe>& last) const {
   std::map<int, std::string> out;
   const auto& view = *local.nodes;
   for (int k = 0; k < options_.nodes; ++k) {
@@ -89,6 +102,8 @@ std::map<int, std::string> Attention::podReasons(const Snapshot& local,
     } else if (dns.known && !dns.checked && !dns.ip.empty() && dns.ip != n->address.host) {
       out[k] = fmt::format("its name resolves to {}, this node knows it at '{}'", dns.ip,
                            n->address.host);
+    } else if (std::string moved = lookedElsewhere(k, last); !moved.empty()) {
+      out[k] = moved;
     } else if (k == sample_) {
       out[k] = "sampled by the sweep: does it still know this node?";
     }
@@ -153,7 +168,7 @@ Focus Attention::plan(const Snapshot& local, const nodes_conf::OrdinalMap& map,
       if (k != options_.my_ordinal) f.ordinals.push_back(k);
     }
   }
-  auto reasons = podReasons(local, map);
+  auto reasons = podReasons(local, map, last);
   std::erase_if(pods_, [&](const auto& kv) { return reasons.count(kv.first) == 0; });
   for (const auto& [k, why] : reasons) {
     bool is_due = due(pods_[k], why, now, fresh);

@@ -5,7 +5,8 @@
 // (snapshot + its agent's answer) only when that view, or its pod's DNS, says something is amiss
 // with it:
 //   - its node is unknown here, not confirmed by its agent yet, noaddr, fail?/fail, in a
-//     handshake, or without a link; its name resolved to another address than the view has;
+//     handshake, or without a link; its name resolved to another address than the view has,
+//     or than its last look went to (a wrong record fixed: what that look found is renewed);
 //   - for every pod at once: right after the agent or its Redis (re)started, while this node
 //     is empty, while slots are unassigned, while a lost node waits to be forgotten, or when
 //     the caller asks (the node-timeout boost);
@@ -77,8 +78,9 @@ class Attention {
     bool known = false;
     bool checked = false;  // a probe has looked at the pod since this answer
   };
-  std::map<int, std::string> podReasons(const Snapshot& local,
-                                        const nodes_conf::OrdinalMap& map) const;
+  std::map<int, std::string> podReasons(const Snapshot& local, const nodes_conf::OrdinalMap& map,
+                                        const std::vector<PeerProbe>& last) const;
+  std::string lookedElsewhere(int k, const std::vector<PeerProbe>& last) const;
   std::string everyPodReason(const Snapshot& local, const nodes_conf::OrdinalMap& map) const;
   // Whether `w` is due now for `reason`; a new reason starts its backoff over (and sets
   // `fresh`, for the log).

@@ -38,8 +38,10 @@ bool Credentials::empty() const {
   return passwords_.empty();
 }
 
+// Anywhere in the text, not only at its start: Connection::open wraps the server's refusal in a
+// message that says which setting to compare.
 bool isPasswordRefused(const Error& e) {
-  return e.code == Errc::Server && (e.message.rfind("WRONGPASS", 0) == 0 ||
+  return e.code == Errc::Server && (e.message.find("WRONGPASS") != std::string::npos ||
                                     e.message.find("invalid password") != std::string::npos);
 }
 

@@ -46,8 +46,8 @@ Result<Connection> openWith(const Endpoint& endpoint, ConnectOptions options,
 // Opens with options.credentials when set, else exactly like Connection::open.
 Result<Connection> connect(const Endpoint& endpoint, const ConnectOptions& options);
 
-// True for an error reply that refuses the password (WRONGPASS, "invalid password"): another
-// password may work where this one did not.
+// True for an error that refuses the password (WRONGPASS, "invalid password"), as the server
+// sent it or as Connection::open reports it: another password may work where this one did not.
 bool isPasswordRefused(const Error& e);
 
 }  // namespace agent::redis

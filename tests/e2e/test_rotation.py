@@ -8,7 +8,8 @@ new one, then switches, as an application told to would. Afterwards: no redis-se
 restarted, every replica's link stayed up and no replica resynced in full, the old password is
 refused everywhere and the new one works, the include each Redis reads at start carries the new
 password, the steps are counted, no log line carries a password, and no acknowledged write is
-lost.
+lost. A Redis restarted while the rotation is half done (the kubelet restarting its container)
+gets back from its agent what it lost, and the rotation completes.
 """
 import os
 import threading
@@ -17,6 +18,7 @@ import time
 import redis
 
 import agent_http
+from localsts import Process
 from wait import wait_for
 from writer import CounterWriter
 
@@ -233,3 +235,88 @@ def test_a_pod_without_the_new_file_holds_the_rotation_and_a_restarted_agent_res
     for p in sts.pods:
         assert not accepts(sts, p.ordinal, OLD) and accepts(sts, p.ordinal, NEW)
         assert p.redis.alive()
+
+
+def restart_redis(sts, i):
+    """The kubelet restarting pod i's redis container: redis-server stops and starts again with
+    the same redis.conf and the same runtime dir (the include), without prepare (init
+    containers do not run again) and without touching the agent."""
+    p = sts.pods[i]
+    p.redis.stop()
+    p.redis = Process.spawn(["redis-server", os.path.join(sts.pod_dir(i), "redis.conf")],
+                            sts.redis_log(i) + ".out")
+    sts.save()
+
+
+def restored(sts, i):
+    m = agent_http.metrics(sts.pods[i].ip)
+    return m.get('redis_cluster_agent_actions_total{action="password_restore"}', -1)
+
+
+def master_link(sts, i):
+    client = redis.Redis(host=sts.pods[i].ip, port=6379, password=NEW, socket_timeout=2)
+    try:
+        return client.info("replication").get("master_link_status")
+    except redis.exceptions.ConnectionError as e:  # still starting (BusyLoadingError too)
+        return str(e)
+    finally:
+        client.close()
+
+
+def accepts_both(sts, i):
+    try:
+        return accepts(sts, i, OLD) and accepts(sts, i, NEW), None
+    except redis.exceptions.ConnectionError as e:  # still starting
+        return False, str(e)
+
+
+def test_a_redis_restarted_mid_rotation_gets_its_passwords_back(sts_factory):
+    """Half done: five pods accept both passwords, one has not got the new file. A replica's
+    redis-server restarts and reads the include its agent kept (the new password only); the
+    agent gives it the old one back from nodes.auth, its link to the master comes back with
+    the old masterauth (no master dropped the old password yet), the other agents do not move
+    on, and once the last file arrives the rotation completes everywhere. The writer keeps the
+    old password until every node accepts the new one, and loses no acknowledged write."""
+    sts = sts_factory(password=OLD, agent_args=[f"--rotation-grace={GRACE_S}s"])
+    sts.up()
+    sts.wait_healthy(timeout=90)
+    wait_for("every agent to report done for the first password", all_in(sts, {"done"}), 30)
+    before = targets(sts)
+    writer = CounterWriter(sts).start()
+    try:
+        for p in sts.pods[:5]:
+            sts.mount_secret(p.ordinal, NEW)
+        wait_for("five nodes to accept the new password", lambda: (
+            sorted(phases(sts).values()) == ["accepting"] * 5 + ["done"], phases(sts)), 30)
+        i = next(p.ordinal for p in sts.pods[:5] if sts.role(p.ordinal) == "slave")
+        agent_pid = sts.pods[i].agent.pid
+        assert restored(sts, i) == 0
+        restart_redis(sts, i)
+        wait_for(f"redis-{i} to accept both passwords again", lambda: accepts_both(sts, i), 30)
+        assert restored(sts, i) == 1
+        wait_for(f"redis-{i}'s link to its master", lambda: (master_link(sts, i) == "up",
+                                                               master_link(sts, i)), 30)
+        assert sts.redis(i).config_get("masterauth")["masterauth"] == OLD
+        now = phases(sts)
+        assert sorted(now.values()) == ["accepting"] * 5 + ["done"], now
+        assert "The restarted Redis accepts the rotation's passwords again" in \
+            sts.agent_log_text(i)
+
+        sts.mount_secret(5, NEW)
+        wait_for("every node to accept the new password",
+                 all_in(sts, {"accepting", "switched", "done"}, away_from=before), 60)
+        writer.use_password(NEW)
+        wait_for("every agent to finish the rotation", all_in(sts, {"done"}, away_from=before),
+                 60 + GRACE_S)
+    finally:
+        writer.stop()
+    assert sts.pods[i].agent.pid == agent_pid and sts.pods[i].agent.alive()
+    for p in sts.pods:
+        assert p.redis.alive()
+        assert not accepts(sts, p.ordinal, OLD) and accepts(sts, p.ordinal, NEW)
+    with open(os.path.join(sts.run_dir(i), "redis-agent.conf")) as f:
+        include = f.read()
+    assert 'requirepass "new-pass-2"' in include and 'masterauth "new-pass-2"' in include
+    assert master_link(sts, i) == "up"
+    assert writer.check_counters() == [], writer.report()
+    assert writer.totals()[1] > 100, writer.report()

@@ -199,6 +199,39 @@ def test_security_defaults():
     assert "--maxmemory" in redis["command"][2]
 
 
+def test_password_is_a_file_the_kubelet_refreshes():
+    """Rotation needs the mounted file to change in place: every container that reads the
+    password mounts the Secret's directory (a subPath mount never sees a new Secret), and no
+    container gets it as an environment variable (read once, at start)."""
+    for docs in (chartpod.render(), chartpod.render("--set", "agent.sidecarMode=classic")):
+        pod = chartpod.PodSpec(docs)
+        spec = pod_spec(docs)
+        test_pod = next(d for d in docs if d["kind"] == "Pod")["spec"]
+        prepare = next(c for c in pod.init_containers() if c["name"] == "prepare")
+        readers = [prepare, pod.container("agent")] + test_pod["containers"]
+        for c in readers:
+            mount = next(m for m in c["volumeMounts"] if m["name"] == "password")
+            assert "subPath" not in mount, c["name"]
+            assert mount["readOnly"] is True
+        for c in spec["initContainers"] + spec["containers"] + test_pod["containers"]:
+            for e in c.get("env", []):
+                assert "secretKeyRef" not in e.get("valueFrom", {}), (c["name"], e)
+        assert env_of(pod.container("agent"))["AGENT_REDIS_PASSWORD_FILE"].startswith(
+            next(m for m in pod.container("agent")["volumeMounts"]
+                 if m["name"] == "password")["mountPath"] + "/")
+
+
+def test_chart_metadata():
+    """What `helm search` and artifact hubs show: maintainers, sources, keywords, the
+    Kubernetes versions the chart supports."""
+    meta = yaml.safe_load(open(os.path.join(CHART, "Chart.yaml")))
+    assert meta["apiVersion"] == "v2" and meta["type"] == "application"
+    assert meta["maintainers"] and all(m["name"] and "@" in m["email"] for m in meta["maintainers"])
+    assert meta["sources"] and all(u.startswith("https://") for u in meta["sources"])
+    assert {"redis", "redis-cluster"} <= set(meta["keywords"])
+    assert meta["kubeVersion"].startswith(">=1.25")
+
+
 def redis_conf(docs):
     return next(d for d in docs if d["kind"] == "ConfigMap" and "redis.conf" in d["data"])["data"]["redis.conf"]
 
@@ -622,6 +655,16 @@ def test_service_exposure_knobs():
     assert lb["loadBalancerSourceRanges"] == ["10.0.0.0/8"]
 
 
+def test_global_default_storage_class_is_read_not_ignored():
+    """global.defaultStorageClass is the claims' class unless persistence.storageClass is set;
+    without either the claim names none (the cluster's default class)."""
+    claim = lambda *a: find(chartpod.render(*a), "StatefulSet")["spec"]["volumeClaimTemplates"][0]["spec"]
+    assert "storageClassName" not in claim()
+    assert claim("--set", "global.defaultStorageClass=fast")["storageClassName"] == "fast"
+    assert claim("--set", "global.defaultStorageClass=fast",
+                 "--set", "persistence.storageClass=local")["storageClassName"] == "local"
+
+
 def test_platform_assigned_user_leaves_the_ids_out():
     docs = chartpod.render(*PLATFORM_USER)
     for spec in (pod_spec(docs), find(docs, "Pod")["spec"]):
@@ -699,19 +742,32 @@ def test_upgrade_keeps_the_generated_password():
     assert rendered_password(yaml.safe_dump_all(chartpod.render())) != password
 
 
+def their_secret(password, name="redis-auth"):
+    return {("v1", "Secret", "default", name): {
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": name},
+        "data": {"redis-password": base64.b64encode(password.encode()).decode()}}}
+
+
+ROLLS = ["--set", "agent.logLevel=debug"]  # any change of the pod template
+
+
 @pytest.mark.parametrize("before,after,refusal", [
     (OLD_DEFAULTS, [], "authentication would be turned on"),
     ([], ["--set", "auth.enabled=false"], "authentication would be turned off"),
-    ([], ["--set", "auth.password=another"], "auth.password differs from the one the pods use"),
+    ([], ["--set", "auth.password=another", *ROLLS],
+     "auth.password differs from the one the pods use (Secret redis-redis-cluster-agent key "
+     "redis-password), and the upgrade also changes the pod template"),
     (EXISTING_SECRET, [], "a new random one would replace the one in Secret redis-auth"),
+    (EXISTING_SECRET, ["--set", "auth.existingSecret=other-auth"],
+     "Secret other-auth key redis-password differs from the one the pods use"),
 ])
 def test_upgrade_refuses_to_roll_pods_onto_another_password(before, after, refusal):
+    """What a rolling update cannot do: turn authentication on or off, or restart the pods onto
+    another password one at a time (another Secret, or a new password with other changes)."""
     installed = chartpod.render(*before)
     cluster = live(installed)
-    if before == EXISTING_SECRET:
-        cluster[("v1", "Secret", "default", "redis-auth")] = {
-            "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "redis-auth"},
-            "data": {"redis-password": base64.b64encode(b"theirs").decode()}}
+    cluster.update(their_secret("theirs"))
+    cluster.update(their_secret("not theirs", name="other-auth"))
     rc, _, err = template_against(cluster, *after)
     assert rc != 0 and refusal in err, err
     assert "Changing authentication on a running cluster" in err
@@ -720,6 +776,80 @@ def test_upgrade_refuses_to_roll_pods_onto_another_password(before, after, refus
     assert rc == 0, err
     # ... and no change at all passes.
     rc, _, err = template_against(cluster, *before)
+    assert rc == 0, err
+
+
+def pod_template_and_sum(docs):
+    sts = find(docs, "StatefulSet")
+    return sts["spec"]["template"], sts["metadata"]["annotations"]["checksum/pod-template"]
+
+
+@pytest.mark.parametrize("before,after", [
+    ([], ["--set", "auth.password=rotated"]),                      # the generated one -> a new one
+    (["--set", "auth.password=old"], ["--set", "auth.password=rotated"]),
+])
+def test_upgrade_with_a_new_password_alone_rotates_without_restarts(before, after):
+    """A new auth.password and nothing else: the upgrade passes, the chart's Secret carries the
+    new password, and the pod template is unchanged (no pod restarts): the kubelet refreshes
+    the mounted file and the agents rotate the cluster to it (e2e_rotation)."""
+    installed = chartpod.render(*before)
+    rc, out, err = template_against(live(installed), *after)
+    assert rc == 0, err
+    assert rendered_password(out) == "rotated"
+    upgraded = [d for d in yaml.safe_load_all(out) if d]
+    assert pod_template_and_sum(upgraded) == pod_template_and_sum(installed)
+    # The refusal's premise: the same password with any other change does restart the pods.
+    rolled = chartpod.render(*before, *ROLLS)
+    assert pod_template_and_sum(rolled)[1] != pod_template_and_sum(installed)[1]
+
+
+def upgrade_notes(tmp_path, cluster, *args):
+    """NOTES.txt of an upgrade with `lookup` answered by the fake API server. `helm template`
+    prints no NOTES, so a copy of the chart renders them into a ConfigMap."""
+    chart = tmp_path / "chart"
+    shutil.copytree(CHART, chart)
+    notes = (chart / "templates" / "NOTES.txt").read_text()
+    (chart / "templates" / "NOTES.txt").unlink()
+    (chart / "templates" / "_notes.tpl").write_text(
+        '{{- define "notes" -}}\n' + notes + '\n{{- end -}}\n')
+    (chart / "templates" / "notes.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n"
+        '  notes: {{ include "notes" . | quote }}\n')
+    with FakeApi(cluster) as api:
+        r = subprocess.run([chartpod.helm(), "template", "redis", str(chart), "--namespace",
+                            "default", "--dry-run=server", "--disable-openapi-validation",
+                            "--kubeconfig", api.kubeconfig, "--is-upgrade", *args],
+                           capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return find([d for d in yaml.safe_load_all(r.stdout) if d], "ConfigMap", "notes")["data"]["notes"]
+
+
+def test_upgrade_notes_say_how_a_new_password_moves_in(tmp_path):
+    """A password-only upgrade's NOTES say that no pod restarts and how to follow the rotation;
+    a full-restart change (OnDelete) keeps the warning to restart every pod at once."""
+    cluster = live(chartpod.render("--set", "auth.password=old"))
+    notes = upgrade_notes(tmp_path, cluster, "--set", "auth.password=rotated")
+    assert "The password changes (the password would change: auth.password differs" in notes
+    assert "no pod restarts" in notes and "redis-cluster-agent status" in notes
+    assert "restart every pod" not in notes, notes
+    notes = upgrade_notes(tmp_path / "2", cluster, "--set", "auth.password=rotated", *ROLLS,
+                          "--set", "updateStrategy.type=OnDelete")
+    assert "WARNING: the password would change" in notes and "restart every pod at\nonce" in notes
+    notes = upgrade_notes(tmp_path / "3", cluster, "--set", "auth.enabled=false",
+                          "--set", "updateStrategy.type=OnDelete")
+    assert "WARNING: authentication would be turned off" in notes, notes
+    assert "toggle:" not in notes
+
+
+def test_upgrade_from_a_statefulset_without_the_pod_template_sum():
+    """A StatefulSet from an older chart has no checksum/pod-template: the upgrade restarts its
+    pods (the template differs), so a new password in it is refused; the same password passes."""
+    installed = chartpod.render("--set", "auth.password=old")
+    cluster = live(installed)
+    del find(list(cluster.values()), "StatefulSet")["metadata"]["annotations"]["checksum/pod-template"]
+    rc, _, err = template_against(cluster, "--set", "auth.password=rotated")
+    assert rc != 0 and "the running StatefulSet was made by an older chart" in err, err
+    rc, _, err = template_against(cluster, "--set", "auth.password=old")
     assert rc == 0, err
 
 

@@ -54,14 +54,27 @@ access to a cluster (`helm template`) lookup finds nothing, so every rendering m
 {{- end -}}
 
 {{- /*
+The live StatefulSet (lookup), or an empty dict: on install, without cluster access (`helm
+template`), or when it does not exist.
+*/ -}}
+{{- define "redis-cluster-agent.liveStatefulSet" -}}
+{{- if .Release.IsUpgrade -}}
+{{- lookup "apps/v1" "StatefulSet" .Release.Namespace (include "redis-cluster-agent.fullname" .) | default dict | toJson -}}
+{{- else -}}
+{}
+{{- end -}}
+{{- end -}}
+
+{{- /*
 What this upgrade would change in the authentication of the running pods, "" when nothing (or
 when it cannot be told: no cluster access, a Secret that cannot be found). Read from the live
-StatefulSet's password volume and the Secrets it names. A rolling update with such a change
-leaves old and new pods unable to replicate from each other until the last pod restarted.
+StatefulSet's password volume and the Secrets it names. Two kinds, told apart by the prefix:
+"toggle: " (authentication turned on or off: no rotation can do that) and "password: " (the pods
+would read another password: the agents rotate to it without restarts, unless the same upgrade
+restarts the pods onto it, see podsRoll).
 */ -}}
 {{- define "redis-cluster-agent.authChange" -}}
-{{- if .Release.IsUpgrade -}}
-{{- $sts := lookup "apps/v1" "StatefulSet" .Release.Namespace (include "redis-cluster-agent.fullname" .) | default dict -}}
+{{- $sts := include "redis-cluster-agent.liveStatefulSet" . | fromJson -}}
 {{- if $sts -}}
 {{- $vol := dict -}}
 {{- range (dig "spec" "template" "spec" "volumes" list $sts) -}}
@@ -71,7 +84,7 @@ leaves old and new pods unable to replicate from each other until the last pod r
 {{- end -}}
 {{- $was := not (empty $vol) -}}
 {{- if ne $was .Values.auth.enabled -}}
-authentication would be turned {{ ternary "on" "off" .Values.auth.enabled }} (the running pods have it {{ ternary "on" "off" $was }})
+toggle: authentication would be turned {{ ternary "on" "off" .Values.auth.enabled }} (the running pods have it {{ ternary "on" "off" $was }})
 {{- else if $was -}}
 {{- $liveName := dig "secret" "secretName" "" $vol -}}
 {{- $liveKey := "" -}}
@@ -89,11 +102,26 @@ authentication would be turned {{ ternary "on" "off" .Values.auth.enabled }} (th
 {{- end -}}
 {{- $where := printf "Secret %s key %s" $liveName $liveKey -}}
 {{- if and $livePw (not .Values.auth.existingSecret) (not $nextPw) -}}
-the password would change: a new random one would replace the one in {{ $where }}
+password: the password would change: a new random one would replace the one in {{ $where }}
 {{- else if and $livePw $nextPw (ne $livePw $nextPw) -}}
-the password would change: {{ ternary "auth.password" (printf "Secret %s key %s" $name $key) (not (empty .Values.auth.password)) }} differs from the one the pods use ({{ $where }})
+password: the password would change: {{ ternary "auth.password" (printf "Secret %s key %s" $name $key) (not (empty .Values.auth.password)) }} differs from the one the pods use ({{ $where }})
 {{- end -}}
 {{- end -}}
 {{- end -}}
+{{- end -}}
+
+{{- /*
+Whether this upgrade restarts the pods (changes the StatefulSet's pod template), "" when it does
+not. statefulset.yaml records the SHA-256 of the pod template it renders in the annotation
+checksum/pod-template of the StatefulSet; a live StatefulSet without it was rendered by an older
+chart, whose template differs from this one's anyway.
+*/ -}}
+{{- define "redis-cluster-agent.podsRoll" -}}
+{{- $sts := include "redis-cluster-agent.liveStatefulSet" . | fromJson -}}
+{{- $live := dig "metadata" "annotations" "checksum/pod-template" "" $sts -}}
+{{- if not $live -}}
+the running StatefulSet was made by an older chart, whose pod template differs
+{{- else if ne $live (include "redis-cluster-agent.podTemplateSum" .) -}}
+the upgrade also changes the pod template (values or chart version), which restarts every pod
 {{- end -}}
 {{- end -}}

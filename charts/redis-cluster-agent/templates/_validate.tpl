@@ -1,6 +1,7 @@
 {{- /*
 Checks of combinations values.schema.json cannot express, each failing the render with what is
-wrong and what to do. Included once, from statefulset.yaml.
+wrong and what to do. Included from configmap.yaml (whose rendering the pod template's checksum
+repeats); validateAuth, which renders the pod template itself, from statefulset.yaml.
 */ -}}
 
 {{- define "redis-cluster-agent.validate" -}}
@@ -9,7 +10,6 @@ wrong and what to do. Included once, from statefulset.yaml.
 {{- include "redis-cluster-agent.validateTimeBudget" . -}}
 {{- include "redis-cluster-agent.validateRedisConfig" . -}}
 {{- include "redis-cluster-agent.validateService" . -}}
-{{- include "redis-cluster-agent.validateAuth" . -}}
 {{- if and .Values.metrics.podMonitor.enabled .Values.metrics.serviceMonitor.enabled -}}
 {{- fail "metrics.podMonitor.enabled and metrics.serviceMonitor.enabled are both true: Prometheus would scrape every pod twice and every alert would fire twice; enable one (the PodMonitor needs no Service)" -}}
 {{- end -}}
@@ -105,7 +105,20 @@ with the value to use instead.
 {{- fail "auth.password and auth.existingSecret are both set: the password comes from one place; keep auth.existingSecret (the password stays out of the Helm release) or auth.password" -}}
 {{- end -}}
 {{- $change := include "redis-cluster-agent.authChange" . -}}
-{{- if and $change (ne (dig "type" "RollingUpdate" .Values.updateStrategy) "OnDelete") -}}
-{{- fail (printf "refusing this upgrade: %s. A rolling update would leave old and new pods with different passwords, unable to replicate from each other, until the last pod restarted. Keep the current setting; to move to another password, change the Secret's content in place and let the agents rotate it (README, \"Password rotation\"), or make the change with a full restart (README, \"Changing authentication on a running cluster\")" $change) -}}
+{{- $onDelete := eq (dig "type" "RollingUpdate" .Values.updateStrategy) "OnDelete" -}}
+{{- if and (hasPrefix "toggle: " $change) (not $onDelete) -}}
+{{- fail (printf "refusing this upgrade: %s. A rolling update would leave pods with and without a password, unable to replicate from each other, until the last pod restarted. Keep the current setting, or make the change with a full restart (README, \"Changing authentication on a running cluster\")" (trimPrefix "toggle: " $change)) -}}
+{{- end -}}
+{{- /*
+A new password alone changes only the Secret's content, which the pods do not restart for: the
+kubelet refreshes the mounted file and the agents rotate the running cluster to it. Pods that
+restart onto it one at a time would not accept the old password their peers and clients still
+use.
+*/ -}}
+{{- if hasPrefix "password: " $change -}}
+{{- $roll := include "redis-cluster-agent.podsRoll" . -}}
+{{- if and $roll (not $onDelete) -}}
+{{- fail (printf "refusing this upgrade: %s, and %s: pods restarted onto the new password one at a time would refuse the old one that their peers and clients still use. Change the password in an upgrade of its own (nothing else changed: the pods keep running and the agents rotate the cluster to it, README \"Password rotation\"), then make the other changes; or make both with a full restart (README, \"Changing authentication on a running cluster\")" (trimPrefix "password: " $change) $roll) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}

@@ -281,3 +281,32 @@ TEST_CASE("the local server's name and version, and the phase of an unsupported 
     CHECK(key.find("server_info") == std::string::npos);
   }
 }
+
+namespace {
+
+// The row of docs/metrics.md's table that documents `metric`.
+std::string docRow(const std::string& doc, const std::string& metric) {
+  auto at = doc.find("\n| `" + metric + "` |");
+  if (at == std::string::npos) return {};
+  return doc.substr(at + 1, doc.find('\n', at + 1) - at - 1);
+}
+
+template <class Kind>
+void checkEveryKindDocumented(const std::string& doc, const std::string& metric) {
+  std::string row = docRow(doc, metric);
+  REQUIRE_MESSAGE(!row.empty(), "docs/metrics.md has no row for " << metric);
+  for (Kind k : allKinds<Kind>()) {
+    std::string name = "`" + std::string(kindName(k)) + "`";
+    CHECK_MESSAGE(row.find(name) != std::string::npos,
+                  "docs/metrics.md's " << metric << " row does not explain " << name);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("docs/metrics.md explains every counter kind") {
+  // tests/data/../../ is the source root.
+  std::string doc = agent::testing::readData("../../docs/metrics.md");
+  checkEveryKindDocumented<Action>(doc, "actions_total");
+  checkEveryKindDocumented<ErrorKind>(doc, "errors_total");
+}

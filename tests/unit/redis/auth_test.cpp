@@ -4,6 +4,7 @@
 
 #include "common/files.h"
 #include "redis/connection.h"
+#include "redis/credentials.h"
 #include "redis/fake_server.h"
 #include "redis/scrub.h"
 #include "support/fixtures.h"
@@ -72,6 +73,23 @@ TEST_CASE("a wrong password says which setting to compare") {
   REQUIRE_FALSE(conn);
   CHECK(conn.error().code == Errc::Server);
   CHECK(conn.error().message.find("does not match the server's requirepass") != std::string::npos);
+}
+
+TEST_CASE("a refused password lets the next candidate be tried") {
+  // A Redis restarted in the middle of a password rotation accepts only the new password, while
+  // the old one is the one that worked last: the agent must move on to the new one.
+  FakeServer server(
+      answering({{"AUTH new-pass", "+OK\r\n"},
+                 {"AUTH", "-WRONGPASS invalid username-password pair or user is disabled.\r\n"}}));
+  auto refused = Connection::open({"127.0.0.1", server.port()}, withPassword("old-pass"));
+  REQUIRE_FALSE(refused);
+  CHECK(isPasswordRefused(refused.error()));
+  Credentials credentials;
+  credentials.set({"new-pass", "old-pass"});
+  credentials.worked("old-pass");
+  auto conn = openWith({"127.0.0.1", server.port()}, withPassword(), &credentials);
+  CHECK(conn);
+  CHECK(credentials.candidates().front() == "new-pass");
 }
 
 TEST_CASE("AUTH against a server without a password is not a failure") {

@@ -14,24 +14,10 @@ import time
 
 import agent_http
 from localsts import HTTP_PORT
+from memory import rss_mb, sanitized
 
 PROBE_TIMEOUT = 2.0  # the chart's livenessProbe.timeoutSeconds
 CHART_LIMIT_MB = 128
-
-
-def rss_mb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for {pid}")
-
-
-def sanitized(pid):
-    """True for an agent built with ASan/TSan: their shadow memory sets its resting RSS (~180 MB),
-    so only the growth is meaningful there, not the distance to the chart's limit."""
-    with open(f"/proc/{pid}/maps") as f:
-        return any("libasan" in line or "libtsan" in line for line in f)
 
 
 def assert_far_below_chart_limit(pid, mb):

@@ -293,6 +293,8 @@ def test_a_redis_restarted_mid_rotation_gets_its_passwords_back(sts_factory):
         assert restored(sts, i) == 0
         restart_redis(sts, i)
         wait_for(f"redis-{i} to accept both passwords again", lambda: accepts_both(sts, i), 30)
+        # The agent counts the restore after its commands return: wait for the counter too.
+        wait_for(f"redis-{i}'s agent to count the restore", lambda: restored(sts, i) >= 1, 10)
         assert restored(sts, i) == 1
         wait_for(f"redis-{i}'s link to its master", lambda: (master_link(sts, i) == "up",
                                                                master_link(sts, i)), 30)

@@ -188,6 +188,39 @@ class PreStop:
         return f"PreStop(redis-{self.ordinal}, rc={self.rc}, {self.seconds:.3f}s, {self.output!r})"
 
 
+class _LateRecords(threading.Thread):
+    """Calls `publish` once prepare (logging to `log_path`) says it waits for peer names and
+    `delay` seconds have passed, or after `give_up` seconds (below prepare's 5 s DNS wait),
+    whichever comes first; cancel() stops it."""
+
+    WAITING = b"Waiting for peer names to resolve"
+
+    def __init__(self, log_path, delay, publish, give_up=4.0):
+        super().__init__(daemon=True)
+        self.log_path, self.delay, self.publish, self.give_up = log_path, delay, publish, give_up
+        self.offset = os.path.getsize(log_path) if os.path.exists(log_path) else 0
+        self.halt = threading.Event()
+
+    def _prepare_waits(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(self.offset)
+                return self.WAITING in f.read()
+        except FileNotFoundError:
+            return False
+
+    def run(self):
+        t0 = time.monotonic()
+        while not self.halt.wait(0.02):
+            elapsed = time.monotonic() - t0
+            if (elapsed >= self.delay and self._prepare_waits()) or elapsed >= self.give_up:
+                self.publish()
+                return
+
+    def cancel(self):
+        self.halt.set()
+
+
 class LocalStatefulSet:
     def __init__(self, root=DEFAULT_ROOT, pods=6, replicas=1, node_timeout=5000, net="127.77",
                  password=None, with_agent=True, k8s_nodes=3, agent_args=(), redis_conf=(),
@@ -489,9 +522,11 @@ class LocalStatefulSet:
         if i in self.prepare_without_dns:
             argv.append("--dns-wait=0")
         elif i in self.prepare_late_dns:
-            # The records appear while prepare runs, as when all pods restart together.
-            timer = threading.Timer(self.prepare_late_dns[i], self._rewrite_in_place,
-                                    (hosts, self._hosts_text()))
+            # The records appear while prepare runs, as when all pods restart together: once
+            # prepare has looked and missed them (and at least the given delay later), so that
+            # a slow start of prepare cannot find them already there.
+            timer = _LateRecords(self.agent_log(i), self.prepare_late_dns[i],
+                                 lambda: self._rewrite_in_place(hosts, self._hosts_text()))
             timer.start()
         with open(self.agent_log(i), "ab") as log:
             rc = subprocess.run(self._in_namespace(hosts, argv), stdout=log,

@@ -48,7 +48,8 @@ class LocalRedis {
   std::optional<cluster::Snapshot> snapshot_;
   std::string error_;
   bool timed_out_ = false;
-  bool was_up_ = false;  // "redis_unreachable" counts losing it, not every failed pass
+  bool answered_ = false;  // the last failure was an error reply, not a silent or lost Redis
+  bool was_up_ = false;    // "redis_unreachable" counts losing it, not every failed pass
 };
 
 }  // namespace agent::app

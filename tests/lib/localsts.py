@@ -358,12 +358,23 @@ class LocalStatefulSet:
 
     # ----- name resolution -----
 
-    def _hosts_text(self):
+    def _hosts_text(self, overrides=None):
+        """The hosts file; `overrides` ({ordinal: ip}) points some names elsewhere (a stale or
+        reused record), also of pods that are not running."""
+        overrides = overrides or {}
         lines = ["127.0.0.1 localhost"]
         for p in self.pods:
-            if p.running:
+            if p.ordinal in overrides:
+                lines.append(f"{overrides[p.ordinal]} {p.dns_name} {p.name}")
+            elif p.running:
                 lines.append(f"{p.ip} {p.dns_name} {p.name}")
         return "\n".join(lines) + "\n"
+
+    def stale_records(self, overrides, ordinals):
+        """Pods `ordinals` resolve some names elsewhere ({ordinal: ip}) until the next
+        write_hosts()."""
+        for i in ordinals:
+            self._rewrite_in_place(self.hosts_path(i), self._hosts_text(overrides))
 
     @staticmethod
     def _rewrite_in_place(path, text):
@@ -562,16 +573,37 @@ class LocalStatefulSet:
         if self.runtime:
             p.redis = self.runtime.start_redis(self, i)
         else:
-            conf = os.path.join(self.pod_dir(i), "redis.conf")
-            with open(conf, "w") as f:
+            with open(self._redis_conf_path(i), "w") as f:
                 f.write(self._redis_conf_text(i))
-            binary = SERVER_BINARIES[self.pod_servers.get(i, "redis")]
-            p.redis = Process.spawn([binary, conf], self.redis_log(i) + ".out")
+            p.redis = self._spawn_redis(i)
         if agent and self.with_agent:
             p.agent = self._spawn_agent(i)
         self.save()
         if wait:
             self.wait_redis(i)
+
+    def _redis_conf_path(self, i):
+        return os.path.join(self.pod_dir(i), "redis.conf")
+
+    def _spawn_redis(self, i):
+        binary = SERVER_BINARIES[self.pod_servers.get(i, "redis")]
+        return Process.spawn([binary, self._redis_conf_path(i)], self.redis_log(i) + ".out")
+
+    def restart_container(self, i, which, sig=signal.SIGKILL, away=0.0):
+        """The kubelet restarting one container of pod i in place ("redis" or "agent"): the
+        process gets `sig` (SIGKILL: it crashed), and `away` seconds after its exit the same
+        container starts again, same address, same runtime dir; no init container runs."""
+        p = self.pods[i]
+        proc = p.redis if which == "redis" else p.agent
+        if proc:
+            proc.stop(sig)
+        if away:
+            time.sleep(away)
+        if which == "redis":
+            p.redis = self._spawn_redis(i)
+        else:
+            p.agent = self._spawn_agent(i)
+        self.save()
 
     def start_pod(self, i, new_ip=False, wipe=False, agent=True, wait=True, before_redis=None):
         """Creates pod i (like the StatefulSet controller): runtime dir, DNS record, prepare,
@@ -788,6 +820,13 @@ class LocalStatefulSet:
                         "{ type filter hook output priority 0 ; }"], check=True)
         subprocess.run(["nft", "add", "rule", "inet", t, "out", "ip", "daddr", ip, "drop"],
                        check=True)
+
+    def isolate(self, ip):
+        """Drops every packet to and from `ip`: the pod stays up but nobody reaches it and it
+        reaches nobody, not even its own address (a network partition of one pod)."""
+        self.silence(ip)
+        subprocess.run(["nft", "add", "rule", "inet", self._nft_table, "out", "ip", "saddr", ip,
+                        "drop"], check=True)
 
     def unsilence_all(self):
         subprocess.run(["nft", "delete", "table", "inet", self._nft_table],

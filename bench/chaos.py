@@ -36,6 +36,11 @@ def percentile(values, p):
     return ordered[int(rank) - 1]
 
 
+def prev(rounds, r):
+    i = rounds.index(r)
+    return rounds[i - 1] if i else None
+
+
 def summary(chaos, planned, elapsed):
     rounds = chaos.rounds
     healed = [r for r in rounds if r.heal_s is not None]
@@ -61,9 +66,13 @@ def summary(chaos, planned, elapsed):
     lost_hard = [r for r in rounds if r.lost and r.fault not in GRACEFUL]
     lines.append(f"regressions (counter backwards, or acknowledged write lost to a graceful "
                  f"fault): {len(regressions)}")
-    lines.append(f"acknowledged writes lost to a hard fault (allowed, reported): {len(lost_hard)}")
-    for r in regressions + lost_hard:
-        lines.append(f"  {r.describe()}: {r.regressions or r.lost}")
+    lines.append(f"rounds after which a hard fault's acknowledged write was missing (allowed, "
+                 f"reported): {len(lost_hard)}")
+    excess = [r for r in rounds if r.excess and r.excess != getattr(prev(rounds, r), "excess", None)]
+    lines.append(f"rounds where a counter first held more than was attempted (a client retry, "
+                 f"reported): {len(excess)}")
+    for r in regressions + lost_hard + excess:
+        lines.append(f"  {r.describe()}: {r.regressions or r.lost or r.excess}")
     return lines
 
 
@@ -96,7 +105,7 @@ def main():
             try:
                 chaos.run_round()
             except ChaosFailure as e:
-                failure = str(e)
+                failure = failure or str(e)
                 if chaos.rounds[-1].heal_s is None:
                     break  # the cluster did not heal: later rounds would measure nothing
     finally:

@@ -23,6 +23,10 @@ LocalRedis::LocalRedis(redis::Endpoint endpoint, redis::ConnectOptions options, 
       on_connect_(std::move(on_connect)) {}
 
 void LocalRedis::lost(const Error& err) {
+  // An error reply (a command renamed away, say) repeats every pass: logged once per text.
+  if (err.code == Errc::Server && err.message != error_) {
+    kLog.warn("The local Redis answers with an error", {{"err", err.message}});
+  }
   error_ = err.message;
   timed_out_ = err.code == Errc::Timeout;
   answered_ = err.code == Errc::Server;

@@ -27,18 +27,22 @@ GAP_GOAL_S = 1.0
 RATIO_GOAL = 10.0
 
 
-def run_once(args, handover, net):
-    root = os.path.join(args.root, "with-handover" if handover else "plain-sigterm")
+def run_once(args, handover, net, to_server=None, label=None):
+    """One rollout of a fresh 6-pod Redis cluster under the writer. to_server: the server every
+    pod runs after its restart (an image change, e.g. "valkey"); default: unchanged."""
+    label = label or ("with handover" if handover else "plain SIGTERM")
+    root = os.path.join(args.root, label.replace(" ", "-").replace(">", ""))
     shutil.rmtree(root, ignore_errors=True)
-    label = "with handover" if handover else "plain SIGTERM"
     with LocalStatefulSet(root, pods=6, replicas=1, node_timeout=args.node_timeout,
-                          net=net) as sts:
+                          net=net, server="redis") as sts:
         sts.up()
         sts.wait_ready(timeout=120)
         writer = CounterWriter(sts).start()
         t0 = time.monotonic()
         try:
             time.sleep(2)
+            if to_server:
+                sts.pod_servers.update({i: to_server for i in range(sts.size)})
 
             def show(rec):
                 pre = rec["prestop"]

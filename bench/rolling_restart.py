@@ -23,6 +23,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 from localsts import LocalStatefulSet  # noqa: E402
 from writer import CounterWriter  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import plot  # noqa: E402
+
 GAP_GOAL_S = 1.0
 RATIO_GOAL = 10.0
 
@@ -38,6 +41,7 @@ def run_once(args, handover, net, to_server=None, label=None):
         sts.up()
         sts.wait_ready(timeout=120)
         writer = CounterWriter(sts).start()
+        marks = []  # (seconds since the writer started, what happened)
         t0 = time.monotonic()
         try:
             time.sleep(2)
@@ -45,6 +49,8 @@ def run_once(args, handover, net, to_server=None, label=None):
                 sts.pod_servers.update({i: to_server for i in range(sts.size)})
 
             def show(rec):
+                back = time.monotonic() - writer.threads[0].started
+                marks.append((back - rec["total_s"], f"redis-{rec['ordinal']} deleted"))
                 pre = rec["prestop"]
                 what = f"preStop {pre.outcome} in {pre.seconds:.3f}s" if pre else "no preStop"
                 print(f"  [{label}] redis-{rec['ordinal']} ({rec['role']}): {what}, "
@@ -64,7 +70,8 @@ def run_once(args, handover, net, to_server=None, label=None):
             print(f"  [{label}] {line}")
         for problem in lost:
             print(f"  [{label}] LOST: {problem}")
-        return {"gaps": [t.max_gap for t in writer.threads], "lost": lost}
+        return {"gaps": [t.max_gap for t in writer.threads], "lost": lost, "rate": writer.rate(),
+                "marks": marks, "label": label}
 
 
 def main():
@@ -74,6 +81,9 @@ def main():
     ap.add_argument("--node-timeout", type=int, default=15000)
     ap.add_argument("--root", default="/tmp/rca-bench-rolling-restart")
     ap.add_argument("--net", default="127.78", help="first of two 127.N networks to use")
+    ap.add_argument("--png", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                   "rolling_restart.png"),
+                    help="where to draw writes/s over both rolls")
     args = ap.parse_args()
     first, second = args.net, "127.%d" % (int(args.net.split(".")[1]) + 1)
     print(f"rolling restart of 6 pods (3 masters + 3 replicas), cluster-node-timeout "
@@ -88,6 +98,11 @@ def main():
     worst_with, worst_without = max(with_h["gaps"]), max(without["gaps"])
     ratio = worst_without / worst_with if worst_with else float("inf")
     print(f"  {'max':<6} {worst_with:>9.3f} {worst_without:>9.3f} {ratio:>6.1f}x")
+    plot.writes_per_second(
+        args.png, f"rolling restart of 6 pods, cluster-node-timeout {args.node_timeout}, each pod "
+        f"away {args.away:g}s: acknowledged INCRs per second, all shards",
+        [(f"{run['label']} (longest gap {max(run['gaps']):.3f}s)", run["rate"], run["marks"])
+         for run in (with_h, without)])
     lost = len(with_h["lost"]) + len(without["lost"])
     goals = [(f"longest gap with handover {worst_with:.3f}s <= {GAP_GOAL_S:g}s",
               worst_with <= GAP_GOAL_S),

@@ -175,7 +175,7 @@ class Chaos:
             self.sts.isolate(self.sts.pods[i].ip)
             time.sleep(seconds)
         finally:
-            self.sts.unsilence_all()
+            self.sts.silencer.clear()
 
     def _stale_dns(self, r, i):
         sts = self.sts

@@ -64,6 +64,7 @@ class Round:
         # applied it (cluster.py _execute_command, up to 5 times). A client's double write, not
         # the cluster's: reported, not a regression.
         self.excess = []
+        self.excess_total = 0  # increments above the attempts, over all counters
 
     @property
     def regressions(self):
@@ -237,6 +238,7 @@ class Chaos:
                     r.lost.append(f"{key}: {v[key]} < {a[key]} acknowledged")
                 if v[key] > n[key]:
                     r.excess.append(f"{key}: {v[key]} > {n[key]} attempted")
+                    r.excess_total += v[key] - n[key]
         all_backwards = [f"{k} went back from {a} to {b}" for t in threads
                          for k, a, b in t.backwards]
         r.backwards += all_backwards[self._seen_backwards:]

@@ -31,8 +31,9 @@ Result<Snapshot> snapshotFromText(std::string_view info, std::string_view cluste
 
 namespace {
 
-// Redis answered, but not to a command the agent needs: say which one and why it may be
-// missing, so that nobody looks for a network problem (the server answers PING).
+// Redis answered, but not to a command the agent needs (docs/redis-facts.md, "A command renamed
+// away"): say which one and why it may be missing, so that nobody looks for a network problem
+// (the server answers PING).
 Error explained(const std::string& command, const Error& e) {
   if (!redis::isUnknownCommandError(e)) return e;
   return fail(Errc::Server, "Redis answers, but not to " + command +

@@ -60,9 +60,11 @@ class Round:
         self.fault_s = 0.0  # how long injecting and undoing the fault took
         self.backwards = []  # INCR answered less than before: never allowed
         self.lost = []  # acknowledged increments missing: allowed only after a hard fault
-        # More than was attempted: redis-py retries an INCR whose connection broke after Redis
-        # applied it (cluster.py _execute_command, up to 5 times). A client's double write, not
-        # the cluster's: reported, not a regression.
+        # More than was attempted: redis-py retries an INCR that timed out or whose connection
+        # broke (cluster.py _execute_command, up to 5 times) on a new connection, while the
+        # first one was applied anyway (before the break, or delivered by TCP's retransmission
+        # once a partition ends). A client's double write, not the cluster's: reported, not a
+        # regression. Failed attempts that never reached Redis can hide it again later.
         self.excess = []
         self.excess_total = 0  # increments above the attempts, over all counters
 

@@ -23,10 +23,10 @@ def writes_per_second(path, title, series):
         ax.set_title(label, fontsize=10, loc="left")
         ax.grid(alpha=0.3)
         top = max(rate) if rate else 1
-        ax.set_ylim(0, top * 1.45)  # room for the marks' labels above the line
+        ax.set_ylim(0, top * 1.9)  # room for the marks' labels above the line
         for second, text in marks:
             ax.axvline(second, color="grey", linewidth=0.6, linestyle=":")
-            ax.text(second, top * 1.03, text, fontsize=7, rotation=90, va="bottom", ha="right")
+            ax.text(second, top * 1.05, text, fontsize=7, rotation=90, va="bottom", ha="right")
     axes[-1, 0].set_xlabel("seconds since the writer started")
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()

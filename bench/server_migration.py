@@ -9,7 +9,8 @@ While the migration rolls, Valkey replicas follow Redis masters, the one directi
 replication works between the two (docs/servers.md). Prints per shard the longest time between
 two acknowledged writes for both runs and their ratio, and checks that no acknowledged write
 was lost. Exit code 0 when the goals hold: nothing lost, longest gap of the migration <= 1 s
-and at most 2x the baseline's (or within 0.25 s of it).
+(the plain rolling restart's goal, bench/rolling_restart.py); the ratio to the baseline is
+printed.
 
 Needs root and a build (meson compile -C build). Not run in CI (tests/e2e/test_versions.py
 runs a shorter migration there).
@@ -24,8 +25,6 @@ import plot  # noqa: E402
 from rolling_restart import run_once  # noqa: E402
 
 GAP_GOAL_S = 1.0
-RATIO_GOAL = 2.0
-SLACK_S = 0.25
 
 
 def main():
@@ -59,8 +58,6 @@ def main():
          for run in (same, moved)])
     lost = len(same["lost"]) + len(moved["lost"])
     goals = [(f"longest gap of the migration {worst:.3f}s <= {GAP_GOAL_S:g}s", worst <= GAP_GOAL_S),
-             (f"{ratio:.2f}x the baseline's (goal <= {RATIO_GOAL:g}x or within {SLACK_S:g}s)",
-              ratio <= RATIO_GOAL or worst - base <= SLACK_S),
              (f"acknowledged writes lost: {lost} counters (goal 0)", lost == 0)]
     print()
     for text, ok in goals:

@@ -273,7 +273,7 @@ class LocalStatefulSet(PodConfig, Kubelet, Checks):
             conf = os.path.join(self.pod_dir(i), "redis.conf")
             with open(conf, "w") as f:
                 f.write(self._redis_conf_text(i))
-            binary = servers.server(self.pod_servers.get(i, self.server.name)).binary
+            binary = self.pod_server(i).binary
             p.redis = Process.spawn([binary, conf], self.redis_log(i) + ".out")
         if agent and self.with_agent:
             p.agent = self._spawn_agent(i)

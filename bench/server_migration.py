@@ -9,7 +9,8 @@ While the migration rolls, Valkey replicas follow Redis masters, the one directi
 replication works between the two (docs/servers.md). Prints per shard the longest time between
 two acknowledged writes for both runs and their ratio, and checks that no acknowledged write
 was lost. Exit code 0 when the goals hold: nothing lost, longest gap of the migration <= 1 s
-and at most 2x the baseline's (or within 0.25 s of it).
+(the plain rolling restart's goal, bench/rolling_restart.py); the ratio to the baseline is
+printed.
 
 Needs root and a build (meson compile -C build). Not run in CI (tests/e2e/test_versions.py
 runs a shorter migration there).
@@ -20,11 +21,10 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import plot  # noqa: E402
 from rolling_restart import run_once  # noqa: E402
 
 GAP_GOAL_S = 1.0
-RATIO_GOAL = 2.0
-SLACK_S = 0.25
 
 
 def main():
@@ -34,6 +34,9 @@ def main():
     ap.add_argument("--node-timeout", type=int, default=15000)
     ap.add_argument("--root", default="/tmp/rca-bench-server-migration")
     ap.add_argument("--net", default="127.80", help="first of two 127.N networks to use")
+    ap.add_argument("--png", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                   "server_migration.png"),
+                    help="where to draw writes/s over both rolls")
     args = ap.parse_args()
     first, second = args.net, "127.%d" % (int(args.net.split(".")[1]) + 1)
     print(f"rolling update of 6 pods (3 masters + 3 replicas) with the handover, "
@@ -48,10 +51,13 @@ def main():
     base, worst = max(same["gaps"]), max(moved["gaps"])
     ratio = worst / base if base else float("inf")
     print(f"  {'max':<6} {base:>13.3f} {worst:>14.3f} {ratio:>6.2f}x")
+    plot.writes_per_second(
+        args.png, f"rolling update of 6 pods with the handover, cluster-node-timeout "
+        f"{args.node_timeout}: acknowledged INCRs per second, all shards",
+        [(f"{run['label']} (longest gap {max(run['gaps']):.3f}s)", run["rate"], run["marks"])
+         for run in (same, moved)])
     lost = len(same["lost"]) + len(moved["lost"])
     goals = [(f"longest gap of the migration {worst:.3f}s <= {GAP_GOAL_S:g}s", worst <= GAP_GOAL_S),
-             (f"{ratio:.2f}x the baseline's (goal <= {RATIO_GOAL:g}x or within {SLACK_S:g}s)",
-              ratio <= RATIO_GOAL or worst - base <= SLACK_S),
              (f"acknowledged writes lost: {lost} counters (goal 0)", lost == 0)]
     print()
     for text, ok in goals:

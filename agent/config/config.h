@@ -27,6 +27,11 @@ enum class LayoutKeeper { Off, Spread, Ordinals };
 // Name: valid for the pod's DNS name (--peer-host-template); Chain: the chain only.
 enum class TlsVerify { Name, Chain };
 
+// The server in the pod's redis container (--server). prepare writes directives only the named
+// server knows (Valkey's cluster-announce-human-nodename): Redis 7.0 refuses to start on a
+// directive it does not know.
+enum class Server { Redis, Valkey };
+
 // The one host:port type (common/host_port.h); the names stay for the callers here.
 using HostPort = agent::HostPort;
 using agent::parseHostPort;
@@ -49,6 +54,7 @@ struct Config {
   std::string data_dir;      // where RDB/AOF live; defaults to the directory of nodes_conf
   std::string include_file;  // redis.conf include written by prepare (and kept by run); "" = none
   std::string runtime_dir;   // shared with the redis container: control socket, handover client
+  Server server = Server::Redis;
 
   HostPort redis;
   std::string redis_password_file;

@@ -142,6 +142,9 @@ const Setter kSetTls =
 const Setter kSetTlsVerify =
     setChoice(&Config::tls_verify, "tls-verify",
               {{"name", TlsVerify::Name}, {"chain", TlsVerify::Chain}}, "expected name or chain");
+const Setter kSetServer =
+    setChoice(&Config::server, "server", {{"redis", Server::Redis}, {"valkey", Server::Valkey}},
+              "expected redis or valkey");
 const Setter kSetMode =
     setChoice(&Config::mode, "mode", {{"act", Mode::Act}, {"observe", Mode::Observe}},
               "expected act or observe");
@@ -216,6 +219,16 @@ void fileOptions(std::vector<Option>& out) {
                  "run keeps in step during a password rotation; empty = none",
                  {Command::Prepare, Command::Run},
                  setString(&Config::include_file)});
+  out.push_back({"server",
+                 "AGENT_SERVER",
+                 "redis|valkey",
+                 "redis",
+                 "`valkey`: pod names in Valkey's logs",
+                 "the server in the redis container; valkey: the include also sets "
+                 "cluster-announce-human-nodename to the pod name, which Valkey 8 shows in its "
+                 "cluster log lines and nodes.conf (Redis 7.0 would refuse the directive)",
+                 {Command::Prepare},
+                 kSetServer});
   out.push_back({"dns-wait",
                  "AGENT_DNS_WAIT",
                  "DURATION",

@@ -84,12 +84,16 @@ Status writeIncludeFile(const config::Config& c) {
   if (c.include_file.empty()) return {};
   auto password = redis::readPasswordFile(c.redis_password_file);
   if (!password) return password.error();
-  if (Status st = files::writeAtomically(c.include_file, renderInclude(*password, c.pod_ip), 0600);
+  // Only Valkey knows the directive; Redis 7.0 would refuse to start on it.
+  std::string nodename = c.server == config::Server::Valkey ? c.pod_name : "";
+  if (Status st = files::writeAtomically(c.include_file,
+                                         renderInclude(*password, c.pod_ip, nodename), 0600);
       !st) {
     return st;
   }
-  kLog.info("Wrote the redis.conf include",
-            {{"path", c.include_file}, {"auth", password->has_value()}});
+  kLog.info("Wrote the redis.conf include", {{"path", c.include_file},
+                                             {"auth", password->has_value()},
+                                             {"human_nodename", !nodename.empty()}});
   return {};
 }
 
@@ -247,9 +251,12 @@ std::vector<std::string> dataFilesIn(const std::string& data_dir) {
 }
 
 std::string renderInclude(const std::optional<std::string>& password,
-                          const std::string& announce_ip) {
+                          const std::string& announce_ip, const std::string& human_nodename) {
   std::string out = "# Written by redis-cluster-agent prepare. Do not edit.\n";
   if (!announce_ip.empty()) out += "cluster-announce-ip " + announce_ip + "\n";
+  if (!human_nodename.empty()) {
+    out += "cluster-announce-human-nodename " + auth::quoteConfigValue(human_nodename) + "\n";
+  }
   if (!password) return out;
   // redis.conf reads double-quoted strings with C-like escapes, so any byte survives.
   std::string quoted = auth::quoteConfigValue(*password);

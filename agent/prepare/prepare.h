@@ -69,9 +69,11 @@ Result<Report> run(const config::Config& config, peers::Resolver& resolver);
 std::vector<std::string> dataFilesIn(const std::string& data_dir);
 
 // The redis.conf include: cluster-announce-ip (so this node states its address from its first
-// packet, even with a fresh or wiped nodes.conf), and requirepass/masterauth with the password
-// quoted for redis.conf's parser.
+// packet, even with a fresh or wiped nodes.conf), Valkey's cluster-announce-human-nodename
+// when `human_nodename` is set (Valkey gossips it: every node's cluster log lines and
+// nodes.conf name the pod), and requirepass/masterauth
+// with the password quoted for redis.conf's parser.
 std::string renderInclude(const std::optional<std::string>& password,
-                          const std::string& announce_ip);
+                          const std::string& announce_ip, const std::string& human_nodename = "");
 
 }  // namespace agent::prepare

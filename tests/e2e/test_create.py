@@ -167,3 +167,44 @@ def test_creation_with_requirepass_and_masterauth(sts_factory):
     import redis
     with pytest.raises(redis.exceptions.AuthenticationError):
         redis.Redis(host=sts.pods[0].ip).ping()
+
+
+def node_names_in_nodes_conf(path):
+    """node ID -> the `nodename=` aux field of its line in a nodes.conf (None without one)."""
+    out = {}
+    with open(path) as f:
+        for line in f:
+            fields = line.split()
+            if len(fields) < 2 or fields[0] == "vars":
+                continue
+            aux = dict(kv.split("=", 1) for kv in fields[1].split(",")[2:] if "=" in kv)
+            out[fields[0]] = aux.get("nodename")
+    return out
+
+
+def test_valkey_nodes_carry_their_pod_names_and_redis_gets_no_such_directive(sts_factory):
+    """--server=valkey: prepare sets cluster-announce-human-nodename to the pod name, Valkey
+    gossips it, and every node's nodes.conf names the pod of every node (its cluster log lines
+    use the same name). Redis 7.0 would refuse the directive: on Redis the include has none."""
+    sts = sts_factory(pods=6, replicas=1)
+    sts.up()
+    sts.wait_healthy(timeout=60)
+    includes = []
+    for i in range(sts.size):
+        with open(f"{sts.run_dir(i)}/redis-agent.conf") as f:
+            includes.append(f.read())
+    if sts.server.name == "redis":
+        assert not any("human-nodename" in text for text in includes), includes
+        return
+    for i, text in enumerate(includes):
+        assert f'cluster-announce-human-nodename "{sts.pods[i].name}"\n' in text, text
+    pod_of = {}
+    for i in range(sts.size):
+        me = next(n for n in sts.cluster_nodes(i) if "myself" in n[2])
+        pod_of[me[0]] = sts.pods[i].name
+
+    def every_node_named_everywhere():
+        seen = {sts.pods[j].name: node_names_in_nodes_conf(f"{sts.data_dir(j)}/nodes.conf")
+                for j in range(sts.size)}
+        return all(names == pod_of for names in seen.values()), seen
+    wait_for("every nodes.conf naming the pod of every node", every_node_named_everywhere, 30)

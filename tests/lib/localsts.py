@@ -290,7 +290,7 @@ class LocalStatefulSet(PodConfig, Kubelet, Checks):
         return os.path.join(self.pod_dir(i), "redis.conf")
 
     def _spawn_redis(self, i):
-        binary = servers.server(self.pod_servers.get(i, self.server.name)).binary
+        binary = self.pod_server(i).binary
         return Process.spawn([binary, self._redis_conf_path(i)], self.redis_log(i) + ".out")
 
     def start_pod(self, i, new_ip=False, wipe=False, agent=True, wait=True, before_redis=None):

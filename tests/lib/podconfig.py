@@ -7,6 +7,8 @@ import os
 import shutil
 import time
 
+import servers
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_AGENT = os.path.join(REPO, "build", "agent", "redis-cluster-agent")
 TEMPLATE = "redis-{ordinal}.redis-headless.default.svc.cluster.local"
@@ -191,11 +193,18 @@ class PodConfig:
             f"--include-file={self.run_dir(i)}/redis-agent.conf"] + self.agent_args + \
             self.pod_agent_args.get(i, [])
 
+    def pod_server(self, i):
+        """The server pod i runs at its next start (pod_servers, else the StatefulSet's)."""
+        return servers.server(self.pod_servers.get(i, self.server.name))
+
     def prepare_argv(self, i):
+        # --server: the chart's AGENT_SERVER; for Valkey, prepare names the pod in the include
+        # (cluster-announce-human-nodename), which Redis 7.0 would refuse.
         p = self.pods[i]
         return [agent_binary(), "prepare"] + self._common_flags(i) + [
             f"--pod-ip={p.ip}", f"--nodes-conf={self.data_dir(i)}/nodes.conf",
-            f"--include-file={self.run_dir(i)}/redis-agent.conf"]
+            f"--include-file={self.run_dir(i)}/redis-agent.conf",
+            f"--server={self.pod_server(i).name}"]
 
     @staticmethod
     def agent_env():

@@ -269,6 +269,10 @@ class ChartRuntime:
         self._volumes[i] = out
         return out
 
+    def volumes(self, i):
+        """Pod i's volumes: {volume name: host path} (made when the pod was created)."""
+        return self._volumes[i]
+
     # ----- the localsts runtime interface -----
 
     def container_run(self, sts, i, container):

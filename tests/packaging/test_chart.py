@@ -73,6 +73,10 @@ VARIANTS = {
     "load-balancer": ["--set", "service.type=LoadBalancer",
                       "--set", "service.loadBalancerSourceRanges[0]=10.0.0.0/8"],
     "9-nodes-2-replicas": ["--set", "cluster.nodes=9", "--set", "cluster.replicas=2"],
+    "valkey": ["--set", "server=valkey"],
+    "valkey-tls-own-image": TLS_SECRET + ["--set", "server=valkey",
+                                          "--set", "redis.image.repository=mirror/valkey",
+                                          "--set", "redis.image.tag=8.0.1"],
     "everything-else": EXISTING_SECRET + METRICS_ON + EXPORTER + [
         "--set", "persistence.enabled=false", "--set", "agent.mode=observe",
         "--set", "handover.enabled=false", "--set", "terminationGracePeriodSeconds=15",
@@ -278,6 +282,12 @@ BROKEN = {
     "handover timeout the agent refuses": (["--set", "handover.timeout=500ms"], "render"),
     "maxmemory in extraConfig while it follows the limit": (["--set", "redis.extraConfig=maxmemory 1gb"], "render"),
     "chart-managed directive in extraConfig": (["--set", "redis.extraConfig=appendonly no"], "render"),
+    "pod name directive in extraConfig": (["--set", "server=valkey", "--set",
+                                           "redis.extraConfig=cluster-announce-human-nodename x"], "render"),
+    "unknown server": (["--set", "server=keydb"], "lint"),
+    "valkey on the Redis image": (["--set", "server=valkey", "--set", "redis.image.tag=7.2.4"], "render"),
+    "valkey on its own image with the Redis tag": (["--set", "server=valkey",
+                                                    "--set", "redis.image.repository=mirror/valkey"], "render"),
     "node port on a ClusterIP Service": (["--set", "service.nodePorts.redis=30379"], "render"),
     "source ranges on a NodePort Service": (["--set", "service.type=NodePort",
                                             "--set", "service.loadBalancerSourceRanges[0]=10.0.0.0/8"], "render"),
@@ -326,6 +336,8 @@ def test_readme_values_table_is_current():
 
 # variant: (lines its NOTES must have, lines they must not have)
 NOTES = {
+    "valkey": (["Server:       valkey-server (docker.io/valkey/valkey:8.0); its cluster log lines name",
+                "(cluster mode, e.g. valkey-cli -c)"], ["redis-cli", "redis-server"]),
     "default": (["Secret redis-redis-cluster-agent, key redis-password",
                  "`helm template` (and tools built on it",
                  "Only pods of namespace default labelled redis-redis-cluster-agent-client=true"],
@@ -914,3 +926,60 @@ def test_tls_from_cert_manager():
     agent = chartpod.PodSpec(docs).container("agent")
     template = env_of(agent)["AGENT_PEER_HOST_TEMPLATE"]
     assert "*." + template.split(".", 1)[1] in names
+
+
+# ----- server: redis | valkey -----
+
+def server_commands(docs):
+    """Every command line the pod runs in its redis container (command, liveness probe), joined."""
+    redis = chartpod.PodSpec(docs).container("redis")
+    probe = redis.get("livenessProbe", {}).get("exec", {}).get("command", [])
+    return " ".join(redis["command"] + redis.get("args", []) + probe)
+
+
+@pytest.mark.parametrize("args,image", [
+    ([], "docker.io/valkey/valkey:8.0"),
+    (["--set", "global.imageRegistry=registry.example.com"], "registry.example.com/valkey/valkey:8.0"),
+    (["--set", "redis.image.repository=mirror/valkey", "--set", "redis.image.tag=8.0.1"],
+     "docker.io/mirror/valkey:8.0.1"),
+    (["--set", "redis.image.digest=sha256:" + "a" * 64, "--set", "redis.image.repository=valkey/valkey"],
+     "docker.io/valkey/valkey@sha256:" + "a" * 64),
+    (["--set", "redis.resources=null"], "docker.io/valkey/valkey:8.0"),
+])
+def test_server_valkey_runs_valkey_in_its_image(args, image):
+    """server=valkey: the official image unless redis.image is the user's, valkey-server and
+    valkey-cli wherever the pod calls the server (with and without the maxmemory shell), and
+    AGENT_SERVER for prepare, which names the pod in the include for Valkey only."""
+    docs = chartpod.render("--set", "server=valkey", *args)
+    spec = chartpod.PodSpec(docs)
+    assert spec.container("redis")["image"] == image
+    commands = server_commands(docs)
+    assert "valkey-server" in commands and "valkey-cli" in commands, commands
+    assert "redis-server" not in commands and "redis-cli" not in commands, commands
+    for c in [spec.container("agent")] + [i for i in spec.init_containers() if i["name"] == "prepare"]:
+        assert env_of(c)["AGENT_SERVER"] == "valkey", c["name"]
+
+
+def test_server_redis_is_the_default_and_unchanged():
+    docs = chartpod.render()
+    spec = chartpod.PodSpec(docs)
+    assert spec.container("redis")["image"] == "docker.io/library/redis:7.0.15"
+    commands = server_commands(docs)
+    assert "redis-server" in commands and "redis-cli" in commands, commands
+    assert "valkey" not in commands
+    # The agent's default (redis): no variable, so the pods of existing releases do not roll.
+    assert "AGENT_SERVER" not in env_of(spec.container("agent"))
+    # redis.conf is the same file for both servers; only the pod spec differs.
+    conf = lambda d: find(d, "ConfigMap")["data"]["redis.conf"]
+    assert conf(docs) == conf(chartpod.render("--set", "server=valkey"))
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--set", "redis.image.tag=7.2.4"], ["library/redis does not have", "valkey/valkey"]),
+    (["--set", "redis.image.repository=mirror/valkey"], ["redis.image.tag is still", "7.0.15"]),
+])
+def test_server_valkey_on_a_redis_image_fails_with_what_to_set(args, words):
+    rc, _, err = helm_template("--set", "server=valkey", *args)
+    assert rc != 0
+    for w in words:
+        assert w in err, err

@@ -18,6 +18,7 @@ import pytest
 import chartpod
 from conftest import MODULE_NET, new_sts
 from localsts import agent_binary
+from wait import wait_for
 
 # Contract values: names matching the local StatefulSet (redis-N.redis-headless.default...) and a
 # short node timeout as in the end-to-end tests. Everything else is the chart's defaults: auth on
@@ -60,12 +61,28 @@ def docs():
 @pytest.fixture(scope="module")
 def cluster(docs, tmp_path_factory):
     sts = new_sts(str(tmp_path_factory.mktemp("contract") / "sts"), docs, podroot_runtime(docs),
-                  password=password_of(docs), node_timeout=5000, net=MODULE_NET)
+                  password=password_of(docs), node_timeout=5000, net=MODULE_NET, server="redis")
     STARTED.append(sts)
     try:
         sts.up()
         sts.wait_healthy(timeout=60)
         yield sts
+    finally:
+        sts.down()
+
+
+@pytest.fixture
+def valkey_cluster(tmp_path):
+    """The chart's pod with server=valkey (valkey-server, valkey-cli, AGENT_SERVER=valkey), on
+    Valkey 8.0.1 (the Debian package on this machine, as the stand-in image carries it)."""
+    docs = chartpod.render(*VALUES, "--set", "server=valkey")
+    sts = new_sts(str(tmp_path / "sts"), docs, podroot_runtime(docs), password=password_of(docs),
+                  node_timeout=5000, server="valkey")
+    STARTED.append(sts)
+    try:
+        sts.up()
+        sts.wait_healthy(timeout=60)
+        yield sts, docs
     finally:
         sts.down()
 
@@ -76,7 +93,19 @@ def proc_ids(pid):
     return int(fields["Uid"].split()[0]), int(fields["Gid"].split()[0])
 
 
-def test_chart_invocation_forms_the_cluster(cluster, docs):
+def server_exe(pid):
+    """The name of the program a process exec'd last (the redis container's sh -c execs the
+    server; Debian's redis-server and valkey-server are links to one binary, so not /exe)."""
+    with open(f"/proc/{pid}/comm") as f:
+        return f.read().strip()
+
+
+@pytest.mark.parametrize("server", ["redis", "valkey"])
+def test_chart_invocation_forms_the_cluster(server, request):
+    if server == "redis":
+        cluster, docs = request.getfixturevalue("cluster"), request.getfixturevalue("docs")
+    else:
+        cluster, docs = request.getfixturevalue("valkey_cluster")
     rc, out = cluster.status()
     assert rc == 0, out
     pod_sc = chartpod.find(docs, "StatefulSet")["spec"]["template"]["spec"]["securityContext"]
@@ -84,8 +113,9 @@ def test_chart_invocation_forms_the_cluster(cluster, docs):
         assert p.agent.alive() and p.redis.alive()
         assert proc_ids(p.agent.pid) == (pod_sc["runAsUser"], pod_sc["runAsGroup"])
         assert proc_ids(p.redis.pid) == (pod_sc["runAsUser"], pod_sc["runAsGroup"])
+        assert server_exe(p.redis.pid) == f"{server}-server", p.name
     # requirepass reached Redis through prepare's include: no password, no service.
-    r = subprocess.run(["redis-cli", "-h", cluster.pods[0].ip, "ping"], capture_output=True,
+    r = subprocess.run([f"{server}-cli", "-h", cluster.pods[0].ip, "ping"], capture_output=True,
                        text=True)
     assert r.stdout.startswith("NOAUTH"), r.stdout + r.stderr
     # The password is a file, never an argument or a variable.
@@ -95,6 +125,26 @@ def test_chart_invocation_forms_the_cluster(cluster, docs):
             for what in ("cmdline", "environ"):
                 with open(f"/proc/{proc.pid}/{what}", "rb") as f:
                     assert password not in f.read(), (p.name, what)
+    # AGENT_SERVER reached prepare: Valkey names every node's pod (in every nodes.conf, by
+    # gossip); Redis 7.0 would refuse the directive, and its include has none.
+    for p in cluster.pods:
+        named = f'cluster-announce-human-nodename "{p.name}"' in pod_file(
+            cluster, docs, p.ordinal, "AGENT_INCLUDE_FILE")
+        assert named == (server == "valkey"), p.name
+    if server == "valkey":
+        wait_for("pod names in nodes.conf", lambda: all(
+            f"nodename={q.name}," in pod_file(cluster, docs, 0, "AGENT_NODES_CONF")
+            for q in cluster.pods), 30)
+
+
+def pod_file(sts, docs, i, variable):
+    """The text of the file the agent's `variable` names, from pod i's volume that holds it."""
+    agent = chartpod.PodSpec(docs).container("agent")
+    path = {e["name"]: e.get("value") for e in agent["env"]}[variable]
+    mount = next(m for m in agent["volumeMounts"] if path.startswith(m["mountPath"] + "/"))
+    host = sts.runtime.volumes(i)[mount["name"]]
+    with open(os.path.join(host, path[len(mount["mountPath"]) + 1:])) as f:
+        return f.read()
 
 
 def test_redis_gets_maxmemory_from_its_memory_limit_and_protected_mode(cluster, docs):

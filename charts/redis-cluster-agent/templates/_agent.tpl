@@ -35,6 +35,11 @@ listens on every address, and the agent's listener answers the kubelet's probes 
   value: {{ include "redis-cluster-agent.includeFile" . | quote }}
 - name: AGENT_RUNTIME_DIR
   value: {{ include "redis-cluster-agent.runtimeDir" . | quote }}
+{{- /* Only for Valkey: Redis pods keep the pod template they had (no roll on a chart upgrade). */}}
+{{- if eq .Values.server "valkey" }}
+- name: AGENT_SERVER
+  value: "valkey"
+{{- end }}
 {{- if .Values.auth.enabled }}
 - name: AGENT_REDIS_PASSWORD_FILE
   value: {{ include "redis-cluster-agent.passwordFile" . | quote }}

@@ -137,8 +137,34 @@ pods the chart does not run yet (README, "Coming from the tutorial").
 {{- include "redis-cluster-agent.image" (dict "image" .Values.agent.image "defaultTag" .Chart.AppVersion "global" .Values.global) -}}
 {{- end -}}
 
+{{- /*
+The server preset: redis.image at its Redis defaults (library/redis:7.0.15, no digest) means the
+official valkey/valkey:8.0 when server is valkey; an image the user chose stays as it is
+(validateServer refuses a Redis repository or tag left behind).
+*/ -}}
 {{- define "redis-cluster-agent.redisImage" -}}
-{{- include "redis-cluster-agent.image" (dict "image" .Values.redis.image "defaultTag" "" "global" .Values.global) -}}
+{{- $image := .Values.redis.image -}}
+{{- if and (eq .Values.server "valkey") (include "redis-cluster-agent.redisImageIsDefault" .) -}}
+{{- $image = merge (dict "repository" "valkey/valkey" "tag" "8.0") (omit $image "repository" "tag") -}}
+{{- end -}}
+{{- include "redis-cluster-agent.image" (dict "image" $image "defaultTag" "" "global" .Values.global) -}}
+{{- end -}}
+
+{{- /* "true" when redis.image names the chart's default Redis image. */ -}}
+{{- define "redis-cluster-agent.redisImageIsDefault" -}}
+{{- $i := .Values.redis.image -}}
+{{- if and (eq $i.repository "library/redis") (eq (toString $i.tag) "7.0.15") (not $i.digest) -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{- /* The server's binary and CLI in the redis container's image (server: redis | valkey). */ -}}
+{{- define "redis-cluster-agent.serverBinary" -}}
+{{- ternary "valkey-server" "redis-server" (eq .Values.server "valkey") -}}
+{{- end -}}
+
+{{- define "redis-cluster-agent.serverCli" -}}
+{{- ternary "valkey-cli" "redis-cli" (eq .Values.server "valkey") -}}
 {{- end -}}
 
 {{- /*

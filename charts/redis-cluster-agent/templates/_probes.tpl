@@ -4,7 +4,7 @@ Probes: the one place that knows the agent's HTTP endpoints (served by `run` on 
 - agent container: startupProbe /startupz (in native mode it gates Redis' start, so it must not
   depend on Redis), livenessProbe /livez (the agent's own loop).
 - redis container: readinessProbe /readyz on the agent's port, numeric because a probe's named
-  port resolves only among its own container's ports; livenessProbe is redis-cli PING inside the
+  port resolves only among its own container's ports; livenessProbe is redis-cli (valkey-cli) PING inside the
   redis container and never goes through the agent, so a dead agent never restarts Redis.
 */ -}}
 
@@ -41,7 +41,8 @@ LOADING (a big dataset), MASTERDOWN (replica of a failed master), NOAUTH (auth i
 holds no password). `timeout` ends redis-cli before the kubelet gives up on the probe.
 */ -}}
 {{- define "redis-cluster-agent.redisLivenessScript" -}}
-out=$(timeout {{ max 1 (sub (int .Values.redis.livenessProbe.timeoutSeconds) 1) }} redis-cli{{ include "redis-cluster-agent.redisCliTls" . }} -h 127.0.0.1 -p {{ include "redis-cluster-agent.redisPort" . }} ping 2>&1); case "$out" in PONG|LOADING*|MASTERDOWN*|NOAUTH*) exit 0;; esac; echo "redis-cli ping: $out"; exit 1
+{{- $cli := include "redis-cluster-agent.serverCli" . -}}
+out=$(timeout {{ max 1 (sub (int .Values.redis.livenessProbe.timeoutSeconds) 1) }} {{ $cli }}{{ include "redis-cluster-agent.redisCliTls" . }} -h 127.0.0.1 -p {{ include "redis-cluster-agent.redisPort" . }} ping 2>&1); case "$out" in PONG|LOADING*|MASTERDOWN*|NOAUTH*) exit 0;; esac; echo "{{ $cli }} ping: $out"; exit 1
 {{- end -}}
 
 {{- define "redis-cluster-agent.redisProbes" -}}

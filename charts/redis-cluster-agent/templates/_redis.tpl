@@ -1,5 +1,6 @@
 {{- /*
-The redis container: the official image's redis-server with the chart's redis.conf (configmap.yaml).
+The redis container: the official image's redis-server (valkey-server with server: valkey) with
+the chart's redis.conf (configmap.yaml; Valkey reads the same directives).
 */ -}}
 
 {{- /* "true" when maxmemory follows the redis container's memory limit, "" otherwise. */ -}}
@@ -19,13 +20,14 @@ redis-server as the container's process, which gets the kubelet's SIGTERM; extra
 */ -}}
 {{- define "redis-cluster-agent.redisCommand" -}}
 {{- $conf := printf "%s/redis.conf" (include "redis-cluster-agent.configDir" .) -}}
+{{- $server := include "redis-cluster-agent.serverBinary" . -}}
 {{- if include "redis-cluster-agent.maxmemoryFromLimit" . -}}
 - sh
 - -c
-- {{ printf "exec redis-server %s --maxmemory \"$((REDIS_MEMORY_LIMIT * %d / 100))\" \"$@\"" $conf (int .Values.redis.maxmemoryPercent) | quote }}
-- redis-server
+- {{ printf "exec %s %s --maxmemory \"$((REDIS_MEMORY_LIMIT * %d / 100))\" \"$@\"" $server $conf (int .Values.redis.maxmemoryPercent) | quote }}
+- {{ $server }}
 {{- else -}}
-- redis-server
+- {{ $server }}
 - {{ $conf }}
 {{- end -}}
 {{- end -}}

@@ -14,6 +14,24 @@ repeats); validateAuth, which renders the pod template itself, from statefulset.
 {{- fail "metrics.podMonitor.enabled and metrics.serviceMonitor.enabled are both true: Prometheus would scrape every pod twice and every alert would fire twice; enable one (the PodMonitor needs no Service)" -}}
 {{- end -}}
 {{- include "redis-cluster-agent.validateTls" . -}}
+{{- include "redis-cluster-agent.validateServer" . -}}
+{{- end -}}
+
+{{- /*
+server: valkey runs valkey-server and valkey-cli, which a Redis image does not have: the pods
+would crash-loop on "executable file not found". The preset covers redis.image left at its
+defaults; an image the user set must be a Valkey one, with a tag of its own.
+*/ -}}
+{{- define "redis-cluster-agent.validateServer" -}}
+{{- $i := .Values.redis.image -}}
+{{- if and (eq .Values.server "valkey") (not (include "redis-cluster-agent.redisImageIsDefault" .)) -}}
+{{- if eq $i.repository "library/redis" -}}
+{{- fail "server=valkey runs valkey-server, which the Redis image library/redis does not have: set redis.image.repository to a Valkey image (e.g. valkey/valkey), or leave redis.image at its defaults for the official valkey/valkey:8.0" -}}
+{{- end -}}
+{{- if and (eq (toString $i.tag) "7.0.15") (not $i.digest) -}}
+{{- fail (printf "server=valkey with redis.image.repository=%s: redis.image.tag is still the chart's Redis tag 7.0.15; set the Valkey tag of your image (e.g. 8.0) or redis.image.digest" $i.repository) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 
 {{- define "redis-cluster-agent.validateNames" -}}
@@ -73,6 +91,7 @@ with the value to use instead.
   "cluster-node-timeout" "cluster.nodeTimeout"
   "cluster-require-full-coverage" "cluster.requireFullCoverage"
   "cluster-announce-ip" "nothing: prepare sets the pod IP"
+  "cluster-announce-human-nodename" "server: valkey (prepare sets the pod name; Redis 7.0 refuses the directive)"
   "appendonly" "redis.appendonly"
   "shutdown-timeout" "redis.shutdownTimeout"
   "requirepass" "auth.*"

@@ -141,6 +141,19 @@ TEST_CASE("--takeover-timeout is a flag of prepare with its variable") {
   CHECK_FALSE(parse({"run", "--pod-name=redis-0", kTmpl, "--takeover-timeout=1s"}));
 }
 
+TEST_CASE("--server is a flag of prepare: redis or valkey") {
+  CHECK(parse({"prepare", "--pod-ip=10.0.0.1"})->server == config::Server::Redis);
+  CHECK(parse({"prepare", "--pod-ip=10.0.0.1", "--server=valkey"})->server ==
+        config::Server::Valkey);
+  CHECK(parse({"prepare", "--pod-ip=10.0.0.1"}, {"AGENT_SERVER=valkey"})->server ==
+        config::Server::Valkey);
+  auto bad = parse({"prepare", "--pod-ip=10.0.0.1", "--server=keydb"});
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().message.find("expected redis or valkey") != std::string::npos);
+  // The chart gives every agent container the same variables; run ignores this one.
+  CHECK(parse({"run", "--pod-name=redis-0", kTmpl}, {"AGENT_SERVER=valkey"}));
+}
+
 TEST_CASE("the handover client reads the same table, leniently") {
   Args client = {"redis-cluster-agent-handover"};
   auto lenient = [&](Args args, Args env) {

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <map>
 
+#include "auth/include_file.h"
 #include "common/files.h"
 #include "peers/resolver.h"
 #include "statefile/statefile.h"
@@ -324,6 +325,16 @@ TEST_CASE("include file quotes the password for redis.conf") {
   CHECK(text.find("masterauth \"p\\\"a s\\\\s\\x01\"\n") != std::string::npos);
 }
 
+TEST_CASE("include file names the pod for Valkey only") {
+  // Redis 7.0 refuses to start on cluster-announce-human-nodename: without a name, no line.
+  auto redis = prepare::renderInclude(std::string("pw"), "10.0.0.7");
+  CHECK(redis.find("human-nodename") == std::string::npos);
+  auto valkey = prepare::renderInclude(std::string("pw"), "10.0.0.7", "redis-3");
+  CHECK(valkey.find("cluster-announce-human-nodename \"redis-3\"\n") != std::string::npos);
+  // The password lines stay where a rotation looks for them.
+  CHECK(auth::readIncludeAuth(valkey).requirepass == "pw");
+}
+
 namespace {
 
 config::Config prepareConfig(const TempDir& dir) {
@@ -421,6 +432,20 @@ TEST_CASE("run: the include file is written with mode 0600") {
   REQUIRE(stat(c.include_file.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
   CHECK(files::read(c.include_file)->find("requirepass \"s3cret\"") != std::string::npos);
+}
+
+TEST_CASE("run: --server=valkey names the pod in the include, --server=redis does not") {
+  TempDir dir;
+  FakeResolver resolver;
+  auto c = prepareConfig(dir);
+  c.pod_name = "redis-4";
+  c.include_file = dir.file("agent.conf");
+  REQUIRE(prepare::run(c, resolver).has_value());
+  CHECK(files::read(c.include_file)->find("human-nodename") == std::string::npos);
+  c.server = config::Server::Valkey;
+  REQUIRE(prepare::run(c, resolver).has_value());
+  CHECK(files::read(c.include_file)->find("cluster-announce-human-nodename \"redis-4\"\n") !=
+        std::string::npos);
 }
 
 TEST_CASE("run: a master without data files waits for its replica, within a bound") {

@@ -23,8 +23,13 @@ LocalRedis::LocalRedis(redis::Endpoint endpoint, redis::ConnectOptions options, 
       on_connect_(std::move(on_connect)) {}
 
 void LocalRedis::lost(const Error& err) {
+  // An error reply (a command renamed away, say) repeats every pass: logged once per text.
+  if (err.code == Errc::Server && err.message != error_) {
+    kLog.warn("The local Redis answers with an error", {{"err", err.message}});
+  }
   error_ = err.message;
   timed_out_ = err.code == Errc::Timeout;
+  answered_ = err.code == Errc::Server;
   snapshot_.reset();
   if (was_up_) activity_.errors.add(ErrorKind::RedisUnreachable);
   was_up_ = false;
@@ -49,6 +54,7 @@ bool LocalRedis::observe() {
   }
   error_.clear();
   timed_out_ = false;
+  answered_ = false;
   was_up_ = true;
   snapshot_ = std::move(*snap);
   return true;
@@ -68,6 +74,7 @@ void LocalRedis::describe(state::StateView& view) const {
   view.redis_reachable = snapshot_.has_value();
   view.redis_error = error_;
   view.redis_timed_out = timed_out_;
+  view.redis_answered = answered_;
   view.local = snapshot_;
 }
 

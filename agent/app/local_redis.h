@@ -49,7 +49,8 @@ class LocalRedis {
   cluster::NodesCache nodes_cache_;  // the view is parsed again only when it changed
   std::string error_;
   bool timed_out_ = false;
-  bool was_up_ = false;  // "redis_unreachable" counts losing it, not every failed pass
+  bool answered_ = false;  // the last failure was an error reply, not a silent or lost Redis
+  bool was_up_ = false;    // "redis_unreachable" counts losing it, not every failed pass
 };
 
 }  // namespace agent::app

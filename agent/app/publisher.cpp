@@ -24,7 +24,7 @@ void StatePublisher::publish(std::shared_ptr<state::StateView> view) {
   view->updated_ms = monotonicMs();
   view->updated_unix_ms = wallMs();
   probes::Observation obs{view->local ? &*view->local : nullptr, view->redis_error,
-                          view->redis_timed_out};
+                          view->redis_timed_out, view->redis_answered};
   if (view->passes == 0) obs.error = "not checked yet";
   auto instant = probes::readinessChecks(obs);
   bool joined = std::any_of(instant.begin(), instant.end(), [](const probes::Check& c) {

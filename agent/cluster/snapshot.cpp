@@ -66,18 +66,34 @@ Result<Snapshot> snapshotFromText(std::string_view info, std::string_view cluste
   return s;
 }
 
+namespace {
+
+// Redis answered, but not to a command the agent needs (docs/redis-facts.md, "A command renamed
+// away"): say which one and why it may be missing, so that nobody looks for a network problem
+// (the server answers PING).
+Error explained(const std::string& command, const Error& e) {
+  if (!redis::isUnknownCommandError(e)) return e;
+  return fail(Errc::Server, "Redis answers, but not to " + command +
+                                ": it is renamed or disabled (rename-command in the Redis "
+                                "configuration?); the agent needs it under its own name. "
+                                "Redis said: " +
+                                e.message);
+}
+
+}  // namespace
+
 Result<Snapshot> takeSnapshot(redis::Connection& conn, NodesCache* cache) {
   auto info = conn.commandString({"INFO"});
-  if (!info) return info.error();
+  if (!info) return explained("INFO", info.error());
   auto cluster_info = conn.commandString({"CLUSTER", "INFO"});
   if (!cluster_info) {
     if (redis::isLoadingError(cluster_info.error())) return snapshotFromText(*info, "", "");
-    return cluster_info.error();
+    return explained("CLUSTER", cluster_info.error());
   }
   auto nodes = conn.commandString({"CLUSTER", "NODES"});
   if (!nodes) {
     if (redis::isLoadingError(nodes.error())) return snapshotFromText(*info, "", "");
-    return nodes.error();
+    return explained("CLUSTER", nodes.error());
   }
   return snapshotFromText(*info, *cluster_info, *nodes, cache);
 }

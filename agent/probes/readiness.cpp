@@ -16,7 +16,8 @@ constexpr const char* kCheckNames[] = {"redis-ping",  "redis-loading", "cluster-
                                        "replication", "shard-slots",   "cluster-majority"};
 
 Check pingCheck(const Observation& obs) {
-  if (obs.snapshot != nullptr) return pass("redis-ping");
+  // Redis that answers with an error is up: the checks it cannot decide say why, not this one.
+  if (obs.snapshot != nullptr || obs.answered) return pass("redis-ping");
   std::string why = "Redis does not answer: " + obs.error;
   // A refused connection means the server is gone; a timeout may be one slow command.
   return obs.timed_out ? softFail("redis-ping", why) : hardFail("redis-ping", why);
@@ -112,7 +113,9 @@ std::vector<Check> undecided(std::vector<Check> checks, const std::string& why) 
 
 std::vector<Check> readinessChecks(const Observation& obs) {
   std::vector<Check> checks{pingCheck(obs)};
-  if (obs.snapshot == nullptr) return undecided(std::move(checks), "Redis does not answer");
+  if (obs.snapshot == nullptr) {
+    return undecided(std::move(checks), obs.answered ? obs.error : "Redis does not answer");
+  }
   const cluster::Snapshot& s = *obs.snapshot;
   checks.push_back(loadingCheck(s));
   if (s.loading || !s.nodes) return undecided(std::move(checks), "Redis is loading");

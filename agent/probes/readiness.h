@@ -30,6 +30,7 @@ struct Observation {
   const cluster::Snapshot* snapshot = nullptr;  // null when Redis did not answer
   std::string error;                            // why it did not answer
   bool timed_out = false;                       // it did not answer in time (vs refused)
+  bool answered = false;  // it answered, with an error (e.g. a command renamed away)
 };
 
 // The instant verdict of one observation, one Check per name above, always in that order.

@@ -371,4 +371,8 @@ bool isLoadingError(const Error& e) {
   return e.code == Errc::Server && e.message.rfind("LOADING", 0) == 0;
 }
 
+bool isUnknownCommandError(const Error& e) {
+  return e.code == Errc::Server && e.message.rfind("ERR unknown command", 0) == 0;
+}
+
 }  // namespace agent::redis

@@ -150,4 +150,8 @@ bool isReadOnlyCommand(const std::vector<std::string>& args);
 // True for "-LOADING" error replies (the dataset is still being loaded).
 bool isLoadingError(const Error& e);
 
+// True for "-ERR unknown command" replies: the server does not know the command under that
+// name (rename-command renamed or disabled it, or the server is not Redis).
+bool isUnknownCommandError(const Error& e);
+
 }  // namespace agent::redis

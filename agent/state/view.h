@@ -80,6 +80,7 @@ struct StateView {
   bool redis_reachable = false;
   std::string redis_error;                  // why the local Redis did not answer
   bool redis_timed_out = false;             // ... because it did not answer in time (vs refused)
+  bool redis_answered = false;              // ... though it answered (with an error reply)
   std::optional<cluster::Snapshot> local;   // the local Redis, absent when unreachable
   std::optional<redis::ServerInfo> server;  // the local Redis' name and version, once read
   std::string unsupported_server;           // why the agent does not act on it ("" when it does)

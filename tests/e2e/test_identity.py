@@ -40,13 +40,7 @@ def ordinal_map(sts, i):
 
 def hosts_with(sts, overrides):
     """The StatefulSet's hosts file with some pod names pointing elsewhere ({ordinal: ip})."""
-    lines = ["127.0.0.1 localhost"]
-    for p in sts.pods:
-        if p.ordinal in overrides:
-            lines.append(f"{overrides[p.ordinal]} {p.dns_name} {p.name}")
-        elif p.running:
-            lines.append(f"{p.ip} {p.dns_name} {p.name}")
-    return "\n".join(lines) + "\n"
+    return sts._hosts_text(overrides)
 
 
 @pytest.mark.parametrize("victim", [3, 1], ids=["replica", "master"])

@@ -285,3 +285,30 @@ def test_startup_does_not_wait_for_redis(sts_factory):
         assert status == 503 and "[+]redis-ping excluded: ok" in body
     finally:
         sts.stop_agent(2, signal.SIGTERM)
+
+
+@pytest.mark.parametrize("rename", ['""', "CLUSTER-8f3a"], ids=["disabled", "renamed"])
+def test_cluster_command_renamed_away_is_named_not_blamed_on_ping(sts_factory, rename):
+    """With `rename-command CLUSTER ...` Redis answers PING but not CLUSTER: the probe and
+    `status` must name the CLUSTER command and rename-command, not report a Redis that does
+    not answer."""
+    sts = sts_factory(pods=3, replicas=0, redis_conf=[f"rename-command CLUSTER {rename}"])
+    sts.start_pod(0)
+    ip = sts.pods[0].ip
+    assert sts.redis(0).ping()
+
+    def probe_names_cluster():
+        status, body = agent_http.get(ip, "/readyz?verbose")
+        # redis-ping passes after the readiness gate's rise time (1 s), like any check.
+        return status == 503 and "not to CLUSTER" in body and "[+]redis-ping ok" in body, body
+    body = wait_for("/readyz to pass redis-ping and name the CLUSTER command",
+                    probe_names_cluster, timeout=20)
+    assert "Redis does not answer" not in body
+    assert "rename-command" in body and "unknown command 'CLUSTER'" in body
+    assert agent_http.failing_checks(body) == [
+        "redis-loading", "cluster-joined", "replication", "shard-slots", "cluster-majority"]
+    rc, out = sts.status()
+    assert rc != 0
+    assert any("not to CLUSTER" in p and "rename-command" in p for p in out["problems"]), out
+    log = sts.agent_log_text(0)
+    assert "The local Redis answers with an error" in log and "not to CLUSTER" in log, log

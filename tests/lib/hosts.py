@@ -4,11 +4,15 @@ private /etc/hosts, which these functions write and keep current."""
 import os
 
 
-def hosts_text(pods):
-    """An /etc/hosts with a record for every running pod."""
+def hosts_text(pods, overrides=None):
+    """An /etc/hosts with a record for every running pod; `overrides` ({ordinal: ip}) points
+    some names elsewhere (a stale or reused record), also of pods that are not running."""
+    overrides = overrides or {}
     lines = ["127.0.0.1 localhost"]
     for p in pods:
-        if p.running:
+        if p.ordinal in overrides:
+            lines.append(f"{overrides[p.ordinal]} {p.dns_name} {p.name}")
+        elif p.running:
             lines.append(f"{p.ip} {p.dns_name} {p.name}")
     return "\n".join(lines) + "\n"
 

@@ -1,6 +1,7 @@
 """Pod termination the way the kubelet does it: the redis container's preStop (the handover
 client the agent installed in the runtime dir), SIGTERM, the grace period, and
-`kubectl rollout restart` (highest ordinal first, each pod ready before the next).
+`kubectl rollout restart` (highest ordinal first, each pod ready before the next); a crashed
+container restarted in place.
 
 A mixin of LocalStatefulSet (tests/lib/localsts.py)."""
 import os
@@ -71,6 +72,22 @@ class Kubelet:
         self.write_hosts()
         self.save()
         return result
+
+    def restart_container(self, i, which, sig=signal.SIGKILL, away=0.0):
+        """The kubelet restarting one container of pod i in place ("redis" or "agent"): the
+        process gets `sig` (SIGKILL: it crashed), and `away` seconds after its exit the same
+        container starts again, same address, same runtime dir; no init container runs."""
+        p = self.pods[i]
+        proc = p.redis if which == "redis" else p.agent
+        if proc:
+            proc.stop(sig)
+        if away:
+            time.sleep(away)
+        if which == "redis":
+            p.redis = self._spawn_redis(i)
+        else:
+            p.agent = self._spawn_agent(i)
+        self.save()
 
     def rollout_restart(self, prestop=True, sidecar="native", new_ip=True, away=0.0,
                         ready_timeout=120, on_pod=None):

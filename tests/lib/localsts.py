@@ -198,9 +198,16 @@ class LocalStatefulSet(PodConfig, Kubelet, Checks):
 
     # ----- name resolution -----
 
-    def _hosts_text(self):
-        """The records every pod sees (a hook: the tutorial's StatefulSet publishes others)."""
-        return hosts_file.hosts_text(self.pods)
+    def _hosts_text(self, overrides=None):
+        """The records every pod sees (a hook: the tutorial's StatefulSet publishes others);
+        `overrides` ({ordinal: ip}) points some names elsewhere (stale or reused records)."""
+        return hosts_file.hosts_text(self.pods, overrides)
+
+    def stale_records(self, overrides, ordinals):
+        """Pods `ordinals` resolve some names elsewhere ({ordinal: ip}) until the next
+        write_hosts()."""
+        for i in ordinals:
+            hosts_file.rewrite_in_place(self.hosts_path(i), self._hosts_text(overrides))
 
     def write_hosts(self):
         text = self._hosts_text()
@@ -270,16 +277,21 @@ class LocalStatefulSet(PodConfig, Kubelet, Checks):
         if self.runtime:
             p.redis = self.runtime.start_redis(self, i)
         else:
-            conf = os.path.join(self.pod_dir(i), "redis.conf")
-            with open(conf, "w") as f:
+            with open(self._redis_conf_path(i), "w") as f:
                 f.write(self._redis_conf_text(i))
-            binary = servers.server(self.pod_servers.get(i, self.server.name)).binary
-            p.redis = Process.spawn([binary, conf], self.redis_log(i) + ".out")
+            p.redis = self._spawn_redis(i)
         if agent and self.with_agent:
             p.agent = self._spawn_agent(i)
         self.save()
         if wait:
             self.wait_redis(i)
+
+    def _redis_conf_path(self, i):
+        return os.path.join(self.pod_dir(i), "redis.conf")
+
+    def _spawn_redis(self, i):
+        binary = servers.server(self.pod_servers.get(i, self.server.name)).binary
+        return Process.spawn([binary, self._redis_conf_path(i)], self.redis_log(i) + ".out")
 
     def start_pod(self, i, new_ip=False, wipe=False, agent=True, wait=True, before_redis=None):
         """Creates pod i (like the StatefulSet controller): runtime dir, DNS record, prepare,
@@ -368,6 +380,11 @@ class LocalStatefulSet(PodConfig, Kubelet, Checks):
         """Drops every packet sent to `ip` (nft.py): connects to it time out instead of being
         refused."""
         self.silencer.silence(ip)
+
+    def isolate(self, ip):
+        """Drops every packet to and from `ip` (nft.py): the pod stays up, but nobody reaches
+        it and it reaches nobody, not even its own address (a network partition of one pod)."""
+        self.silencer.isolate(ip)
 
     def down(self):
         self.silencer.clear()

@@ -17,6 +17,12 @@ class Silencer:
         subprocess.run(["nft", "add", "rule", "inet", self.table, "out", "ip", "daddr", ip,
                         "drop"], check=True)
 
+    def isolate(self, ip):
+        """Drops every packet to and from `ip` (a partition of one pod)."""
+        self.silence(ip)
+        subprocess.run(["nft", "add", "rule", "inet", self.table, "out", "ip", "saddr", ip,
+                        "drop"], check=True)
+
     def clear(self):
         subprocess.run(["nft", "delete", "table", "inet", self.table],
                        stderr=subprocess.DEVNULL)

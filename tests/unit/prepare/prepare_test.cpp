@@ -519,3 +519,29 @@ TEST_CASE("run: a symlinked nodes.conf is rewritten through the link, which stay
   CHECK(*files::read(real) != original);
   CHECK(*files::read(c.nodes_conf + ".bak") == original);
 }
+
+TEST_CASE("run: a symlinked nodes.conf made by another user is refused, nothing changes") {
+  // Followed as root, a link another user (Redis' own, say) planted would let that user have
+  // prepare overwrite any file on the node.
+  if (::geteuid() != 0) return;  // only root can give a link another owner
+  TempDir dir;
+  FakeResolver resolver;
+  auto c = prepareConfig(dir);
+  std::string real = dir.file("real-nodes.conf");
+  std::string original = readData("nodes_conf/redis-7.0-created-master.conf");
+  REQUIRE(files::writeAtomically(real, original));
+  REQUIRE(files::writeAtomically(dir.file("dump.rdb"), "REDIS0010"));
+  REQUIRE(::symlink(real.c_str(), c.nodes_conf.c_str()) == 0);
+  REQUIRE(::lchown(c.nodes_conf.c_str(), 4321, 4321) == 0);
+  auto r = prepare::run(c, resolver);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == Errc::Refused);
+  CHECK(r.error().message.find("symbolic link made by uid 4321") != std::string::npos);
+  CHECK(r.error().message.find("nothing was changed") != std::string::npos);
+  auto link = files::inspect(c.nodes_conf);
+  REQUIRE(link.has_value());
+  CHECK(link->symlink);
+  CHECK(link->link_owner == 4321);
+  CHECK(*files::read(real) == original);
+  CHECK(files::inspect(c.nodes_conf + ".bak")->type == files::FileInfo::Type::Missing);
+}

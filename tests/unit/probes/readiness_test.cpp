@@ -227,3 +227,17 @@ TEST_CASE("gate: a check that keeps flapping faster than the rise time stays fai
   }
   CHECK(transitions == 0);
 }
+
+TEST_CASE("a Redis that answers with an error passes redis-ping; the other checks say why") {
+  // rename-command CLUSTER "": PING and INFO answer, CLUSTER INFO does not.
+  const std::string why =
+      "Redis answers, but not to CLUSTER: it is renamed or disabled (rename-command ...)";
+  auto checks = probes::readinessChecks({nullptr, why, false, true});
+  CHECK(named(checks, "redis-ping").ok);
+  CHECK(failing(checks) ==
+        Names{"redis-loading", "cluster-joined", "replication", "shard-slots", "cluster-majority"});
+  for (const auto& c : checks) {
+    if (!c.ok) CHECK(c.reason.find("not to CLUSTER") != std::string::npos);
+    CHECK(c.reason.find("does not answer") == std::string::npos);
+  }
+}

@@ -202,11 +202,17 @@ def run_one(args, size, label, binary, net):
     os.environ["RCA_AGENT_BIN"] = binary
     kind = PreAttentionSet if label == "before" else LocalStatefulSet
     with kind(root, pods=size, replicas=1, node_timeout=NODE_TIMEOUT, net=net) as sts:
+        t0 = time.monotonic()
         form(sts, args)
+        started = time.monotonic() - t0
         sts.wait_healthy(timeout=args.form_timeout, interval=0.5)
+        formed = time.monotonic() - t0
         time.sleep(args.settle)
         r = measure(sts, args.window, with_counter=label == "after")
     r["label"] = label
+    r["formed"] = formed
+    print(f"  {label:6s} {size:2d} pods: formed by {args.form} {formed:.1f} s after the first pod "
+          f"started (every pod started after {started:.1f} s)", flush=True)
     top = ", ".join(f"{k} {v:.1f}" for k, v in r["top"].items())
     counter = "" if r["dns_counter"] is None else f" (agents' counter {r['dns_counter']:.1f})"
     print(f"  {label:6s} {size:2d} pods: {r['cmds']:8.1f} commands/s ({r['per_pod']:.2f} per "
@@ -218,14 +224,14 @@ def run_one(args, size, label, binary, net):
 
 def table(results, sizes):
     print()
-    print("| pods | variant | commands/s, all servers | per pod | agents' CPU, % of a core "
-          "| per agent | name lookups/s (hosts opens) | agents' counter |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| pods | variant | formed after | commands/s, all servers | per pod | agents' CPU, "
+          "% of a core | per agent | name lookups/s (hosts opens) | agents' counter |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for size in sizes:
         for label in ("before", "after"):
             r = results[(label, size)]
             counter = "-" if r["dns_counter"] is None else f"{r['dns_counter']:.1f}"
-            print(f"| {size} | {label} | {r['cmds']:.1f} | {r['per_pod']:.2f} | "
+            print(f"| {size} | {label} | {r['formed']:.1f} s | {r['cmds']:.1f} | {r['per_pod']:.2f} | "
                   f"{100 * r['cpu']:.1f} | {100 * r['cpu_per_agent']:.2f} | "
                   f"{r['dns_opens']:.1f} | {counter} |")
 

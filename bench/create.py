@@ -11,7 +11,8 @@ slots, and every master with its replica. The agent shortens cluster-node-timeou
 while it creates; each agent round also checks that every node runs 15000 again afterwards and
 reports when the last one did ("restored").
 
-Usage: /usr/bin/python3 bench/create.py [--rounds 5]   (needs root and a built agent)
+Usage: /usr/bin/python3 bench/create.py [--rounds 5] [--net 127.11]   (needs root and a built
+agent; RCA_AGENT_BIN picks another agent binary, e.g. an earlier build to compare with)
 """
 import argparse
 import os
@@ -85,15 +86,24 @@ def round_redis_cli(root, net):
         return {"converged": converged, "formed": formed, "returned": returned}
 
 
+def round_net(fixed, r, name):
+    if fixed is None:
+        return f"127.{60 + 2 * r + (name == 'agent')}"
+    a, b = fixed.split(".")
+    return f"{a}.{int(b) + (name == 'redis-cli')}"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--net", help="one loopback network for every round (127.N; the redis-cli "
+                    "rounds use 127.N+1); default: 127.60 and up, one per round")
     args = ap.parse_args()
     results = {"agent": [], "redis-cli": []}
     with tempfile.TemporaryDirectory(prefix="rca-bench-create-") as tmp:
         for r in range(args.rounds):
             for name, fn in (("agent", round_agent), ("redis-cli", round_redis_cli)):
-                res = fn(os.path.join(tmp, f"{name}-{r}"), f"127.{60 + 2 * r + (name == 'agent')}")
+                res = fn(os.path.join(tmp, f"{name}-{r}"), round_net(args.net, r, name))
                 results[name].append(res)
                 extra = f" (redis-cli returned after {res['returned']:.2f} s)" if "returned" in res else ""
                 if "restored" in res:

@@ -25,9 +25,9 @@ constexpr int64_t kDefaultNodeTimeoutMs = 15000;
 // How long the layout keeper waits for a peer's /peerinfo when the pool has no fresh answer.
 constexpr int64_t kPeerInfoTimeoutMs = 300;
 
-cluster::CreatorOptions creatorOptions(const config::Config& c) {
-  return {c.cluster_nodes, c.cluster_replicas,   c.node_name,          c.zone,
-          c.crash_after,   c.peer_host_template, c.ordinal.value_or(0)};
+cluster::CreatorOptions creatorOptions(const config::Config& c, int probe_workers) {
+  return {c.cluster_nodes, c.cluster_replicas,   c.node_name,           c.zone,
+          c.crash_after,   c.peer_host_template, c.ordinal.value_or(0), probe_workers};
 }
 
 cluster::HealerOptions healerOptions(const config::Config& c) {
@@ -109,7 +109,7 @@ ClusterDriver::ClusterDriver(const config::Config& config, cluster::PeerPool& pe
       peers_(peers),
       boost_(statefile::pathBeside(config.nodes_conf, statefile::kTimeoutBoost), peers, activity),
       creator_(
-          creatorOptions(config), peers, boost_,
+          creatorOptions(config, peers.workers()), peers, boost_,
           [](const cluster::PeerProbe& pod) -> std::optional<cluster::Placement> {
             if (!pod.agent) return std::nullopt;
             return placeOf(*pod.agent);

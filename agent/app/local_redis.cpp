@@ -47,7 +47,7 @@ bool LocalRedis::observe() {
     kLog.info("Connected to the local Redis", {{"address", endpoint_.str()}});
     on_connect_();
   }
-  auto snap = cluster::takeSnapshot(*conn_);
+  auto snap = cluster::takeSnapshot(*conn_, &nodes_cache_);
   if (!snap) {
     lost(snap.error());
     return false;

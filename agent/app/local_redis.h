@@ -46,6 +46,7 @@ class LocalRedis {
   std::function<void()> on_connect_;
   std::optional<redis::Connection> conn_;
   std::optional<cluster::Snapshot> snapshot_;
+  cluster::NodesCache nodes_cache_;  // the view is parsed again only when it changed
   std::string error_;
   bool timed_out_ = false;
   bool answered_ = false;  // the last failure was an error reply, not a silent or lost Redis

@@ -80,8 +80,11 @@ void OrdinalLearner::noteOwnNode(const cluster::Snapshot& local) {
 
 void OrdinalLearner::noteLocal(const cluster::Snapshot& local) {
   if (!local.nodes || local.myself() == nullptr || !my_ordinal_) return;
-  known_.clear();
-  for (const auto& n : local.nodes->nodes()) known_.insert(n.id);
+  if (local.nodes != known_view_) {
+    known_.clear();
+    for (const auto& n : local.nodes->nodes()) known_.insert(n.id);
+    known_view_ = local.nodes;
+  }
   noteOwnNode(local);
   changed_ |= map_.set(local.myId(), *my_ordinal_, true);
 }

@@ -12,6 +12,7 @@
 // Loop thread only.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -58,9 +59,10 @@ class OrdinalLearner {
   nodes_conf::OrdinalMap map_;
   std::vector<Birth> births_;  // oldest first
   bool fresh_ = false;
-  bool changed_ = false;
-  std::set<std::string> known_;  // the node IDs in the local view, as of noteLocal  // the map
-                                 // changed since it was last saved
+  bool changed_ = false;         // the map changed since it was last saved
+  std::set<std::string> known_;  // the node IDs in the local view, as of noteLocal
+  // The view known_ was built from: an unchanged view (cluster::NodesCache) is not walked again.
+  std::shared_ptr<const nodes_conf::NodesConf> known_view_;
 };
 
 // True when `local` shows a node as Redis starts it without a nodes.conf: it knows only itself,

@@ -28,6 +28,18 @@ bool failing(const nodes_conf::Node& n) {
   return n.isFailed() || n.isPfail() || n.isNoaddr() || !n.isConnected();
 }
 
+// A node that knows no other node and owns no slot: not in any cluster.
+bool alone(const Snapshot& s) {
+  return s.nodes && s.nodes->nodes().size() <= 1 && s.slotsAssigned() == 0;
+}
+
+// Whether some peer's latest answer (of any round) shows a cluster being formed or formed.
+bool clusterAmong(const std::vector<PeerProbe>& probes, int me) {
+  return std::any_of(probes.begin(), probes.end(), [&](const PeerProbe& p) {
+    return p.ordinal != me && p.snapshot && p.snapshot->nodes && !alone(*p.snapshot);
+  });
+}
+
 }  // namespace
 
 Attention::Attention(AttentionOptions options, Clock& clock)
@@ -40,9 +52,13 @@ Attention::Attention(AttentionOptions options, Clock& clock)
 }
 
 void Attention::scheduleSweep(int64_t now) {
-  int64_t spread = options_.sweep_ms / 5;
+  next_sweep_ms_ = now + jittered(options_.sweep_ms);
+}
+
+int64_t Attention::jittered(int64_t ms) {
+  int64_t spread = ms / 5;
   std::uniform_int_distribution<int64_t> jitter(-spread, spread);
-  next_sweep_ms_ = now + options_.sweep_ms + jitter(rng_);
+  return ms + jitter(rng_);
 }
 
 void Attention::lookAtEverything(const std::string& why) {
@@ -146,11 +162,45 @@ bool Attention::due(Watch& w, const std::string& reason, int64_t now, bool& fres
   return true;
 }
 
+void Attention::lookAtAll(Focus& f) const {
+  f.all = true;
+  for (int k = 0; k < options_.nodes; ++k) {
+    if (k != options_.my_ordinal) f.ordinals.push_back(k);
+  }
+}
+
+// Whether this node waits to be met, as of this pass; logs when that changes.
+bool Attention::updateWaiting(const Snapshot& local, const std::vector<PeerProbe>& last,
+                              bool want_all, int64_t now) {
+  bool was = waiting_;
+  local_alone_ = alone(local);
+  waiting_ =
+      full_look_.empty() && !want_all && local_alone_ && !clusterAmong(last, options_.my_ordinal);
+  if (waiting_ && !was) {
+    pods_.clear();
+    all_ = {};
+    next_wait_ms_ = now + jittered(options_.waiting_ms);  // every pod was just looked at
+    kLog.info("This node is empty and no peer is in a cluster: waiting to be met",
+              {{"looksEveryMs", options_.waiting_ms}});
+  } else if (was && !waiting_) {
+    kLog.info("No longer waiting to be met",
+              {{"reason", local_alone_ ? "a peer is in a cluster" : "this node met a peer"}});
+  }
+  return waiting_;
+}
+
 Focus Attention::plan(const Snapshot& local, const nodes_conf::OrdinalMap& map,
                       const std::vector<PeerProbe>& last, const std::string& want_all) {
   Focus f;
   if (!local.nodes || local.myself() == nullptr) return f;
   int64_t now = clock_.monotonicMs();
+  if (updateWaiting(local, last, !want_all.empty(), now)) {
+    if (now >= next_wait_ms_) {
+      lookAtAll(f);
+      next_wait_ms_ = now + jittered(options_.waiting_ms);
+    }
+    return f;
+  }
   auto name = [&](int k) {
     return static_cast<size_t>(k) < last.size() ? last[static_cast<size_t>(k)].pod()
                                                 : std::to_string(k);
@@ -163,10 +213,7 @@ Focus Attention::plan(const Snapshot& local, const nodes_conf::OrdinalMap& map,
     all_ = {};
   } else if (!full_look_.empty() || due(all_, every, now, fresh)) {
     if (fresh) kLog.info("Looking at every pod", {{"reason", every}});
-    f.all = true;
-    for (int k = 0; k < options_.nodes; ++k) {
-      if (k != options_.my_ordinal) f.ordinals.push_back(k);
-    }
+    lookAtAll(f);
   }
   auto reasons = podReasons(local, map, last);
   std::erase_if(pods_, [&](const auto& kv) { return reasons.count(kv.first) == 0; });
@@ -194,9 +241,12 @@ void Attention::noteRound(const Focus& focus, const std::vector<PeerProbe>& prob
   for (int k = 0; k < options_.nodes; ++k) {
     all_seen &= k == options_.my_ordinal || seen_[static_cast<size_t>(k)];
   }
-  if (all_seen || clock_.monotonicMs() - full_look_since_ >= options_.full_look_max_ms) {
+  // An empty node that found no peer in a cluster has learnt what it can: it waits to be met.
+  bool nothing_to_join = local_alone_ && !clusterAmong(probes, options_.my_ordinal);
+  if (all_seen || nothing_to_join ||
+      clock_.monotonicMs() - full_look_since_ >= options_.full_look_max_ms) {
     kLog.info("Looked at every pod; from now on only at pods that need it",
-              {{"everyPodAnswered", all_seen}});
+              {{"everyPodAnswered", all_seen}, {"noClusterYet", nothing_to_join}});
     full_look_.clear();
   }
 }
@@ -205,6 +255,7 @@ int64_t Attention::msUntilDue() const {
   if (!full_look_.empty()) return 0;
   int64_t now = clock_.monotonicMs();
   int64_t next = next_sweep_ms_;
+  if (waiting_) next = std::min(next, next_wait_ms_);
   if (!all_.reason.empty()) next = std::min(next, all_.next_ms);
   for (const auto& [k, w] : pods_) next = std::min(next, w.next_ms);
   return std::max<int64_t>(0, next - now);

@@ -13,8 +13,12 @@
 // plus a slow sweep every ~30 s (jittered +-20%) that resolves every name, compares the
 // answers with the view, and samples one peer's own view (does it still know this node?).
 // A pod that stays amiss is looked at again after 200 ms, then 400, 800, then every second;
-// a new reason starts that over. Pure decisions over snapshots and the clock; the driver
-// probes what it returns. The model is described in docs/identity.md.
+// a new reason starts that over. One exception keeps a StatefulSet of empty pods from loading
+// itself while ordinal 0 creates the cluster: an empty node that sees no peer in a cluster
+// either ("waiting to be met") has nothing to heal and is met by the creator, so it looks at
+// every pod only every ~10 s (jittered +-20%), with no per-pod looks in between; the first
+// peer seen in a cluster, or the creator's MEET, ends that at once. Pure decisions over snapshots
+// and the clock; the driver probes what it returns. The model is described in docs/identity.md.
 #pragma once
 
 #include <cstdint>
@@ -37,6 +41,7 @@ struct AttentionOptions {
   int64_t max_backoff_ms = 1000;     // the slowest
   int64_t sweep_ms = 30000;          // the slow sweep, jittered by +-20%
   int64_t full_look_max_ms = 10000;  // looking at everything after a restart ends by then
+  int64_t waiting_ms = 10000;        // an empty node waiting to be met: every pod this often
   uint64_t seed = 0;
 };
 
@@ -66,6 +71,8 @@ class Attention {
   int64_t msUntilDue() const;
   // Pods under attention now (the other ordinals only cost the local view).
   int64_t watched() const { return static_cast<int64_t>(pods_.size()); }
+  // This node is empty and no peer seen so far is in a cluster: it waits to be met.
+  bool waitingToBeMet() const { return waiting_; }
 
  private:
   struct Watch {
@@ -85,6 +92,10 @@ class Attention {
   // Whether `w` is due now for `reason`; a new reason starts its backoff over (and sets
   // `fresh`, for the log).
   bool due(Watch& w, const std::string& reason, int64_t now, bool& fresh);
+  bool updateWaiting(const Snapshot& local, const std::vector<PeerProbe>& last, bool want_all,
+                     int64_t now);
+  void lookAtAll(Focus& f) const;
+  int64_t jittered(int64_t ms);  // ms +-20%
   void scheduleSweep(int64_t now);
 
   AttentionOptions options_;
@@ -97,7 +108,10 @@ class Attention {
   std::vector<bool> seen_;  // ordinals answered (or failed) since the full look began
   std::vector<Dns> dns_;    // by ordinal: the latest answer for its name
   int64_t next_sweep_ms_ = 0;
-  int sample_ = -1;  // the peer the sweep samples, until looked at
+  int sample_ = -1;           // the peer the sweep samples, until looked at
+  bool waiting_ = false;      // waitingToBeMet() as of the last plan
+  bool local_alone_ = false;  // the local node knew no other node at the last plan
+  int64_t next_wait_ms_ = 0;  // the next slow look while waiting
 };
 
 }  // namespace agent::cluster

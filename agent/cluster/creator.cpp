@@ -122,6 +122,11 @@ const char* createPhaseName(CreatePhase phase) {
   return "unknown";
 }
 
+int64_t creatorRoundBudgetMs(int nodes, int workers) {
+  int64_t per_worker = (std::max(nodes - 1, 0) + std::max(workers, 1) - 1) / std::max(workers, 1);
+  return std::max(Creator::kProbeBudgetMs, per_worker * kCreatorProbeMs);
+}
+
 Assessment assessForCreation(const std::vector<PeerProbe>& pods, const CreatePlan& plan) {
   Assessment a;
   for (const auto& p : pods) {
@@ -373,7 +378,10 @@ bool Creator::waitForK8sNodes(const std::vector<Placement>& places, int64_t now)
 
 int64_t Creator::step() {
   if (phase_ == CreatePhase::Done) return kMaxBackoffMs;
-  auto pods = pods_.probe({{}, Pods::Depth::Snapshot, true, kProbeBudgetMs});
+  auto pods = pods_.probe({{},
+                           Pods::Depth::Snapshot,
+                           true,
+                           creatorRoundBudgetMs(options_.nodes, options_.probe_workers)});
   if (!allAnswering(pods) || !allVouched(pods)) {
     backoff_ms_ = std::min(backoff_ms_ * 2, kMaxBackoffMs);
     return backoff_ms_;

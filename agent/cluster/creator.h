@@ -50,7 +50,15 @@ struct CreatorOptions {
   // (cluster/identity.h) before the pod's node is touched.
   std::string set;
   int my_ordinal = 0;
+  int probe_workers = 4;  // the pool's workers: how many pods a round probes at once
 };
+
+// The budget of one creator round over `nodes` pods probed `workers` at a time: a round must
+// see every pod answer, so it grows with the pods each worker has to probe in turn (about
+// kCreatorProbeMs each, a snapshot and the agent's /peerinfo, on a busy node), and never falls
+// below Creator::kProbeBudgetMs. Pods that answer sooner end the round sooner.
+inline constexpr int64_t kCreatorProbeMs = 150;
+int64_t creatorRoundBudgetMs(int nodes, int workers);
 
 // Looks up where a pod runs through its agent: nullopt when the agent did not answer (ask again
 // later); empty names when it answered without them (no NODE_NAME or zone: never will).
@@ -61,7 +69,7 @@ class Creator {
   Creator(CreatorOptions options, Pods& pods, TimeoutBoost& boost, PlacementLookup lookup,
           Activity& activity, Clock& clock = systemClock());
   // One pass over the live state: probes every pod (and asks its agent who it is) within a
-  // budget of kProbeBudgetMs, and sends the next step's commands. Returns the milliseconds to
+  // budget of creatorRoundBudgetMs, and sends the next step's commands. Returns the milliseconds to
   // wait before the next pass.
   int64_t step();
   CreatePhase phase() const { return phase_; }

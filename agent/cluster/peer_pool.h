@@ -69,6 +69,8 @@ class PeerPool final : public Pods {
   // anyway, never through the pod's name): last()[ordinal] becomes a live probe of it.
   void setOwn(int ordinal, const std::string& ip, const Snapshot& local, const AgentInfo& self);
 
+  // How many pods a round probes at once.
+  int workers() const { return static_cast<int>(workers_.size()); }
   // Name lookups and Redis probes made so far (the agent's own cost, for /metrics).
   int64_t dnsLookups() const;
   int64_t redisProbes() const;

@@ -137,6 +137,7 @@ bool Keeper::refreshPlaces(const nodes_conf::NodesConf& view, const std::string&
   bool changed = false;
   std::set<std::string> seen;
   int asked = 0;
+  places_settled_ = true;  // until a node without a place at its address is found
   for (const auto& n : view.nodes()) {
     seen.insert(n.id);
     Known& k = known_[n.id];
@@ -146,7 +147,9 @@ bool Keeper::refreshPlaces(const nodes_conf::NodesConf& view, const std::string&
       continue;
     }
     const std::string& ip = n.address.host;
-    if (ip.empty() || (k.place && k.ip == ip)) continue;
+    if (k.place && k.ip == ip && !ip.empty()) continue;
+    places_settled_ = false;
+    if (ip.empty()) continue;
     bool moved = k.ip != ip;
     if (!moved && now - k.tried_ms < kLookupRetryMs) continue;
     if (asked++ >= kLookupsPerPass) continue;
@@ -206,6 +209,21 @@ void Keeper::wait(std::string detail) {
   report_.detail = std::move(detail);
 }
 
+bool Keeper::noteView(const cluster::Snapshot& local, const std::string& my_id, int64_t now,
+                      bool& placed) {
+  std::string epoch = local.cluster_info.str("cluster_current_epoch");
+  bool same = local.nodes == seen_view_ && epoch == seen_epoch_;
+  if (!same || !places_settled_) placed = refreshPlaces(*local.nodes, my_id, now);
+  if (same) return false;
+  seen_view_ = local.nodes;
+  seen_epoch_ = std::move(epoch);
+  std::string print = fingerprint(local);
+  if (print == fingerprint_) return false;
+  fingerprint_ = std::move(print);
+  quiet_since_ms_ = now;
+  return true;
+}
+
 bool Keeper::step(const cluster::Snapshot& local, bool may_act) {
   int64_t now = clock_.monotonicMs();
   const nodes_conf::Node* me = local.myself();
@@ -215,13 +233,8 @@ bool Keeper::step(const cluster::Snapshot& local, bool may_act) {
     quiet_since_ms_ = now;
     return false;
   }
-  bool placed = refreshPlaces(*local.nodes, me->id, now);
-  std::string print = fingerprint(local);
-  bool changed = print != fingerprint_;
-  if (changed) {
-    fingerprint_ = print;
-    quiet_since_ms_ = now;
-  }
+  bool placed = false;
+  bool changed = noteView(local, me->id, now, placed);
   auto why = unsettled(local);
   if (why) quiet_since_ms_ = now;
   if (changed || placed || !report_.planned) replan(local);

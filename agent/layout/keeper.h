@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -94,6 +95,10 @@ class Keeper {
   };
 
   bool refreshPlaces(const nodes_conf::NodesConf& view, const std::string& my_id, int64_t now);
+  // Whether the layout (the fingerprint) changed since the last pass; skipped, with the places,
+  // when the local view is the very one of the last pass (cluster::NodesCache shares it).
+  bool noteView(const cluster::Snapshot& local, const std::string& my_id, int64_t now,
+                bool& placed);
   std::map<std::string, Place> places() const;
   void replan(const cluster::Snapshot& local);
   void logPlan();
@@ -114,6 +119,9 @@ class Keeper {
   Report report_;
   std::map<std::string, Known> known_;  // by node ID
   std::string fingerprint_;
+  std::shared_ptr<const nodes_conf::NodesConf> seen_view_;  // the view fingerprint_ is of
+  std::string seen_epoch_;                                  // and its cluster_current_epoch
+  bool places_settled_ = false;  // every node of seen_view_ had a place at its address
   int64_t quiet_since_ms_ = 0;
   std::string logged_plan_;
   std::optional<Pending> pending_;

@@ -13,6 +13,7 @@ using namespace agent;
 using namespace agent::cluster;
 using agent::testing::FakeClock;
 using agent::testing::FakeCluster;
+using agent::testing::simId;
 
 namespace {
 
@@ -104,4 +105,93 @@ TEST_CASE("the sweep finds a name that leads elsewhere, and a look renews it onc
   probed = f.untilSweep();
   CHECK(contains(probed, 3));
   CHECK(identityConflicts(f.fake.last(), kMe, FakeCluster::kSet).empty());
+}
+
+namespace {
+
+// An empty pod of a StatefulSet whose cluster does not exist yet (or does, when `formed`).
+struct EmptyFixture {
+  explicit EmptyFixture(bool formed)
+      : fake(formed ? FakeCluster::formed(6, 1) : FakeCluster::fresh(6)),
+        attention(Fixture::options(), clock) {
+    if (formed) fake.wipe(kMe, simId(9));
+    fake.local = kMe;
+    attention.lookAtEverything("the local Redis was (re)connected");
+  }
+
+  // One pass of the driver without the sweep (it resolves names only): the pods probed.
+  std::vector<int> pass() {
+    auto focus = attention.plan(fake.snapshotOf(kMe), map, fake.last(), "");
+    if (!focus.ordinals.empty()) {
+      attention.noteRound(focus, fake.probe({focus.ordinals, Pods::Depth::Snapshot, true, 300}));
+    }
+    return focus.ordinals;
+  }
+
+  // Passes every 100 ms for `ms`; the times (ms from now) of those that probed a pod.
+  std::vector<int64_t> probingPasses(int64_t ms) {
+    std::vector<int64_t> at;
+    for (int64_t t = 0; t < ms; t += 100) {
+      if (!pass().empty()) at.push_back(t);
+      clock.advance(100);
+    }
+    return at;
+  }
+
+  FakeClock clock;
+  FakeCluster fake;
+  nodes_conf::OrdinalMap map;
+  Attention attention;
+};
+
+}  // namespace
+
+TEST_CASE("an empty node that finds no cluster waits to be met: every pod every 8-12 s only") {
+  EmptyFixture f(false);
+  CHECK(f.pass().size() == 5);  // the look after the start
+  CHECK(f.attention.waitingToBeMet() == false);
+  auto at = f.probingPasses(60000);
+  CHECK(f.attention.waitingToBeMet());
+  REQUIRE(at.size() >= 4);
+  REQUIRE(at.size() <= 7);
+  int64_t before = 0;
+  for (int64_t t : at) {
+    CHECK(t - before >= 8000);
+    CHECK(t - before <= 12100);
+    before = t;
+  }
+  CHECK(f.attention.watched() == 0);  // no per-pod looks for pods without a known node
+}
+
+TEST_CASE("an empty node waiting to be met looks again in the very pass after a MEET") {
+  EmptyFixture f(false);
+  f.pass();
+  f.probingPasses(3000);
+  REQUIRE(f.attention.waitingToBeMet());
+  REQUIRE(f.fake.command(0, {"CLUSTER", "MEET", "10.0.0.5", "6379"}));
+  CHECK(f.pass().size() == 5);
+  CHECK_FALSE(f.attention.waitingToBeMet());
+}
+
+TEST_CASE("an empty node that sees a peer in a cluster stops waiting at its next look") {
+  EmptyFixture f(false);
+  f.pass();
+  f.probingPasses(1000);
+  REQUIRE(f.attention.waitingToBeMet());
+  // The others formed a cluster without this pod (it will join it); the next slow look sees it.
+  REQUIRE(f.fake.command(1, {"CLUSTER", "MEET", "10.0.0.2", "6379"}));
+  auto at = f.probingPasses(13000);
+  REQUIRE_FALSE(at.empty());
+  CHECK_FALSE(f.attention.waitingToBeMet());
+  // From then on every pod is looked at every second at least, as before the wait.
+  auto after = f.probingPasses(5000);
+  CHECK(after.size() >= 5);
+}
+
+TEST_CASE("an empty node in a pod of an existing cluster never waits: it joins at full speed") {
+  EmptyFixture f(true);
+  CHECK(f.pass().size() == 5);
+  auto at = f.probingPasses(5000);
+  CHECK_FALSE(f.attention.waitingToBeMet());
+  CHECK(at.size() >= 5);
 }

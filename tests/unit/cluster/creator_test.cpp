@@ -327,3 +327,30 @@ TEST_CASE("creation from Redis 7.0 masters and Valkey 8 replicas goes ahead") {
   for (int r = 3; r < 6; ++r) CHECK_FALSE(c.fake.nodeOf(r).master);
   CHECK(c.activity.errors.get(ErrorKind::OlderReplicaRefused) == 0);
 }
+
+TEST_CASE("a creator round's budget grows with the pods each probe worker has in turn") {
+  CHECK(creatorRoundBudgetMs(6, 4) == Creator::kProbeBudgetMs);
+  CHECK(creatorRoundBudgetMs(24, 4) == Creator::kProbeBudgetMs);
+  CHECK(creatorRoundBudgetMs(48, 4) == 12 * kCreatorProbeMs);
+  CHECK(creatorRoundBudgetMs(96, 4) == 24 * kCreatorProbeMs);
+  CHECK(creatorRoundBudgetMs(48, 8) == Creator::kProbeBudgetMs);
+  CHECK(creatorRoundBudgetMs(1, 0) == Creator::kProbeBudgetMs);
+}
+
+TEST_CASE("48 empty pods: every round gets the scaled budget, and the cluster is formed") {
+  testing::TempDir dir;
+  FakeClock clock;
+  Activity activity;
+  FakeCluster fake = FakeCluster::fresh(48);
+  TimeoutBoost boost(statefile::pathBeside(dir.file("nodes.conf"), statefile::kTimeoutBoost), fake,
+                     activity, clock);
+  Creator creator({48, 1, "node-0", "", "", FakeCluster::kSet, 0, 4}, fake, boost, k8sNode,
+                  activity, clock);
+  for (int i = 0; i < 40 && creator.phase() != CreatePhase::Done; ++i) creator.step();
+  CHECK(creator.phase() == CreatePhase::Done);
+  REQUIRE_FALSE(fake.requests.empty());
+  for (const auto& r : fake.requests) {
+    if (r.agent_info) CHECK(r.budget_ms == 12 * kCreatorProbeMs);
+  }
+  CHECK(fake.count("CLUSTER ADDSLOTSRANGE") == 24);
+}

@@ -37,6 +37,7 @@ std::vector<Share> shares(const std::vector<MasterSlots>& masters,
   std::map<std::string, int> have;
   for (const auto& m : masters) have[m.id] += static_cast<int>(m.slots.size());
   std::vector<Share> wanted;
+  wanted.reserve(targets.size() + have.size());
   for (const auto& id : targets) wanted.push_back({id, have[id], 0});
   std::stable_sort(wanted.begin(), wanted.end(), [](const Share& a, const Share& b) {
     return a.have != b.have ? a.have > b.have : a.id < b.id;

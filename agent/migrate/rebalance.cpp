@@ -99,6 +99,7 @@ std::string ownerOf(const std::vector<Master>& masters, int slot) {
 
 std::vector<std::string> idsOf(const std::vector<Peer>& peers) {
   std::vector<std::string> ids;
+  ids.reserve(peers.size());
   for (const auto& p : peers) ids.push_back(p.id);
   return ids;
 }
@@ -179,6 +180,7 @@ namespace {
 
 std::vector<MasterSlots> slotsOf(const std::vector<Master>& masters) {
   std::vector<MasterSlots> out;
+  out.reserve(masters.size());
   for (const auto& m : masters) out.push_back({m.peer.id, m.slots});
   return out;
 }

@@ -96,7 +96,8 @@ TEST_CASE("BUSYKEY with identical copies: the source's copy is dropped and the m
   CHECK(f.nodes[1].keys[9].size() == 3);
   CHECK(f.nodes[0].keys[9].empty());
   CHECK(f.owner(9) == f.nodes[1].id);
-  CHECK(f.texts("EVAL").size() == 1);  // only the key that was on both sides
+  CHECK(f.nodes[1].keys[9].at("k9-1") == "v");
+  CHECK(f.texts("MIGRATE").size() == 1);  // nothing left once the identical copy is dropped
 }
 
 TEST_CASE("BUSYKEY with different copies: reported, both kept, the slot stays open") {
@@ -193,30 +194,34 @@ TEST_CASE("rebalance refuses while a master does not know the new one yet") {
 }
 
 TEST_CASE("a rebalance stopped at any step of a slot is finished by the next run") {
-  // Each point stops the engine (its connection dies) right before the named command.
+  // Each point stops the engine right before the named command: from there on nothing it
+  // sends arrives (the process is gone).
   struct Stop {
-    const char* name;
+    std::string name;
     std::string prefix;
-    int nth;  // the nth command with that prefix (1-based)
+    int nth;        // the nth command with that prefix (1-based)
+    int open_left;  // slots the stop leaves open (in this model: the target's claim wins at once)
   };
   const std::vector<Stop> stops = {
-      {"after IMPORTING", "CLUSTER SETSLOT 16383 MIGRATING", 1},
-      {"after MIGRATING", "MIGRATE", 1},
-      {"mid-batch", "MIGRATE", 2},
-      {"before NODE on the target", "CLUSTER SETSLOT 16383 NODE", 1},
-      {"after NODE on the target", "CLUSTER SETSLOT 16383 NODE", 2},
-      {"after NODE on the source", "CLUSTER SETSLOT 16383 NODE", 3},
+      {"after IMPORTING", "CLUSTER SETSLOT 16383 MIGRATING", 1, 1},
+      {"after MIGRATING", "MIGRATE", 1, 1},
+      {"mid-batch", "MIGRATE", 2, 1},
+      {"before NODE on the target", "CLUSTER SETSLOT 16383 NODE", 1, 1},
+      {"after NODE on the target", "CLUSTER SETSLOT 16383 NODE", 2, 1},
+      {"after NODE on the source", "CLUSTER SETSLOT 16383 NODE", 3, 0},
   };
   for (const auto& stop : stops) {
     CAPTURE(stop.name);
     auto f = FakeSlots::split(3, 1, 2);
     auto keys = f.allKeys();
     int seen = 0;
+    bool dead = false;
     f.before = [&](const std::string& id,
                    const std::vector<std::string>& args) -> std::optional<Result<redis::Reply>> {
       FakeSlots::Sent s{id, args, {}, {}};
       std::string t = s.text().substr(2);
-      if (t.rfind(stop.prefix, 0) == 0 && ++seen == stop.nth) return transportError();
+      if (t.rfind(stop.prefix, 0) == 0 && ++seen == stop.nth) dead = true;
+      if (dead) return transportError();
       return std::nullopt;
     };
     Activity activity;
@@ -226,6 +231,7 @@ TEST_CASE("a rebalance stopped at any step of a slot is finished by the next run
     f.before = nullptr;
     auto report = rebalance(f, f.peers(), o, activity);
     REQUIRE(report);
+    CHECK(report->repaired == stop.open_left);
     CHECK(f.openSlots() == 0);
     CHECK(f.allKeys() == keys);
     CHECK(f.keysOnOwners());

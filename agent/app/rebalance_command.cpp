@@ -112,6 +112,8 @@ int run(const Flags& f) {
   options.mover = f.mover;
   options.mover.password = *password;
   options.dry_run = f.dry_run;
+  options.wait_ready_ms = 60000;
+  options.sleep = [](int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); };
   options.on_progress = [](const migrate::Progress& p) { printProgress(p, false); };
   if (f.pause_after_open) {
     options.hooks.after_open = [](int slot) {

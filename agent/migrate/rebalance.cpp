@@ -41,6 +41,14 @@ Result<nodes_conf::NodesConf> viewOf(Nodes& nodes, const Peer& peer) {
                                            peer.host, peer.port, me.id, peer.id));
   }
   if (!me.isMaster()) return fail(Errc::Refused, peer.id + " is no longer a master; run again");
+  auto info = nodes.command(peer.id, {"CLUSTER", "INFO"});
+  if (!info) return info.error();
+  if (info->str.find("cluster_state:ok") == std::string::npos) {
+    return fail(Errc::Refused, fmt::format("{} does not report cluster_state:ok yet (a master "
+                                           "just added waits out its rejoin delay): wait and "
+                                           "run again",
+                                           peer.id));
+  }
   return view;
 }
 
@@ -233,12 +241,28 @@ Status runMoves(SlotMover& mover, const std::vector<Peer>& peers, const Plan& pl
   return {};
 }
 
+// readMasters, again every 500 ms while it is refused (the masters do not agree or are not ok
+// yet), for up to options.wait_ready_ms.
+Result<std::vector<Master>> readyMasters(Nodes& nodes, const std::vector<Peer>& peers,
+                                         const RebalanceOptions& options) {
+  constexpr int64_t kStepMs = 500;
+  for (int64_t waited = 0;; waited += kStepMs) {
+    auto masters = readMasters(nodes, peers);
+    if (masters || masters.error().code != Errc::Refused || waited >= options.wait_ready_ms ||
+        !options.sleep) {
+      return masters;
+    }
+    kLog.info("Waiting for the masters to agree", {{"why", masters.error().message}});
+    options.sleep(kStepMs);
+  }
+}
+
 }  // namespace
 
 Result<RebalanceReport> rebalance(Nodes& nodes, const std::vector<Peer>& peers,
                                   const RebalanceOptions& options, Activity& activity) {
   RebalanceReport report;
-  auto masters = readMasters(nodes, peers);
+  auto masters = readyMasters(nodes, peers, options);
   if (!masters) return masters.error();
   auto repairs = planRepairs(*masters);
   if (!repairs) return repairs.error();
@@ -247,7 +271,7 @@ Result<RebalanceReport> rebalance(Nodes& nodes, const std::vector<Peer>& peers,
   if (!repairs->empty() && !options.dry_run) {
     if (auto done = finishOpenSlots(mover, peers, *repairs, activity); !done) return done.error();
     report.repaired = static_cast<int>(repairs->size());
-    masters = readMasters(nodes, peers);
+    masters = readyMasters(nodes, peers, options);
     if (!masters) return masters.error();
   }
   auto targets = options.targets.empty() ? idsOf(peers) : options.targets;

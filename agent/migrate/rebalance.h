@@ -40,7 +40,9 @@ std::vector<Peer> mastersIn(const nodes_conf::NodesConf& view, const std::string
 
 // Each master's own CLUSTER NODES. Refused unless every master knows every other one (a new
 // master must have been met by all before it can import: the source's ASK and the others'
-// SETSLOT NODE name it by ID) and every slot has exactly one owner.
+// SETSLOT NODE name it by ID), reports cluster_state:ok (a master that is not ok answers
+// CLUSTERDOWN to MIGRATE's RESTORE: a master just added stays so for up to 5 s,
+// docs/redis-facts.md "The rejoin delay of a master") and every slot has exactly one owner.
 Result<std::vector<Master>> readMasters(Nodes& nodes, const std::vector<Peer>& peers);
 
 // How to finish each open slot: the target owns it already (drain what is left, then close), or
@@ -67,6 +69,10 @@ struct RebalanceOptions {
   bool dry_run = false;              // plan and repair nothing, move nothing
   MoveHooks hooks;
   std::function<void(const Progress&)> on_progress;  // after every slot
+  // How long to wait for the masters to agree and be ok before refusing (0: do not wait), and
+  // how to wait (tests pass a fake).
+  int64_t wait_ready_ms = 0;
+  std::function<void(int64_t ms)> sleep;
 };
 
 struct RebalanceReport {

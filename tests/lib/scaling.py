@@ -83,10 +83,10 @@ def balanced(sts):
     return all(abs(n - ideal) <= tolerance for n in counts.values()), counts
 
 
-def _everyone_knows(sts, node_id):
-    for p in sts.pods:
-        if p.running and node_id not in sts.command(p.ordinal, "CLUSTER", "NODES"):
-            return False, f"redis-{p.ordinal} does not know {node_id[:8]} yet"
+def _everyone_knows(sts, node_id, members):
+    for i in members:
+        if node_id not in sts.command(i, "CLUSTER", "NODES"):
+            return False, f"redis-{i} does not know {node_id[:8]} yet"
     return True, None
 
 
@@ -107,7 +107,7 @@ def make_cluster(sts, masters, new_masters=1, timeout=120):
         rc, out = redis_cli_cluster(sts, "add-node", addr(sts, m), addr(sts, 0))
         assert rc == 0, out
         node_id = sts.command(m, "CLUSTER", "MYID")
-        wait_for(f"redis-{m} known to every node", lambda: _everyone_knows(sts, node_id),
+        wait_for(f"redis-{m} known to every node", lambda: _everyone_knows(sts, node_id, range(m)),
                  timeout=timeout)
         rc, out = redis_cli_cluster(sts, "add-node", addr(sts, m + 1), addr(sts, 0),
                                     "--cluster-slave", "--cluster-master-id", node_id)

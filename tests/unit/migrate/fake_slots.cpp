@@ -197,6 +197,9 @@ Result<redis::Reply> FakeSlots::apply(SlotNode& n, const std::vector<std::string
     return keys == nullptr ? nil() : text(fakeDump(keys->at(args[1])));
   }
   if (cmd == "CLUSTER" && args.at(1) == "NODES") return text(clusterNodes(n));
+  if (cmd == "CLUSTER" && args.at(1) == "INFO") {
+    return text(fmt::format("cluster_state:{}\r\n", n.state_ok ? "ok" : "fail"));
+  }
   if (cmd == "CLUSTER" && args.at(1) == "SETSLOT") return setslot(n, args);
   if (cmd == "CLUSTER" && args.at(1) == "GETKEYSINSLOT") {
     Reply r{Reply::Type::Array, "", 0, {}};

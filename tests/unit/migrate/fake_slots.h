@@ -27,6 +27,7 @@ struct SlotNode {
   std::map<int, std::string> importing;                    // slot -> source id
   std::map<int, std::map<std::string, std::string>> keys;  // slot -> key -> value
   std::set<std::string> hidden;  // nodes it has not heard of yet (left out of CLUSTER NODES)
+  bool state_ok = true;          // CLUSTER INFO's cluster_state
   int keyCount() const;
 };
 

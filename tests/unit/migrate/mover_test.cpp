@@ -276,3 +276,30 @@ TEST_CASE("an open slot owned by a third master is reported and nothing is chang
   CHECK(f.texts("CLUSTER SETSLOT").empty());
   CHECK(f.texts("MIGRATE").empty());
 }
+
+TEST_CASE("rebalance waits for a master that is not ok yet, and refuses once the wait is over") {
+  auto f = FakeSlots::split(3, 1, 1);
+  f.nodes[3].state_ok = false;  // just added: still in its rejoin delay
+  Activity activity;
+  RebalanceOptions o;
+  o.wait_ready_ms = 2000;
+  int64_t slept = 0;
+  o.sleep = [&](int64_t ms) {
+    slept += ms;
+    if (slept >= 1000) f.nodes[3].state_ok = true;
+  };
+  auto report = rebalance(f, f.peers(), o, activity);
+  REQUIRE(report);
+  CHECK(slept == 1000);
+  CHECK(f.nodes[3].owned.size() == 4096);
+
+  auto g = FakeSlots::split(3, 1, 1);
+  g.nodes[3].state_ok = false;
+  slept = 0;
+  o.sleep = [&](int64_t ms) { slept += ms; };
+  auto refused = rebalance(g, g.peers(), o, activity);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().message.find("cluster_state:ok") != std::string::npos);
+  CHECK(slept == 2000);
+  CHECK(g.texts("CLUSTER SETSLOT").empty());
+}

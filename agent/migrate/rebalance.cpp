@@ -40,7 +40,10 @@ Result<nodes_conf::NodesConf> viewOf(Nodes& nodes, const Peer& peer) {
                                            "meanwhile; run again",
                                            peer.host, peer.port, me.id, peer.id));
   }
-  if (!me.isMaster()) return fail(Errc::Refused, peer.id + " is no longer a master; run again");
+  return view;
+}
+
+Status checkState(Nodes& nodes, const Peer& peer) {
   auto info = nodes.command(peer.id, {"CLUSTER", "INFO"});
   if (!info) return info.error();
   if (info->str.find("cluster_state:ok") == std::string::npos) {
@@ -49,7 +52,7 @@ Result<nodes_conf::NodesConf> viewOf(Nodes& nodes, const Peer& peer) {
                                            "run again",
                                            peer.id));
   }
-  return view;
+  return {};
 }
 
 // Every master must know every other one, as a working master, before slots move between
@@ -105,6 +108,13 @@ std::string ownerOf(const std::vector<Master>& masters, int slot) {
   return "";
 }
 
+std::vector<Peer> peersOf(const std::vector<Master>& masters) {
+  std::vector<Peer> out;
+  out.reserve(masters.size());
+  for (const auto& m : masters) out.push_back(m.peer);
+  return out;
+}
+
 std::vector<std::string> idsOf(const std::vector<Peer>& peers) {
   std::vector<std::string> ids;
   ids.reserve(peers.size());
@@ -131,12 +141,22 @@ std::vector<Peer> mastersIn(const nodes_conf::NodesConf& view, const std::string
 }
 
 Result<std::vector<Master>> readMasters(Nodes& nodes, const std::vector<Peer>& peers) {
-  std::vector<Master> masters;
+  std::vector<std::pair<Peer, nodes_conf::NodesConf>> views;
   for (const auto& p : peers) {
     auto view = viewOf(nodes, p);
     if (!view) return view.error();
-    if (auto agreed = checkAgreement(p, *view, peers); !agreed) return agreed.error();
-    const auto& me = view->myself();
+    // A node the seed still listed as a master may have become a replica since (add-node
+    // --cluster-slave joins as a master first): it takes no part.
+    if (view->myself().isMaster()) views.emplace_back(p, std::move(*view));
+  }
+  std::vector<Peer> live;
+  live.reserve(views.size());
+  for (const auto& [p, view] : views) live.push_back(p);
+  std::vector<Master> masters;
+  for (const auto& [p, view] : views) {
+    if (auto agreed = checkAgreement(p, view, live); !agreed) return agreed.error();
+    if (auto ok = checkState(nodes, p); !ok) return ok.error();
+    const auto& me = view.myself();
     masters.push_back({p, expand(me.slots), me.open_slots});
   }
   if (auto covered = checkCoverage(masters); !covered) return covered.error();
@@ -259,11 +279,12 @@ Result<std::vector<Master>> readyMasters(Nodes& nodes, const std::vector<Peer>& 
 
 }  // namespace
 
-Result<RebalanceReport> rebalance(Nodes& nodes, const std::vector<Peer>& peers,
+Result<RebalanceReport> rebalance(Nodes& nodes, const std::vector<Peer>& candidates,
                                   const RebalanceOptions& options, Activity& activity) {
   RebalanceReport report;
-  auto masters = readyMasters(nodes, peers, options);
+  auto masters = readyMasters(nodes, candidates, options);
   if (!masters) return masters.error();
+  const auto peers = peersOf(*masters);
   auto repairs = planRepairs(*masters);
   if (!repairs) return repairs.error();
   SlotMover mover(nodes, activity, options.mover);
@@ -271,7 +292,7 @@ Result<RebalanceReport> rebalance(Nodes& nodes, const std::vector<Peer>& peers,
   if (!repairs->empty() && !options.dry_run) {
     if (auto done = finishOpenSlots(mover, peers, *repairs, activity); !done) return done.error();
     report.repaired = static_cast<int>(repairs->size());
-    masters = readyMasters(nodes, peers, options);
+    masters = readyMasters(nodes, candidates, options);
     if (!masters) return masters.error();
   }
   auto targets = options.targets.empty() ? idsOf(peers) : options.targets;

@@ -38,7 +38,8 @@ struct Repair {
 // address). `seed_host` stands in for myself's host when the view leaves it empty.
 std::vector<Peer> mastersIn(const nodes_conf::NodesConf& view, const std::string& seed_host);
 
-// Each master's own CLUSTER NODES. Refused unless every master knows every other one (a new
+// Each master's own CLUSTER NODES (peers that say they are replicas now are left out). Refused
+// unless every master knows every other one (a new
 // master must have been met by all before it can import: the source's ASK and the others'
 // SETSLOT NODE name it by ID), reports cluster_state:ok (a master that is not ok answers
 // CLUSTERDOWN to MIGRATE's RESTORE: a master just added stays so for up to 5 s,
@@ -81,7 +82,9 @@ struct RebalanceReport {
   Progress progress;
 };
 
-Result<RebalanceReport> rebalance(Nodes& nodes, const std::vector<Peer>& peers,
+// `candidates`: the masters of some node's view (mastersIn); those that turned out to be
+// replicas by now take no part.
+Result<RebalanceReport> rebalance(Nodes& nodes, const std::vector<Peer>& candidates,
                                   const RebalanceOptions& options, Activity& activity);
 
 }  // namespace agent::migrate

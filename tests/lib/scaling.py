@@ -90,6 +90,16 @@ def _everyone_knows(sts, node_id, members):
     return True, None
 
 
+def _everyone_sees_replica(sts, node_id, members):
+    for i in members:
+        line = next((l for l in sts.command(i, "CLUSTER", "NODES").splitlines()
+                     if l.startswith(node_id)), "")
+        if "slave" not in line.split()[2:3][0:1] and " slave " not in f" {line} ".replace(
+                ",", " "):
+            return False, f"redis-{i}: {line[:80]}"
+    return True, None
+
+
 def make_cluster(sts, masters, new_masters=1, timeout=120):
     """Starts every pod of `sts` (2 * (masters + new_masters) pods), creates a cluster of
     `masters` masters with one replica each from the first pods, and adds `new_masters` empty
@@ -112,6 +122,9 @@ def make_cluster(sts, masters, new_masters=1, timeout=120):
         rc, out = redis_cli_cluster(sts, "add-node", addr(sts, m + 1), addr(sts, 0),
                                     "--cluster-slave", "--cluster-master-id", node_id)
         assert rc == 0, out
+        replica_id = sts.command(m + 1, "CLUSTER", "MYID")
+        wait_for(f"redis-{m + 1} seen as a replica by every node",
+                 lambda: _everyone_sees_replica(sts, replica_id, range(m + 2)), timeout=timeout)
         new_ids.append(node_id)
     for p in sts.pods:
         wait_for(f"redis-{p.ordinal} knows every node",

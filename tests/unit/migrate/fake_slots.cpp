@@ -116,9 +116,7 @@ SlotNode& FakeSlots::node(const std::string& id) {
 
 std::vector<migrate::Peer> FakeSlots::peers() const {
   std::vector<migrate::Peer> out;
-  for (const auto& n : nodes) {
-    if (n.master) out.push_back({n.id, n.host, n.port});
-  }
+  for (const auto& n : nodes) out.push_back({n.id, n.host, n.port});
   return out;
 }
 

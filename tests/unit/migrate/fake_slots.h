@@ -57,6 +57,7 @@ class FakeSlots final : public migrate::Nodes {
   std::vector<std::string> texts(const std::string& prefix) const;
 
   SlotNode& node(const std::string& id);
+  // Every node, as a seed's view listing them all as masters would give them.
   std::vector<migrate::Peer> peers() const;
   // Who owns `slot` (by the nodes' own claims); "" when nobody does.
   std::string owner(int slot) const;

@@ -303,3 +303,14 @@ TEST_CASE("rebalance waits for a master that is not ok yet, and refuses once the
   CHECK(slept == 2000);
   CHECK(g.texts("CLUSTER SETSLOT").empty());
 }
+
+TEST_CASE("a node the seed listed as a master but that is a replica by now takes no part") {
+  auto f = FakeSlots::split(3, 2, 1);
+  f.nodes[4].master = false;  // add-node --cluster-slave: joined as a master, then replicated
+  Activity activity;
+  auto report = rebalance(f, f.peers(), {}, activity);  // peers() lists it: it was a master
+  REQUIRE(report);
+  for (size_t i = 0; i < 4; ++i) CHECK(f.nodes[i].owned.size() == 4096);
+  CHECK(f.nodes[4].owned.empty());
+  for (const auto& s : f.sent) CHECK((s.id != f.nodes[4].id || s.args[1] == "NODES"));
+}

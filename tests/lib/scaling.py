@@ -94,8 +94,8 @@ def _everyone_sees_replica(sts, node_id, members):
     for i in members:
         line = next((l for l in sts.command(i, "CLUSTER", "NODES").splitlines()
                      if l.startswith(node_id)), "")
-        if "slave" not in line.split()[2:3][0:1] and " slave " not in f" {line} ".replace(
-                ",", " "):
+        fields = line.split()
+        if len(fields) < 3 or "slave" not in fields[2].split(","):
             return False, f"redis-{i}: {line[:80]}"
     return True, None
 

@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+from wait import wait_for
+
 CHANGING = ("cluster|meet", "cluster|addslots", "cluster|addslotsrange", "cluster|replicate",
             "cluster|forget", "cluster|reset", "cluster|set-config-epoch", "cluster|failover",
             "cluster|delslots", "cluster|setslot", "flushall", "flushdb", "config|set")
@@ -26,14 +28,12 @@ def boost_record(sts):
 def assert_node_timeout_restored(sts, timeout=10):
     """Creation shortens node-timeout on the masters; formed means every node is back on the
     configured value and the record is gone."""
-    deadline = time.monotonic() + timeout
-    while node_timeouts(sts) != [sts.node_timeout] * sts.size and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert node_timeouts(sts) == [sts.node_timeout] * sts.size
-    deadline = time.monotonic() + timeout
-    while os.path.exists(boost_record(sts)) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not os.path.exists(boost_record(sts))
+    def restored():
+        timeouts = node_timeouts(sts)
+        return timeouts == [sts.node_timeout] * sts.size, timeouts
+    wait_for("node-timeout back on the configured value everywhere", restored, timeout, 0.05)
+    wait_for("the boost record removed", lambda: not os.path.exists(boost_record(sts)),
+             timeout, 0.05)
 
 
 def check_cluster(sts):
@@ -106,21 +106,18 @@ def test_node_with_a_key_blocks_creation_and_keeps_the_key(sts_factory):
     # Leave a key behind on pod 4 in a slot it does not own (real commands, no file tricks).
     slot = sts.redis(4).cluster("KEYSLOT", "precious")
     sts.command(4, "CLUSTER", "ADDSLOTS", str(slot))
-    deadline = time.monotonic() + 10
-    while True:  # a master accepts writes 2 s after it started (CLUSTER_WRITABLE_DELAY)
+    def written():  # a master accepts writes 2 s after it started (CLUSTER_WRITABLE_DELAY)
         try:
-            sts.command(4, "SET", "precious", "data")
-            break
+            return sts.command(4, "SET", "precious", "data")
         except Exception as e:  # noqa: BLE001
-            assert "CLUSTERDOWN" in str(e) and time.monotonic() < deadline, e
-            time.sleep(0.1)
+            assert "CLUSTERDOWN" in str(e), e
+            return False, str(e)
+    wait_for("the write on redis-4", written, 10)
     sts.command(4, "CLUSTER", "DELSLOTS", str(slot))
     for i in range(6):
         sts.start_agent(i)
-    deadline = time.monotonic() + 20
-    while "holds 1 key(s)" not in sts.agent_log_text(0) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    time.sleep(3)  # give a wrong agent time to act
+    wait_for("the creator's refusal", lambda: "holds 1 key(s)" in sts.agent_log_text(0), 20)
+    time.sleep(3)  # a window in which a wrong agent would act; nothing may happen in it
     log = sts.agent_log_text(0)
     assert "Not creating the cluster: not every node is empty" in log
     assert "redis-4 holds 1 key(s); creation needs empty nodes" in log
@@ -143,11 +140,10 @@ def test_restarted_agents_send_no_cluster_changing_command(sts_factory):
         sts.command(i, "CONFIG", "RESETSTAT")
     for i in range(6):
         sts.start_agent(i)
-    deadline = time.monotonic() + 20
-    while "nothing to do" not in sts.agent_log_text(0) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert "Cluster is already formed as planned; nothing to do" in sts.agent_log_text(0)
-    time.sleep(3)
+    wait_for("the creator seeing the formed cluster",
+             lambda: "Cluster is already formed as planned; nothing to do" in
+             sts.agent_log_text(0), 20)
+    time.sleep(3)  # a window in which a wrong agent would act; nothing may happen in it
     for i in range(6):
         stats = commandstats(sts, i)
         assert stats.get("cluster|nodes", 0) > 0  # the agents did look

@@ -6,7 +6,8 @@ stopped and started on a new address; `prepare` rewrites myself and all peers be
 starts, and the cluster comes back with every node at its new address.
 """
 import os
-import time
+
+from wait import wait_for
 
 
 def test_every_node_on_a_new_ip_rejoins(sts_factory):
@@ -16,14 +17,9 @@ def test_every_node_on_a_new_ip_rejoins(sts_factory):
     maps = [os.path.join(sts.data_dir(i), "nodes.ordinals") for i in range(3)]
     for path in maps:
         os.remove(path)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if all(os.path.exists(p) and len([l for l in open(p) if not l.startswith("#")]) == 3
-               for p in maps):
-            break
-        time.sleep(0.1)
-    else:
-        raise AssertionError("run did not rebuild the node-ID -> ordinal map")
+    wait_for("run rebuilding the node-ID -> ordinal map",
+             lambda: all(os.path.exists(p) and
+                         len([l for l in open(p) if not l.startswith("#")]) == 3 for p in maps), 20)
 
     old_ips = [p.ip for p in sts.pods]
     for i in range(3):

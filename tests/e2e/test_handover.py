@@ -19,6 +19,7 @@ import urllib.request
 import pytest
 
 from writer import CounterWriter
+from wait import wait_for
 
 # The first full sync waits repl-diskless-sync-delay (5 s by default); tests do not need it.
 FAST_SYNC = ("repl-diskless-sync-delay 0",)
@@ -177,9 +178,7 @@ def test_trigger_is_local_only(sts_factory):
     os.chown(sts.run_dir(0), 0, fs_group)
     os.chmod(sts.run_dir(0), 0o2775)
     sts.start_agent(0)
-    deadline = time.monotonic() + 10
-    while not os.path.exists(sock) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for("the control socket", lambda: os.path.exists(sock), 10, 0.05)
     assert os.stat(sock).st_gid == fs_group
     assert stat.S_IMODE(os.stat(sock).st_mode) == 0o660
     r = _client_as(sts.run_dir(0), f"--groups={fs_group}")

@@ -15,12 +15,8 @@ from agent_http import metrics
 NODE_TIMEOUT = 15000  # Redis itself fails nothing over while these scenarios run
 
 
-def view(sts, i):
-    return sts.cluster_nodes(i)
-
-
 def ids_known_by(sts, i):
-    return {n[0] for n in view(sts, i) if "handshake" not in n[2]}
+    return {n[0] for n in sts.cluster_nodes(i) if "handshake" not in n[2]}
 
 
 def my_id(sts, i):

@@ -4,12 +4,12 @@ StatefulSet, the shipped alert rules run on what it scraped, and a nodes.conf ch
 import os
 import re
 import subprocess
-import time
 
 import yaml
 
 import agent_http
 from prom import Prometheus
+from wait import wait_for
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FILES = os.path.join(REPO, "charts", "redis-cluster-agent", "files")
@@ -101,14 +101,11 @@ def test_live_metrics_pass_promtool_and_count_prepare_rewrites(sts_factory):
     # On a new IP, prepare (its own process, before Redis) rewrites the myself line; the agent
     # reads prepare's record and counts it.
     sts.restart_pod(5, new_ip=True)
-    deadline = time.monotonic() + 15
-    while True:
+    def counted():
         status, _ = agent_http.get(sts.pods[5].ip, "/metrics")
         m = agent_http.metrics(sts.pods[5].ip) if status == 200 else {}
-        if m.get(rewrites) == 1:
-            break
-        assert time.monotonic() < deadline, (status, m.get(rewrites))
-        time.sleep(0.1)
+        return m.get(rewrites) == 1, m
+    m = wait_for("prepare's rewrite counted by the agent", counted, 15)
     assert m[P + "prepare_addresses_rewritten_total"] >= 1
 
 
@@ -126,16 +123,10 @@ def test_nodes_conf_change_reaches_metrics_at_once(sts_factory):
         return (agent_http.metrics(sts.pods[master].ip)[key],
                 agent_http.metrics(sts.pods[replica].ip)[key])
 
-    deadline = time.monotonic() + 40
-    while roles() != (1, 0):
-        assert time.monotonic() < deadline, "agents never published the formed cluster"
-        time.sleep(0.1)
+    wait_for("the agents publishing the formed cluster", lambda: (roles() == (1, 0), roles()), 40)
     changes = agent_http.metrics(sts.pods[replica].ip)[P + "nodes_conf_changes_total"]
     assert agent_http.metrics(sts.pods[replica].ip)[P + "nodes_conf_watch_active"] == 1
 
     sts.command(replica, "CLUSTER", "FAILOVER")
-    begin = time.monotonic()
-    while roles() != (0, 1):
-        assert time.monotonic() - begin < 3, f"roles still {roles()} after 3 s"
-        time.sleep(0.05)
+    wait_for("the failover in the metrics", lambda: (roles() == (0, 1), roles()), 3, 0.05)
     assert agent_http.metrics(sts.pods[replica].ip)[P + "nodes_conf_changes_total"] > changes

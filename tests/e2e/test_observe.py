@@ -4,6 +4,7 @@ import subprocess
 import time
 
 import agent_http
+from wait import wait_for
 
 # Commands an observing agent may send, this test's own INFO / CONFIG RESETSTAT / ROLE, and the
 # replication traffic between Redis nodes themselves (REPLCONF ACK, PING, PSYNC).
@@ -56,10 +57,8 @@ def test_observe_mode_never_changes_the_cluster(sts_factory):
     replica = next(p.ordinal for p in sts.pods
                    if sts.command(p.ordinal, "ROLE")[0] == b"slave")
     sts.command(replica, "CLUSTER", "FAILOVER")
-    deadline = time.monotonic() + 30
-    while not all(agent_http.get(p.ip, "/readyz")[0] == 200 for p in sts.pods):
-        assert time.monotonic() < deadline, "observed cluster never ready"
-        time.sleep(0.2)
+    wait_for("the observed cluster ready",
+             lambda: all(agent_http.get(p.ip, "/readyz")[0] == 200 for p in sts.pods), 30, 0.2)
     # From here on, only the agents talk to Redis.
     for p in sts.pods:
         sts.command(p.ordinal, "CONFIG", "RESETSTAT")

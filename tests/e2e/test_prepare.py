@@ -7,13 +7,13 @@ import glob
 import os
 import shutil
 import subprocess
-import time
 
 import pytest
 import redis
 
 import nets
 from localsts import agent_binary, raw_command
+from wait import wait_for, wait_listening
 
 # This module's two networks (tests/lib/nets.py): one pod alone, and a pod with its peers.
 SOLO = f"127.{nets.last()}.0"
@@ -98,12 +98,7 @@ def test_refuses_while_redis_runs(tmp_path):
                     f"cluster-config-file {tmp_path}/nodes.conf\ndir {tmp_path}\nsave \"\"\n")
     p = subprocess.Popen(["redis-server", str(conf)], stdout=subprocess.DEVNULL)
     try:
-        for _ in range(100):
-            try:
-                redis.Redis(host=f"{SOLO}.1").ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
+        wait_listening(f"{SOLO}.1", 6379)
         before = (tmp_path / "nodes.conf").read_bytes()
         r = run_prepare(str(tmp_path))
         assert r.returncode == 1
@@ -144,13 +139,13 @@ def test_redis_loads_every_rewritten_70_file(tmp_path, path):
     p = subprocess.Popen(["redis-server", str(conf)])
     try:
         client = redis.Redis(host=f"{PEERS}.100")
-        for _ in range(100):
+        def answers():
+            assert p.poll() is None, open(tmp_path / "redis.log").read()
             try:
-                client.ping()
-                break
+                return client.ping()
             except redis.ConnectionError:
-                assert p.poll() is None, open(tmp_path / "redis.log").read()
-                time.sleep(0.05)
+                return False
+        wait_for("redis-server answering", answers, 5, interval=0.05)
         nodes = raw_command(client, "CLUSTER", "NODES")
         seen = {l.split()[0]: l.split()[1].split(",")[0].rsplit(":", 1)[0]
                 for l in nodes.splitlines()}

@@ -16,6 +16,7 @@ import redis as redispy
 
 import agent_http
 from agent_http import DOWN
+from wait import wait_for
 
 READY, UNREADY = "ready", "unready"
 SAMPLE_EVERY = 0.1
@@ -90,13 +91,17 @@ class Sampler(threading.Thread):
 
 
 def wait_all_ready(sts, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if all(agent_http.get(p.ip, "/readyz")[0] == 200 for p in sts.pods):
-            return
-        time.sleep(0.1)
-    bodies = {p.name: agent_http.get(p.ip, "/readyz?verbose")[1] for p in sts.pods}
-    raise TimeoutError(f"not every pod ready after {timeout}s: {bodies}")
+    def ready():
+        unready = {p.name: body for p in sts.pods
+                   for status, body in [agent_http.get(p.ip, "/readyz?verbose")] if status != 200}
+        return not unready, unready
+    wait_for("every pod ready", ready, timeout)
+
+
+def observe(seconds):
+    """Lets the sampler watch a settled phase for `seconds`: flaps after a pod is ready are
+    what the budgets catch, so this is a window, not a wait for a condition."""
+    time.sleep(seconds)
 
 
 def role_of(sts, i):
@@ -130,13 +135,11 @@ def fill(sts, i, keys):
     for start in range(0, keys, 5000):
         r.mset({f"{{{tag}}}k{n}": "v" * 32 for n in range(start, min(keys, start + 5000))})
     r.bgrewriteaof()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+
+    def rewritten():
         info = r.info("persistence")
-        if not info["aof_rewrite_in_progress"] and not info["aof_rewrite_scheduled"]:
-            return
-        time.sleep(0.1)
-    raise TimeoutError("AOF rewrite did not finish")
+        return not info["aof_rewrite_in_progress"] and not info["aof_rewrite_scheduled"]
+    wait_for("the AOF rewrite", rewritten, 60)
 
 
 def slow_loading(delay_us):
@@ -149,15 +152,12 @@ def slow_loading(delay_us):
 
 
 def wait_loading_seen(sts, i, timeout=15):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def loading():
         try:
-            if sts.redis(i, socket_timeout=2).info("persistence")["loading"]:
-                return
+            return sts.redis(i, socket_timeout=2).info("persistence")["loading"]
         except (redispy.exceptions.ConnectionError, redispy.exceptions.TimeoutError):
-            pass
-        time.sleep(0.05)
-    raise TimeoutError("the restarted pod never reported loading:1")
+            return False
+    wait_for("the restarted pod reporting loading:1", loading, timeout, interval=0.05)
 
 
 @pytest.mark.slow
@@ -190,7 +190,7 @@ def run_phases(sts, s):
     sts.up()
     sts.wait_healthy(timeout=60)
     wait_all_ready(sts, 30)
-    time.sleep(2)
+    observe(2)
     for i in range(6):
         states = [st for _, st, _ in s.of("fresh", i)]
         assert states[0] != READY, s.table()
@@ -199,7 +199,7 @@ def run_phases(sts, s):
 
     # Formed: nothing happens, nothing may change.
     s.phase = "formed"
-    time.sleep(5)
+    observe(5)
     for i in range(6):
         assert s.flips("formed", i) == 0, s.table()
         assert all(st == READY for _, st, _ in s.of("formed", i))
@@ -213,7 +213,7 @@ def run_phases(sts, s):
     sts.start_pod(loader, new_ip=False, wait=False, before_redis=slow_loading(100))
     wait_loading_seen(sts, loader)
     wait_all_ready(sts, 60)
-    time.sleep(2)
+    observe(2)
     loading = [t for t, st, body in s.of("loading", loader)
                if "[-]redis-loading failed" in body]
     assert loading and loading[-1] - loading[0] >= 2.0, "loading was not seen for seconds"
@@ -224,13 +224,10 @@ def run_phases(sts, s):
     victim = next(i for i in range(6) if role_of(sts, i) == "master")
     heir = replica_of(sts, victim)
     sts.kill_pod(victim)
-    deadline = time.monotonic() + 30
-    while role_of(sts, heir) != "master":
-        assert time.monotonic() < deadline, "no failover"
-        time.sleep(0.1)
+    wait_for("the failover to the replica", lambda: role_of(sts, heir) == "master", 30)
     sts.start_pod(victim, new_ip=False)
     wait_all_ready(sts, 60)
-    time.sleep(2)
+    observe(2)
     assert role_of(sts, victim) == "slave"
     assert_flap_budget(s, "master-killed", victim, heir)
 
@@ -242,7 +239,7 @@ def run_phases(sts, s):
     shutil.rmtree(os.path.join(sts.data_dir(syncer), "appendonlydir"))
     sts.start_pod(syncer, new_ip=False)
     wait_all_ready(sts, 60)
-    time.sleep(2)
+    observe(2)
     bodies = [b for _, st, b in s.of("replica-sync", syncer) if st == UNREADY]
     assert any("[-]replication failed" in b for b in bodies), bodies[-3:]
     assert_flap_budget(s, "replica-sync", syncer)
@@ -253,7 +250,7 @@ def run_phases(sts, s):
         sts.stop_pod(i)
     sts.start_pods(range(6))
     wait_all_ready(sts, 90)
-    time.sleep(3)
+    observe(3)
     for i in range(6):
         assert s.flips("full-restart", i) == 2, s.table()
     sts.wait_healthy(timeout=30)
@@ -272,10 +269,10 @@ def test_startup_does_not_wait_for_redis(sts_factory):
     sts.start_agent(2)
     try:
         ip = sts.pods[2].ip
-        deadline = time.monotonic() + 5
-        while agent_http.get(ip, "/startupz")[0] != 200:
-            assert time.monotonic() < deadline, agent_http.get(ip, "/startupz?verbose")
-            time.sleep(0.05)
+        def started():
+            status, body = agent_http.get(ip, "/startupz?verbose")
+            return status == 200, body
+        wait_for("/startupz passing without Redis", started, 5, interval=0.05)
         assert agent_http.get(ip, "/livez") == (200, "ok\n")
         status, body = agent_http.get(ip, "/readyz")
         assert status == 503

@@ -48,14 +48,11 @@ def wait_for_log(sts, i, text, timeout=30):
 def assert_probes_ready(sts, timeout=15):
     """Every pod's /livez and /readyz answer 200 (readiness counts a check after it passed for
     a second: wait for that)."""
-    deadline = time.monotonic() + timeout
-    for p in sts.pods:
-        for path in ("/livez", "/readyz"):
-            status, body = agent_http.get(p.ip, path)
-            while status != 200 and time.monotonic() < deadline:
-                time.sleep(0.2)
-                status, body = agent_http.get(p.ip, path)
-            assert status == 200, f"{p.name} {path}: {status} {body}"
+    def answering():
+        failing = {f"{p.name} {path}": body for p in sts.pods for path in ("/livez", "/readyz")
+                   for status, body in [agent_http.get(p.ip, path)] if status != 200}
+        return not failing, failing
+    wait_for("every pod's /livez and /readyz", answering, timeout, interval=0.2)
 
 
 def test_tls_only_cluster_created_healed_and_closed_to_plaintext(sts_factory, pki):
@@ -142,12 +139,10 @@ def test_name_verification_refuses_a_certificate_without_the_pod_name(sts_factor
     for p in sts.pods:
         p.running = False
     sts.start_pods(range(sts.size))
-    deadline = time.monotonic() + 120
-    rc, out = sts.status(extra=["--tls-verify=chain"])
-    while rc != 0 and time.monotonic() < deadline:
-        time.sleep(0.2)
+    def status_clean():
         rc, out = sts.status(extra=["--tls-verify=chain"])
-    assert rc == 0, out["problems"]
+        return rc == 0, out["problems"]
+    wait_for("status over TLS without problems", status_clean, 120, interval=0.2)
 
 
 def test_rotated_certificates_are_served_without_restarts(sts_factory, pki, tmp_path):

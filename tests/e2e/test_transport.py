@@ -17,7 +17,7 @@ import agent_http
 from agent_http import DOWN
 from localsts import REDIS_PORT
 from memory import rss_mb, sanitized
-from wait import wait_listening
+from wait import wait_for, wait_listening
 
 
 
@@ -36,10 +36,9 @@ def test_the_password_never_leaves_the_agent_when_auth_is_renamed(sts_factory):
     for p in sts.pods:
         wait_listening(p.ip, REDIS_PORT)
     # Every agent has met the refusal (its readiness says why Redis does not answer).
-    deadline = time.monotonic() + 20
-    while not all("'AUTH'" in agent_http.get(p.ip, "/readyz?verbose")[1] for p in sts.pods):
-        assert time.monotonic() < deadline, agent_http.get(sts.pods[0].ip, "/readyz?verbose")
-        time.sleep(0.1)
+    wait_for("every agent meeting the refusal",
+             lambda: all("'AUTH'" in agent_http.get(p.ip, "/readyz?verbose")[1]
+                         for p in sts.pods), 20)
 
     outputs = {f"log {i}": sts.agent_log_text(i) for i in range(3)}
     outputs["status"] = status_text(sts)
@@ -124,10 +123,8 @@ def test_a_hostile_peer_neither_wedges_nor_bloats_the_agent(sts_factory):
     peer = HostilePeer(hostile.ip)
     try:
         for p in sts.pods[:2]:
-            deadline = time.monotonic() + 10
-            while agent_http.get(p.ip, "/livez")[0] == DOWN:
-                assert time.monotonic() < deadline, f"{p.name}'s agent does not listen"
-                time.sleep(0.05)
+            wait_for(f"{p.name}'s agent listening",
+                     lambda: agent_http.get(p.ip, "/livez")[0] != DOWN, 10, 0.05)
         t0, worst_rss, livez = time.monotonic(), 0.0, []
         start_rss = {p.ordinal: rss_mb(p.agent.pid) for p in sts.pods[:2]}
         worst_growth = 0.0

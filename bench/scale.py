@@ -52,7 +52,7 @@ def run_agent(sts, batch):
 
 
 def one_round(args, label, batch):
-    root = os.path.join(args.root, label)
+    root = os.path.join(args.root, label.replace(" ", "-"))  # redis.conf paths take no spaces
     shutil.rmtree(root, ignore_errors=True)
     with LocalStatefulSet(root, pods=8, replicas=1, node_timeout=NODE_TIMEOUT, net=args.net,
                           with_agent=False, password=PASSWORD) as sts:

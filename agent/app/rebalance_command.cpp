@@ -39,20 +39,29 @@ Result<int64_t> number(const std::string& flag, const std::string& text) {
   return v;
 }
 
+Status setNumber(Flags& f, const std::string& flag, int64_t n) {
+  if (flag == "--batch-keys") {
+    f.mover.batch_keys = static_cast<int>(n);
+  } else if (flag == "--batch-slots") {
+    f.mover.slots_per_batch = static_cast<int>(n);
+  } else if (flag == "--migrate-timeout-ms") {
+    f.mover.migrate_timeout_ms = n;
+  } else {
+    return fail(Errc::Invalid, "unknown flag " + flag);
+  }
+  return {};
+}
+
 Status setValue(Flags& f, const std::string& flag, const std::string& value) {
-  if (flag == "--seed")
+  if (flag == "--seed") {
     f.seed = value;
-  else if (flag == "--password-file")
+  } else if (flag == "--password-file") {
     f.password_file = value;
-  else if (flag == "--batch-keys" || flag == "--migrate-timeout-ms") {
+  } else {
     auto n = number(flag, value);
     if (!n) return n.error();
-    if (flag == "--batch-keys")
-      f.mover.batch_keys = static_cast<int>(*n);
-    else
-      f.mover.migrate_timeout_ms = *n;
-  } else
-    return fail(Errc::Invalid, "unknown flag " + flag);
+    return setNumber(f, flag, *n);
+  }
   return {};
 }
 
@@ -60,14 +69,15 @@ Result<Flags> parseFlags(const std::vector<std::string>& args) {
   Flags f;
   for (size_t i = 2; i < args.size(); ++i) {
     const auto& a = args[i];
-    if (a == "--dry-run")
+    if (a == "--dry-run") {
       f.dry_run = true;
-    else if (a == "--test-pause-after-open")
+    } else if (a == "--test-pause-after-open") {
       f.pause_after_open = true;
-    else if (i + 1 >= args.size())
+    } else if (i + 1 >= args.size()) {
       return fail(Errc::Invalid, a + " needs a value");
-    else if (auto s = setValue(f, a, args[++i]); !s)
+    } else if (auto s = setValue(f, a, args[++i]); !s) {
       return s.error();
+    }
   }
   if (f.seed.empty()) return fail(Errc::Invalid, "--seed HOST:PORT is required");
   return f;

@@ -7,6 +7,7 @@
 //   --seed HOST:PORT           any node of the cluster
 //   --password-file PATH       the Redis password (also used by MIGRATE's AUTH2)
 //   --batch-keys N             keys per MIGRATE (default: migrate::MoverOptions)
+//   --batch-slots N            slots moved together, each step pipelined for all of them
 //   --migrate-timeout-ms N     MIGRATE's timeout
 //   --dry-run                  print the plan, move nothing
 //   --test-pause-after-open    stop (sleep) once the first slot is open: tests kill it there

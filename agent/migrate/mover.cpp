@@ -74,7 +74,7 @@ Status SlotMover::move(int slot, const Peer& src, const Peer& dst,
     }
   }
   if (auto drained = drain(slot, src, dst); !drained) return drained;
-  return close(slot, src, dst, others);
+  return close({slot}, src, dst, others);
 }
 
 Status SlotMover::setslot(const std::string& on, int slot, const std::string& how,
@@ -205,24 +205,130 @@ Status SlotMover::settleBusyKeys(int slot, const Peer& src, const Peer& dst,
                           slot, differ.size(), src.id, dst.id, firstKeys(differ)));
 }
 
-Status SlotMover::close(int slot, const Peer& src, const Peer& dst,
-                        const std::vector<std::string>& others) {
-  kLog.debug("Slot drained: the target takes it first, then the source, then the others",
-             {{"slot", slot}, {"from", src.id}, {"to", dst.id}});
-  if (auto s = setslot(dst.id, slot, "NODE", dst.id); !s) return s;
-  if (auto s = setslot(src.id, slot, "NODE", dst.id); !s) {
+Status SlotMover::setslots(const std::string& on, const std::vector<int>& slots,
+                           const std::string& how, const std::string& id, bool tolerate_replica) {
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(slots.size());
+  for (int slot : slots) commands.push_back({"CLUSTER", "SETSLOT", std::to_string(slot), how, id});
+  auto replies = nodes_.pipeline(on, commands, {});
+  if (!replies) return replies.error();
+  for (size_t i = 0; i < replies->size(); ++i) {
+    const auto& r = (*replies)[i];
     // An emptied master may have turned into a replica of the target already.
-    if (!contains(s.error().message, "only with masters")) return s;
-  }
-  for (const auto& id : others) {
-    if (id == src.id || id == dst.id) continue;
-    if (auto s = setslot(id, slot, "NODE", dst.id); !s) {
-      kLog.warn("A master did not take the slot's new owner; it learns it by gossip",
-                {{"slot", slot}, {"node", id}, {"err", s.error().message}});
+    if (!r && !(tolerate_replica && contains(r.error().message, "only with masters"))) {
+      return fail(r.error().code, fmt::format("slot {}: {}", slots[i], r.error().message));
     }
   }
-  activity_.actions.add(Action::SlotMoved);
   return {};
+}
+
+Status SlotMover::close(const std::vector<int>& slots, const Peer& src, const Peer& dst,
+                        const std::vector<std::string>& others) {
+  kLog.debug("Slots drained: the target takes them first, then the source, then the others",
+             {{"first_slot", slots.front()}, {"slots", slots.size()}, {"to", dst.id}});
+  if (auto s = setslots(dst.id, slots, "NODE", dst.id, false); !s) return s;
+  if (auto s = setslots(src.id, slots, "NODE", dst.id, true); !s) return s;
+  for (const auto& id : others) {
+    if (id == src.id || id == dst.id) continue;
+    if (auto s = setslots(id, slots, "NODE", dst.id, true); !s) {
+      kLog.warn("A master did not take the slots' new owner; it learns it by gossip",
+                {{"node", id}, {"err", s.error().message}});
+    }
+  }
+  activity_.actions.add(Action::SlotMoved, static_cast<int64_t>(slots.size()));
+  return {};
+}
+
+Status SlotMover::moveSlots(const std::vector<int>& slots, const Peer& src, const Peer& dst,
+                            const std::vector<std::string>& others) {
+  if (slots.empty()) return {};
+  if (auto s = openMany(slots, src, dst); !s) return s;
+  if (auto s = drainMany(slots, src, dst); !s) return s;
+  return close(slots, src, dst, others);
+}
+
+// A refusal leaves the slots open (a slot the source does not own: the plan is stale); the
+// next run repairs or refuses them with their owners in view.
+Status SlotMover::openMany(const std::vector<int>& slots, const Peer& src, const Peer& dst) {
+  if (auto s = setslots(dst.id, slots, "IMPORTING", src.id, false); !s) return s;
+  if (auto s = setslots(src.id, slots, "MIGRATING", dst.id, false); !s) return s;
+  if (hooks_.after_open) hooks_.after_open(slots.front());
+  return {};
+}
+
+// Rounds of one GETKEYSINSLOT per slot, then one MIGRATE per slot that has keys, each round in
+// two pipelines. A slot that listed fewer keys than the batch is empty once they moved: a
+// MIGRATING source creates no key of the slot (clients are sent on to the target), and the
+// source's SETSLOT NODE refuses if one were left.
+Status SlotMover::drainMany(const std::vector<int>& slots, const Peer& src, const Peer& dst) {
+  batch_ = std::max(1, options_.batch_keys);
+  std::vector<int> pending = slots;
+  while (!pending.empty()) {
+    std::vector<std::vector<std::string>> gets;
+    gets.reserve(pending.size());
+    for (int slot : pending) {
+      gets.push_back({"CLUSTER", "GETKEYSINSLOT", std::to_string(slot), std::to_string(batch_)});
+    }
+    auto listed = nodes_.pipeline(src.id, gets, {});
+    if (!listed) return listed.error();
+    std::vector<int> with_keys;
+    std::vector<std::vector<std::string>> keys;
+    for (size_t i = 0; i < pending.size(); ++i) {
+      const auto& r = (*listed)[i];
+      if (!r) return r.error();
+      if (r->elements.empty()) continue;
+      with_keys.push_back(pending[i]);
+      keys.emplace_back();
+      for (const auto& e : r->elements) keys.back().push_back(e.str);
+    }
+    auto again = migrateMany(with_keys, keys, src, dst);
+    if (!again) return again.error();
+    pending = std::move(*again);
+  }
+  return {};
+}
+
+// One MIGRATE per slot, pipelined. Returns the slots that may hold more keys.
+Result<std::vector<int>> SlotMover::migrateMany(const std::vector<int>& slots,
+                                                const std::vector<std::vector<std::string>>& keys,
+                                                const Peer& src, const Peer& dst) {
+  if (slots.empty()) return std::vector<int>{};
+  std::vector<std::vector<std::string>> commands;
+  redis::CommandOptions how;
+  for (const auto& k : keys) {
+    size_t secret = 0;
+    commands.push_back(migrateCommand(dst, k, options_.migrate_timeout_ms, secret));
+    if (secret != 0) how.secret_args = {secret};
+  }
+  // The MIGRATEs run one after another on the source; each waits at most its own timeout.
+  how.timeout_ms = options_.migrate_timeout_ms + 2000 + 100 * static_cast<int64_t>(slots.size());
+  auto replies = nodes_.pipeline(src.id, commands, how);
+  std::vector<int> more;
+  for (size_t i = 0; i < slots.size(); ++i) {
+    const int slot = slots[i];
+    if (replies && (*replies)[i]) {
+      const auto& r = *(*replies)[i];
+      bool none = r.type == redis::Reply::Type::Status && r.str == "NOKEY";
+      int64_t n = none ? 0 : static_cast<int64_t>(keys[i].size());
+      keys_moved_ += n;
+      activity_.actions.add(Action::KeysMoved, n);
+      if (static_cast<int>(keys[i].size()) >= batch_) more.push_back(slot);
+      continue;
+    }
+    const Error& e = replies ? (*replies)[i].error() : replies.error();
+    if (isBusyKey(e)) {
+      if (auto s = settleBusyKeys(slot, src, dst, keys[i]); !s) return s.error();
+      more.push_back(slot);
+    } else if (isRetryable(e)) {
+      activity_.errors.add(ErrorKind::MigrateRetried);
+      // On its own, with smaller batches and longer timeouts (a big key, a slow target).
+      if (auto s = drain(slot, src, dst); !s) return s.error();
+      batch_ = std::max(1, options_.batch_keys);
+    } else {
+      return fail(e.code, fmt::format("slot {}: {}", slot, e.message));
+    }
+  }
+  return more;
 }
 
 }  // namespace agent::migrate

@@ -28,9 +28,12 @@
 namespace agent::migrate {
 
 struct MoverOptions {
-  int batch_keys = 100;                   // keys per GETKEYSINSLOT + MIGRATE (see bench/README.md)
-  int64_t migrate_timeout_ms = 5000;      // MIGRATE's own idle timeout between the two servers
-  int retries = 4;                        // one-key batches retried with a doubled timeout
+  int batch_keys = 100;               // keys per GETKEYSINSLOT + MIGRATE (see bench/README.md)
+  int64_t migrate_timeout_ms = 5000;  // MIGRATE's own idle timeout between the two servers
+  int retries = 4;                    // one-key batches retried with a doubled timeout
+  // Slots moved together by moveSlots(): each step is sent for all of them in one pipeline, so
+  // a node saves its nodes.conf (with fsync) once per step instead of once per slot.
+  int slots_per_batch = 32;
   std::optional<std::string> password{};  // sent with MIGRATE's AUTH2 (user "default")
   std::string user = "default";
 };
@@ -55,6 +58,12 @@ class SlotMover {
   Status move(int slot, const Peer& src, const Peer& dst, const std::vector<std::string>& others,
               Phase from = Phase::Open);
 
+  // Moves several slots between the same pair with the same steps, each step pipelined for
+  // all of them (the step order holds for every slot). A failure leaves the slots open; a slot
+  // whose MIGRATE failed is drained on its own, with move()'s smaller batches and retries.
+  Status moveSlots(const std::vector<int>& slots, const Peer& src, const Peer& dst,
+                   const std::vector<std::string>& others);
+
   int64_t keysMoved() const { return keys_moved_; }
   int batchKeys() const { return batch_; }
   void setHooks(MoveHooks hooks) { hooks_ = std::move(hooks); }
@@ -62,12 +71,18 @@ class SlotMover {
  private:
   Status open(int slot, const Peer& src, const Peer& dst);
   Status drain(int slot, const Peer& src, const Peer& dst);
-  Status close(int slot, const Peer& src, const Peer& dst, const std::vector<std::string>& others);
+  Status close(const std::vector<int>& slots, const Peer& src, const Peer& dst,
+               const std::vector<std::string>& others);
+  Status openMany(const std::vector<int>& slots, const Peer& src, const Peer& dst);
+  Status drainMany(const std::vector<int>& slots, const Peer& src, const Peer& dst);
+  Result<std::vector<int>> migrateMany(const std::vector<int>& slots,
+                                       const std::vector<std::vector<std::string>>& keys,
+                                       const Peer& src, const Peer& dst);
+  Status setslots(const std::string& on, const std::vector<int>& slots, const std::string& how,
+                  const std::string& id, bool tolerate_replica);
   Result<std::vector<std::string>> keysIn(int slot, const Peer& src);
   std::vector<std::string> migrateCommand(const Peer& dst, const std::vector<std::string>& keys,
                                           int64_t timeout_ms, size_t& secret_index) const;
-  Status migrateBatch(int slot, const Peer& src, const Peer& dst,
-                      const std::vector<std::string>& keys);
   Status settleBusyKeys(int slot, const Peer& src, const Peer& dst,
                         const std::vector<std::string>& keys);
   Status setslot(const std::string& on, int slot, const std::string& how, const std::string& id);

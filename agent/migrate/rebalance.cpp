@@ -245,14 +245,20 @@ Status runMoves(SlotMover& mover, const std::vector<Peer>& peers, const Plan& pl
   for (const auto& move : plan.moves) {
     kLog.info("Moving slots to even out the masters",
               {{"from", move.from}, {"to", move.to}, {"slots", move.slots.size()}});
-    for (int slot : move.slots) {
-      auto moved = mover.move(slot, peerOf(peers, move.from), peerOf(peers, move.to), idsOf(peers));
+    const size_t step = static_cast<size_t>(std::max(1, options.mover.slots_per_batch));
+    for (size_t at = 0; at < move.slots.size(); at += step) {
+      std::vector<int> slots(
+          move.slots.begin() + static_cast<long>(at),
+          move.slots.begin() + static_cast<long>(std::min(at + step, move.slots.size())));
+      auto moved =
+          mover.moveSlots(slots, peerOf(peers, move.from), peerOf(peers, move.to), idsOf(peers));
       if (!moved) {
         activity.errors.add(ErrorKind::MigrateFailed);
-        return fail(moved.error().code, fmt::format("slot {} ({} -> {}): {}", slot, move.from,
-                                                    move.to, moved.error().message));
+        return fail(moved.error().code,
+                    fmt::format("slots {}-{} ({} -> {}): {}", slots.front(), slots.back(),
+                                move.from, move.to, moved.error().message));
       }
-      ++progress.slots_done;
+      progress.slots_done += static_cast<int>(slots.size());
       progress.keys_moved = mover.keysMoved();
       progress.seconds = std::chrono::duration<double>(Clock::now() - started).count();
       if (options.on_progress) options.on_progress(progress);

@@ -10,7 +10,7 @@ import pytest
 
 from localsts import REDIS_PORT, agent_binary
 from scaling import (balanced, check_clean, check_keys, load, make_cluster, master_slots,
-                     no_open_slots)
+                     no_open_slots, open_slots_of)
 from wait import wait_for
 from writer import CounterWriter
 
@@ -33,13 +33,7 @@ def run_rebalance(sts, *extra, timeout=600):
 
 def open_markers(sts):
     """How many nodes have a slot open (MIGRATING or IMPORTING) in their own line."""
-    return sum(not no_open_slots_of(sts, p.ordinal) for p in sts.pods)
-
-
-def no_open_slots_of(sts, i):
-    mine = [line for line in sts.command(i, "CLUSTER", "NODES").splitlines()
-            if "myself" in line.split()[2]]
-    return "[" not in mine[0]
+    return sum(bool(open_slots_of(sts, p.ordinal)) for p in sts.pods)
 
 
 def four_masters(sts_factory):

@@ -50,19 +50,21 @@ def check_clean(sts):
 def no_open_slots(sts):
     """(True, None) when no running node reports a MIGRATING/IMPORTING slot."""
     for p in sts.pods:
-        if not p.running:
-            continue
-        for line in sts.command(p.ordinal, "CLUSTER", "NODES").splitlines():
-            if "myself" in line.split()[2] and "[" in line:
-                return False, f"redis-{p.ordinal}: {line}"
+        if p.running and open_slots_of(sts, p.ordinal):
+            return False, f"redis-{p.ordinal}: {open_slots_of(sts, p.ordinal)}"
     return True, None
+
+
+def open_slots_of(sts, i):
+    """The MIGRATING/IMPORTING markers ("[5->-id]", "[5-<-id]") in pod i's own line."""
+    me = next(f for f in sts.cluster_nodes(i) if "myself" in f[2])
+    return [part for part in me[8:] if part.startswith("[")]
 
 
 def master_slots(sts, i=0):
     """{node id: slot count} of every master in pod i's view."""
     out = {}
-    for line in sts.command(i, "CLUSTER", "NODES").splitlines():
-        f = line.split()
+    for f in sts.cluster_nodes(i):
         if "master" not in f[2].split(","):
             continue
         n = 0
@@ -92,11 +94,9 @@ def _everyone_knows(sts, node_id, members):
 
 def _everyone_sees_replica(sts, node_id, members):
     for i in members:
-        line = next((l for l in sts.command(i, "CLUSTER", "NODES").splitlines()
-                     if l.startswith(node_id)), "")
-        fields = line.split()
+        fields = next((f for f in sts.cluster_nodes(i) if f[0] == node_id), [])
         if len(fields) < 3 or "slave" not in fields[2].split(","):
-            return False, f"redis-{i}: {line[:80]}"
+            return False, f"redis-{i}: {fields[:4]}"
     return True, None
 
 

@@ -10,7 +10,7 @@ loads KEYS keys of 100 bytes, and times one tool filling the new master:
 Afterwards each round checks the result: `redis-cli --cluster check` clean, masters even, every
 key present with its value. Prints keys/s per round and the ratio agent / redis-cli.
 
-Usage: /usr/bin/python3 bench/scale.py [--keys 200000] [--batches 10,100,300,1000]
+Usage: /usr/bin/python3 bench/scale.py [--keys 200000] [--batches 10,100,300,1000] [--slots 32]
                                        [--net 127.16] [--root /tmp/rca-bench-scale]
 Needs root and a built agent (RCA_AGENT_BIN or build/agent/redis-cluster-agent).
 """
@@ -44,9 +44,10 @@ def run_redis_cli(sts):
                              "--cluster-use-empty-masters", timeout=3600)
 
 
-def run_agent(sts, batch):
+def run_agent(sts, batch, slots):
     r = subprocess.run([agent_binary(), "rebalance", "--seed", f"{sts.pods[0].ip}:{REDIS_PORT}",
-                        "--password-file", sts.secret_path, "--batch-keys", str(batch)],
+                        "--password-file", sts.secret_path, "--batch-keys", str(batch),
+                        "--batch-slots", str(slots)],
                        capture_output=True, text=True, timeout=3600)
     return r.returncode, r.stdout + r.stderr
 
@@ -59,7 +60,7 @@ def one_round(args, label, batch):
         new_id = make_cluster(sts, masters=3, new_masters=1)[0]
         load(sts, args.keys)
         started = time.monotonic()
-        rc, out = run_redis_cli(sts) if batch is None else run_agent(sts, batch)
+        rc, out = run_redis_cli(sts) if batch is None else run_agent(sts, batch, args.slots)
         seconds = time.monotonic() - started
         if rc != 0:
             raise SystemExit(f"{label} failed (rc {rc}):\n{out[-3000:]}")
@@ -80,6 +81,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--keys", type=int, default=200000)
     ap.add_argument("--batches", default="10,100,300,1000")
+    ap.add_argument("--slots", type=int, default=32, help="the agent's --batch-slots")
     ap.add_argument("--net", default="127.16")
     ap.add_argument("--root", default="/tmp/rca-bench-scale")
     args = ap.parse_args()

@@ -10,7 +10,7 @@ loads KEYS keys of 100 bytes, and times one tool filling the new master:
 Afterwards each round checks the result: `redis-cli --cluster check` clean, masters even, every
 key present with its value. Prints keys/s per round and the ratio agent / redis-cli.
 
-Usage: /usr/bin/python3 bench/scale.py [--keys 200000] [--batches 10,100,300,1000] [--slots 32]
+Usage: /usr/bin/python3 bench/scale.py [--keys 200000] [--batches 10,100,300,1000] [--slots 128]
                                        [--net 127.16] [--root /tmp/rca-bench-scale]
 Needs root and a built agent (RCA_AGENT_BIN or build/agent/redis-cluster-agent).
 """
@@ -81,7 +81,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--keys", type=int, default=200000)
     ap.add_argument("--batches", default="10,100,300,1000")
-    ap.add_argument("--slots", type=int, default=32, help="the agent's --batch-slots")
+    ap.add_argument("--slots", type=int, default=128, help="the agent's --batch-slots")
     ap.add_argument("--net", default="127.16")
     ap.add_argument("--root", default="/tmp/rca-bench-scale")
     args = ap.parse_args()

@@ -10,7 +10,10 @@ and prints the ratios. Exit code 0 when the goals hold: longest gap with the han
 at least 10 times shorter than without, and nothing lost.
 
 Needs root (per-pod /etc/hosts) and a build (meson compile -C build). Not run in CI.
-Usage: bench/rolling_restart.py [--away 5] [--node-timeout 15000] [--root DIR] [--net 127.N]
+With --tls every pod speaks TLS only (the chart's tls.enabled): the same goals hold.
+
+Usage: bench/rolling_restart.py [--away 5] [--node-timeout 15000] [--tls] [--root DIR]
+       [--net 127.N] [--png FILE]
 """
 import argparse
 import os
@@ -20,27 +23,50 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "tests", "lib"))
+import certs  # noqa: E402
 from localsts import LocalStatefulSet  # noqa: E402
 from writer import CounterWriter  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import plot  # noqa: E402
 
 GAP_GOAL_S = 1.0
 RATIO_GOAL = 10.0
 
 
-def run_once(args, handover, net):
-    root = os.path.join(args.root, "with-handover" if handover else "plain-sigterm")
+def tls_files(args):
+    """With --tls: a CA and the pods' certificate made by openssl (tests/lib/certs.py), made once
+    under --root; every pod then speaks TLS only (clients, cluster bus, replication)."""
+    if not getattr(args, "tls", False):  # server_migration.py has no --tls
+        return None
+    pods = os.path.join(args.root, "pki", "pods")
+    if not os.path.exists(os.path.join(pods, "tls.crt")):
+        ca = certs.make_ca(os.path.join(args.root, "pki", "ca"))
+        certs.make_cert(ca, pods)
+    return pods
+
+
+def run_once(args, handover, net, to_server=None, label=None):
+    """One rollout of a fresh 6-pod Redis cluster under the writer. to_server: the server every
+    pod runs after its restart (an image change, e.g. "valkey"); default: unchanged."""
+    label = label or ("with handover" if handover else "plain SIGTERM")
+    root = os.path.join(args.root, label.replace(" ", "-").replace(">", ""))
     shutil.rmtree(root, ignore_errors=True)
-    label = "with handover" if handover else "plain SIGTERM"
     with LocalStatefulSet(root, pods=6, replicas=1, node_timeout=args.node_timeout,
-                          net=net) as sts:
+                          net=net, server="redis", tls=tls_files(args)) as sts:
         sts.up()
         sts.wait_ready(timeout=120)
         writer = CounterWriter(sts).start()
+        marks = []  # (seconds since the writer started, what happened)
         t0 = time.monotonic()
         try:
             time.sleep(2)
+            if to_server:
+                sts.pod_servers.update({i: to_server for i in range(sts.size)})
 
             def show(rec):
+                back = time.monotonic() - writer.threads[0].started
+                marks.append((back - rec["total_s"], f"redis-{rec['ordinal']} deleted"))
                 pre = rec["prestop"]
                 what = f"preStop {pre.outcome} in {pre.seconds:.3f}s" if pre else "no preStop"
                 print(f"  [{label}] redis-{rec['ordinal']} ({rec['role']}): {what}, "
@@ -60,7 +86,8 @@ def run_once(args, handover, net):
             print(f"  [{label}] {line}")
         for problem in lost:
             print(f"  [{label}] LOST: {problem}")
-        return {"gaps": [t.max_gap for t in writer.threads], "lost": lost}
+        return {"gaps": [t.max_gap for t in writer.threads], "lost": lost, "rate": writer.rate(),
+                "marks": marks, "label": label}
 
 
 def main():
@@ -70,10 +97,18 @@ def main():
     ap.add_argument("--node-timeout", type=int, default=15000)
     ap.add_argument("--root", default="/tmp/rca-bench-rolling-restart")
     ap.add_argument("--net", default="127.78", help="first of two 127.N networks to use")
+    ap.add_argument("--tls", action="store_true",
+                    help="TLS only: clients, cluster bus and replication (certificates by openssl)")
+    ap.add_argument("--png", default=None, help="where to draw writes/s over both rolls "
+                    "(default: bench/rolling_restart.png, bench/rolling_restart_tls.png)")
     args = ap.parse_args()
+    args.png = args.png or os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                        "rolling_restart_tls.png" if args.tls else
+                                        "rolling_restart.png")
     first, second = args.net, "127.%d" % (int(args.net.split(".")[1]) + 1)
     print(f"rolling restart of 6 pods (3 masters + 3 replicas), cluster-node-timeout "
-          f"{args.node_timeout}, each pod away {args.away:g}s before its replacement starts")
+          f"{args.node_timeout}, each pod away {args.away:g}s before its replacement starts"
+          + (", TLS only" if args.tls else ""))
     with_h = run_once(args, True, first)
     without = run_once(args, False, second)
 
@@ -84,6 +119,12 @@ def main():
     worst_with, worst_without = max(with_h["gaps"]), max(without["gaps"])
     ratio = worst_without / worst_with if worst_with else float("inf")
     print(f"  {'max':<6} {worst_with:>9.3f} {worst_without:>9.3f} {ratio:>6.1f}x")
+    plot.writes_per_second(
+        args.png, f"rolling restart of 6 pods{' over TLS' if args.tls else ''}, "
+        f"cluster-node-timeout {args.node_timeout}, each pod away {args.away:g}s: "
+        "acknowledged INCRs per second, all shards",
+        [(f"{run['label']} (longest gap {max(run['gaps']):.3f}s)", run["rate"], run["marks"])
+         for run in (with_h, without)])
     lost = len(with_h["lost"]) + len(without["lost"])
     goals = [(f"longest gap with handover {worst_with:.3f}s <= {GAP_GOAL_S:g}s",
               worst_with <= GAP_GOAL_S),

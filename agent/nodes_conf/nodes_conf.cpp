@@ -199,25 +199,6 @@ Result<Vars> parseVars(const std::vector<std::string_view>& words) {
   return vars;
 }
 
-// Valkey 8.0 (and Redis 7.2+) refuse to load a file in which a replica's shard-id differs from
-// its primary's, or is missing while the primary has one (docs/servers.md). The agent never
-// changes a shard-id; it says why the server will not start.
-void warnAboutShardIds(const std::vector<Node>& nodes, std::vector<std::string>& warnings) {
-  for (const auto& n : nodes) {
-    if (n.master_id.empty()) continue;
-    auto primary = std::find_if(nodes.begin(), nodes.end(),
-                                [&](const Node& m) { return m.id == n.master_id; });
-    if (primary == nodes.end()) continue;
-    auto want = primary->address.auxValue("shard-id");
-    auto have = n.address.auxValue("shard-id");
-    if (!want || have == want) continue;
-    warnings.push_back(fmt::format(
-        "replica {} has shard-id {} but its primary {} has {}: Valkey 8.0 refuses to load "
-        "this file (later releases adopt the primary's); the agent does not change shard IDs",
-        n.id, have.value_or("(none)"), n.master_id, *want));
-  }
-}
-
 }  // namespace
 
 std::optional<std::string> Address::auxValue(std::string_view key) const {
@@ -288,6 +269,41 @@ void NodesConf::setHost(size_t index, std::string host) {
   }
 }
 
+void NodesConf::setAux(size_t index, const std::string& key, const std::string& value) {
+  Address& a = nodes_[index].address;
+  auto it =
+      std::find_if(a.aux.begin(), a.aux.end(), [&](const auto& kv) { return kv.first == key; });
+  if (it != a.aux.end()) {
+    it->second = value;
+  } else {
+    a.aux.emplace_back(key, value);
+  }
+  // `extra` is the hostname and the aux fields joined by ',' (parseAddress), so rebuilding it
+  // from them changes nothing but this value.
+  std::string extra = a.hostname;
+  for (const auto& [k, v] : a.aux) extra += "," + k + "=" + v;
+  a.extra = std::move(extra);
+  for (auto& line : lines_) {
+    if (line.node == index) line.dirty = true;
+  }
+}
+
+std::vector<ShardIdRepair> NodesConf::adoptPrimaryShardIds() {
+  std::vector<ShardIdRepair> repairs;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    const Node& n = nodes_[i];
+    if (n.master_id.empty()) continue;
+    const Node* primary = find(n.master_id);
+    if (primary == nullptr) continue;
+    auto want = primary->address.auxValue("shard-id");
+    auto have = n.address.auxValue("shard-id");
+    if (!want || have == want) continue;
+    repairs.push_back({n.id, have, n.master_id, *want});
+    setAux(i, "shard-id", *want);
+  }
+  return repairs;
+}
+
 std::string NodesConf::render() const {
   std::string out;
   size_t size = 0;
@@ -332,7 +348,6 @@ Result<NodesConf> NodesConf::parseText(std::string_view text, bool is_file) {
         fmt::format("line {}: no 'myself' line in the file (Redis refuses to load it)", line_no));
   }
   conf.myself_index_ = *myself;
-  warnAboutShardIds(conf.nodes_, conf.warnings_);
   return conf;
 }
 

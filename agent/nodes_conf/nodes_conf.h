@@ -77,6 +77,15 @@ struct Node {
   int slotCount() const;
 };
 
+// A replica line whose shard-id was not its primary's, and what it got (see
+// NodesConf::adoptPrimaryShardIds).
+struct ShardIdRepair {
+  std::string replica_id;
+  std::optional<std::string> had;  // none: the line carried no shard-id
+  std::string primary_id;
+  std::string shard_id;  // the primary's, now the replica's too
+};
+
 struct Vars {
   std::vector<std::pair<std::string, std::string>> values;  // in file order
   std::optional<uint64_t> get(std::string_view key) const;
@@ -91,13 +100,17 @@ class NodesConf {
   const Vars& vars() const { return vars_; }
   bool hasVarsLine() const { return has_vars_; }
   const Node* find(std::string_view id) const;
-  // Warnings about content kept verbatim that the server may refuse (unknown aux keys, a replica
-  // whose shard-id differs from its primary's).
+  // Warnings about content kept verbatim that the server may refuse (unknown aux keys).
   const std::vector<std::string>& warnings() const { return warnings_; }
 
   // Replaces the host of node `index`; port, bus port, hostname, aux and the rest of the line
   // stay as they were.
   void setHost(size_t index, std::string host);
+  // Gives every replica whose shard-id differs from its primary's (or is missing while the
+  // primary has one) the primary's. Valkey 8.0.1 writes such files itself while shard ids
+  // settle after a failover or creation, then refuses to load them; later releases adopt the
+  // primary's shard-id at load, which is what this does. Only that aux value changes.
+  std::vector<ShardIdRepair> adoptPrimaryShardIds();
   std::string render() const;
 
   friend Result<NodesConf> parse(std::string_view text);
@@ -113,6 +126,7 @@ class NodesConf {
     bool blank = false;
   };
   static Result<NodesConf> parseText(std::string_view text, bool is_file);
+  void setAux(size_t index, const std::string& key, const std::string& value);
   Status addLine(std::string_view raw, size_t line_no, bool is_file, std::optional<size_t>& myself);
 
   std::vector<Line> lines_;

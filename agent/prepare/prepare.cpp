@@ -160,6 +160,23 @@ Status writeKeepingOwner(const std::string& path, std::string_view content,
   return {};
 }
 
+// Valkey 8.0.1 writes files it then refuses to load (a replica's shard-id not its primary's);
+// giving the replica its primary's shard-id is what later releases do at load. Returns how
+// many lines changed.
+size_t repairShardIds(nodes_conf::NodesConf& conf) {
+  auto repairs = conf.adoptPrimaryShardIds();
+  for (const auto& r : repairs) {
+    kLog.info(
+        "Giving a replica its primary's shard-id (Valkey 8.0.1 refuses to load a file in "
+        "which they differ)",
+        {{"replica", r.replica_id},
+         {"had", r.had.value_or("(none)")},
+         {"primary", r.primary_id},
+         {"shard_id", r.shard_id}});
+  }
+  return repairs.size();
+}
+
 Result<Outcome> rewriteNodesConf(const config::Config& c, const Target& target,
                                  peers::Resolver& resolver, RewritePlan& plan_out,
                                  std::optional<nodes_conf::NodesConf>& conf_out) {
@@ -187,7 +204,8 @@ Result<Outcome> rewriteNodesConf(const config::Config& c, const Target& target,
   plan_out = planRewrite(*conf, *map, c.pod_ip, c.cluster_nodes, pod_host, resolve_current);
   logPlan(plan_out);
   conf_out = *conf;
-  if (plan_out.changes.empty()) {
+  auto shard_repairs = repairShardIds(*conf);
+  if (plan_out.changes.empty() && shard_repairs == 0) {
     kLog.info("nodes.conf already has every address it can check", {{"path", c.nodes_conf}});
     return Outcome::Unchanged;
   }
@@ -201,6 +219,7 @@ Result<Outcome> rewriteNodesConf(const config::Config& c, const Target& target,
   }
   kLog.info("Rewrote nodes.conf", {{"path", target.path},
                                    {"changed", plan_out.changes.size()},
+                                   {"shard_ids", shard_repairs},
                                    {"backup", c.nodes_conf + ".bak"}});
   return Outcome::Rewritten;
 }

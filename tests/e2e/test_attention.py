@@ -13,6 +13,7 @@ import time
 
 from agent_http import metrics
 from wait import wait_for
+from hosts import rewrite_in_place
 
 P = "redis_cluster_agent_"
 NO_SWEEP = "--sweep-interval=60m"  # far beyond any test: only the local view can draw a look
@@ -105,7 +106,7 @@ def test_the_sweep_finds_a_stale_name_the_local_view_cannot_show(sts_factory):
 
     stale = stale_hosts(sts, named, sts.pods[target].ip)
     for i in (sweeper, blind):
-        sts._rewrite_in_place(sts.hosts_path(i), stale)
+        rewrite_in_place(sts.hosts_path(i), stale)
     t0 = time.monotonic()
     wait_for("the sweeping agent to report the stale name",
              lambda: metric(sts, sweeper, "peer_identity_conflicts") == 1, 2.4 + PASS_SLACK_S + 2)

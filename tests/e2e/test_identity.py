@@ -11,6 +11,7 @@ import time
 import pytest
 
 from agent_http import metrics
+from hosts import rewrite_in_place
 
 NODE_TIMEOUT = 15000  # Redis itself fails nothing over while these scenarios run
 
@@ -69,7 +70,7 @@ def test_stale_dns_record_never_makes_the_agents_forget_a_live_node(sts_factory,
     # pod 2's agent answer.
     for i in range(6):
         if i != victim:
-            sts._rewrite_in_place(sts.hosts_path(i), hosts_with(sts, {victim: sts.pods[other].ip}))
+            rewrite_in_place(sts.hosts_path(i), hosts_with(sts, {victim: sts.pods[other].ip}))
     time.sleep(3)
     sts.write_hosts()  # the record is gone again while the pod is down
     assert sts.pods[victim].ip == real_ip
@@ -139,7 +140,7 @@ def test_empty_node_never_merges_our_cluster_into_a_foreign_one(sts_factory, for
     ours.stop_pod(wiped)
 
     def misdirect(sts, i):  # pod i's own resolver only; every other pod resolves correctly
-        sts._rewrite_in_place(sts.hosts_path(i), hosts_with(sts, {0: foreign.pods[0].ip}))
+        rewrite_in_place(sts.hosts_path(i), hosts_with(sts, {0: foreign.pods[0].ip}))
 
     ours.start_pod(wiped, wipe=True, before_redis=misdirect)
     time.sleep(8)  # the merge of the issue took less than 5 s

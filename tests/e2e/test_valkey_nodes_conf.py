@@ -169,19 +169,30 @@ def replica_file():
     return text, me
 
 
-def test_valkey_refuses_a_replica_with_another_shard_id(tmp_path, servers):
-    """Why prepare never touches a shard-id: Valkey 8.0.1 does not start on a replica whose
-    shard-id is not its primary's. prepare keeps it, says so, and changes only the hosts."""
+def test_prepare_gives_a_replica_its_primarys_shard_id_so_valkey_starts(tmp_path, servers):
+    """Valkey 8.0.1 writes files in which a replica's shard-id is not its primary's (while
+    shard ids settle after a failover) and then does not start on them. Shown first on the file
+    as it is; then prepare gives the replica its primary's shard-id (what later releases do at
+    load), changes nothing else but the hosts, and Valkey starts."""
     text, me = replica_file()
     bad = text.replace(me, SHARD.sub("shard-id=" + "0" * 40, me))
-    _, _, _, my_ip, out = rewrite(tmp_path, None, bad)
-    assert "shard-id " + "0" * 40 in out and "Valkey 8.0 refuses to load" in out
+    as_is = tmp_path / "as-is"
+    as_is.mkdir()
+    (as_is / "nodes.conf").write_text(bad)
+    refused = servers(str(as_is), f"{NET}.200", 6379)
+    assert not refused.started()
+    assert refused.proc.returncode == 1
+    assert "Unrecoverable error: corrupted cluster config file" in refused.log()
+
+    _, myself, _, my_ip, out = rewrite(tmp_path, None, bad)
+    assert "Giving a replica its primary's shard-id" in out and "0" * 40 in out
     written = (tmp_path / "nodes.conf").read_text()
-    assert written.count("shard-id=" + "0" * 40) == 1
+    assert "shard-id=" + "0" * 40 not in written
+    mine = next(l for l in node_lines(written) if l.split()[0] == myself)
+    primary = next(l for l in node_lines(written) if l.split()[0] == mine.split()[3])
+    assert SHARD.findall(mine) == SHARD.findall(primary)
     server = servers(str(tmp_path), my_ip, 6379)
-    assert not server.started()
-    assert server.proc.returncode == 1
-    assert "Unrecoverable error: corrupted cluster config file" in server.log()
+    assert server.started(), server.log()[-2000:]
 
 
 def test_valkey_refuses_an_unknown_aux_field_that_prepare_keeps(tmp_path, servers):

@@ -8,6 +8,9 @@ master's RDB loads in the newer replica). The layout keeper wants pod 0 to be th
 but that failover would make the Redis 7.0 node follow a Valkey 8 master, whose RDB it cannot
 load: the agent refuses, says so with both versions, and counts it. `status` and the metrics
 show each pod's server.
+
+Then the whole way: a rolling update of every pod from Redis 7.0.15 to Valkey 8.0.1 under
+writes, which loses nothing.
 """
 import shutil
 
@@ -15,6 +18,7 @@ import pytest
 
 import agent_http
 from wait import wait_for
+from writer import CounterWriter
 
 # The first full sync waits repl-diskless-sync-delay (5 s by default); the test does not need it.
 FAST_SYNC = ("repl-diskless-sync-delay 0",)
@@ -72,3 +76,46 @@ def test_a_redis_70_node_is_never_made_to_follow_a_valkey_8_master(sts_factory):
     rc, text = sts.status(json_output=False)
     row = next(l.split() for l in text.splitlines() if l.startswith("redis-0 "))
     assert row[-1] == "valkey:8.0.1", text
+
+
+@pytest.mark.skipif(shutil.which("valkey-server") is None, reason="valkey-server not installed")
+def test_rolling_update_from_redis_to_valkey_loses_no_write(sts_factory, capsys):
+    """A live migration: the image changes from Redis 7.0.15 to Valkey 8.0.1 and the
+    StatefulSet rolls (highest ordinal first, preStop handover, each pod ready before the next).
+    Every pod comes back on its own data running Valkey; while the roll runs, a Valkey replica
+    follows a Redis master (the direction that works) and no Redis node is made to follow a
+    Valkey master. Under the counter writer: no acknowledged write lost, no counter goes back."""
+    sts = sts_factory(pods=6, replicas=1, redis_conf=FAST_SYNC)
+    sts.up()
+    sts.wait_ready(timeout=90)
+    keys = {f"kept:{k}": str(k) for k in range(500)}
+    client = sts.cluster_client()
+    for k, v in keys.items():
+        client.set(k, v)
+    client.close()
+    writer = CounterWriter(sts).start()
+    try:
+        for i in range(sts.size):
+            sts.pod_servers[i] = "valkey"  # the new image, used by each pod's next start
+        records = sts.rollout_restart(ready_timeout=120)
+    finally:
+        writer.stop()
+    with capsys.disabled():
+        print("\n".join(sts.roll_report("\nrolling update of 6 pods from Redis 7.0.15 to "
+                                         "Valkey 8.0.1:", records, writer)))
+    assert writer.check_counters() == []
+    assert writer.totals()[1] > 1000, writer.report()
+    for rec in records:
+        assert rec["prestop"].rc == 0, rec
+    for i in range(sts.size):
+        assert "valkey_version:8.0.1" in sts.command(i, "INFO", "server"), f"redis-{i}"
+    rc, out = sts.cluster_check()
+    assert rc == 0 and "[OK] All 16384 slots covered." in out, out
+    client = sts.cluster_client()  # every pod has a new address now
+    assert {k: client.get(k).decode() for k in keys} == keys
+    client.close()
+    rc, out = sts.status()
+    assert rc == 0, out
+    assert not any("different servers" in w for w in out["warnings"]), out["warnings"]
+    for i in range(sts.size):
+        assert _metrics(sts, i)[P + 'errors_total{kind="older_replica_refused"}'] == 0

@@ -3,11 +3,16 @@ import socket
 import time
 
 
+class WaitTimeout(AssertionError, TimeoutError):
+    """What did not happen in time: a failed assertion to pytest, a TimeoutError to callers
+    that wait for something that may never come."""
+
+
 def wait_for(what, check, timeout=30, interval=0.1):
     """Calls check() every `interval` seconds until it returns something truthy, and returns
     that. A check may instead return (ok, detail): then waiting ends when ok is true, detail is
     returned, and the last detail seen is shown when `what` does not happen within `timeout`
-    seconds (AssertionError)."""
+    seconds (WaitTimeout)."""
     deadline = time.monotonic() + timeout
     last = None
     while True:
@@ -21,7 +26,7 @@ def wait_for(what, check, timeout=30, interval=0.1):
         else:
             last = result
         if time.monotonic() >= deadline:
-            raise AssertionError(f"{what}: not within {timeout}s (last seen: {last!r})")
+            raise WaitTimeout(f"{what}: not within {timeout}s (last seen: {last!r})")
         time.sleep(interval)
 
 

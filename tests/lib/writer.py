@@ -89,6 +89,7 @@ class _ShardWriter(threading.Thread):
         self.started = None
         self.client_password = None
         self.reconnects = 0  # new clients built because the password changed
+        self.acked_per_second = {}  # whole seconds since start -> acknowledged writes
 
     def _client(self):
         self.client_password = self.sts.password
@@ -131,6 +132,8 @@ class _ShardWriter(threading.Thread):
                 continue
             now = time.monotonic()
             self.acked[key] += 1
+            second = int(now - self.started)
+            self.acked_per_second[second] = self.acked_per_second.get(second, 0) + 1
             if value < self.last_value[key]:
                 self.backwards.append((key, self.last_value[key], value))
             self.last_value[key] = value
@@ -170,6 +173,15 @@ class CounterWriter:
     @property
     def longest_gap(self):
         return max(t.max_gap for t in self.threads)
+
+    def rate(self):
+        """Acknowledged writes per second, all shards together, from the start to the last
+        second with a write: [writes in second 0, in second 1, ...]."""
+        seconds = [s for t in self.threads for s in t.acked_per_second]
+        if not seconds:
+            return []
+        return [sum(t.acked_per_second.get(s, 0) for t in self.threads)
+                for s in range(max(seconds) + 1)]
 
     def totals(self):
         return (sum(sum(t.attempted.values()) for t in self.threads),

@@ -345,38 +345,57 @@ TEST_CASE("Valkey 8 load-time flag words primary and replica are accepted and ke
   CHECK(primaries == 3);
 }
 
-TEST_CASE("a replica whose shard-id is not its primary's is kept and reported") {
+TEST_CASE("a replica whose shard-id is not its primary's gets the primary's, nothing else") {
+  const std::string shard = "1505d19365f6d6b06156f8ac8b5d488ad986c01d";
   const std::string primary =
       "e0949f1df29c239cbcee42dd1ae8a96ad9eb48a9 10.0.0.1:6379@16379,,tls-port=0,"
-      "shard-id=1505d19365f6d6b06156f8ac8b5d488ad986c01d myself,master - 0 0 2 connected 0-16383\n";
+      "shard-id=" +
+      shard + " myself,master - 0 0 2 connected 0-16383\n";
   auto replica = [](const std::string& aux) {
     return "c8c97f65a6214df918ae71a4b54465f4fd60e537 10.0.0.2:6379@16379,,tls-port=0" + aux +
            " slave e0949f1df29c239cbcee42dd1ae8a96ad9eb48a9 0 1 2 connected\n";
   };
-  SUBCASE("another shard-id") {
+  SUBCASE("another shard-id: only that value changes") {
     std::string text = primary + replica(",shard-id=0000000000000000000000000000000000000000");
     auto conf = nodes_conf::parse(text);
     REQUIRE(conf.has_value());
-    CHECK(conf->render() == text);
-    REQUIRE(conf->warnings().size() == 1);
-    const auto& w = conf->warnings()[0];
-    CHECK(w.find("c8c97f65a6214df918ae71a4b54465f4fd60e537 has shard-id 0000") !=
-          std::string::npos);
-    CHECK(w.find("primary e0949f1df29c239cbcee42dd1ae8a96ad9eb48a9 has 1505d19") !=
-          std::string::npos);
+    CHECK(conf->render() == text);  // parsing alone changes nothing
+    CHECK(conf->warnings().empty());
+    auto repairs = conf->adoptPrimaryShardIds();
+    REQUIRE(repairs.size() == 1);
+    CHECK(repairs[0].replica_id == "c8c97f65a6214df918ae71a4b54465f4fd60e537");
+    CHECK(repairs[0].had == "0000000000000000000000000000000000000000");
+    CHECK(repairs[0].primary_id == "e0949f1df29c239cbcee42dd1ae8a96ad9eb48a9");
+    CHECK(repairs[0].shard_id == shard);
+    CHECK(conf->render() == primary + replica(",shard-id=" + shard));
+    CHECK(conf->adoptPrimaryShardIds().empty());  // done once
   }
-  SUBCASE("none while the primary has one") {
+  SUBCASE("none while the primary has one: the primary's is added last") {
     auto conf = nodes_conf::parse(primary + replica(""));
     REQUIRE(conf.has_value());
-    REQUIRE(conf->warnings().size() == 1);
-    CHECK(conf->warnings()[0].find("has shard-id (none)") != std::string::npos);
+    auto repairs = conf->adoptPrimaryShardIds();
+    REQUIRE(repairs.size() == 1);
+    CHECK(!repairs[0].had.has_value());
+    CHECK(conf->render() == primary + replica(",shard-id=" + shard));
   }
-  SUBCASE("the same shard-id, or none anywhere (Redis 7.0): nothing to say") {
-    auto same =
-        nodes_conf::parse(primary + replica(",shard-id=1505d19365f6d6b06156f8ac8b5d488ad986c01d"));
+  SUBCASE("a hostname and other aux fields stay in place, byte for byte") {
+    std::string line =
+        "c8c97f65a6214df918ae71a4b54465f4fd60e537 10.0.0.2:6379@16379,redis-3.example,tls-port=0,"
+        "nodename=redis-3,shard-id=0000000000000000000000000000000000000000 slave "
+        "e0949f1df29c239cbcee42dd1ae8a96ad9eb48a9 0 1 2 connected\n";
+    auto conf = nodes_conf::parse(primary + line);
+    REQUIRE(conf.has_value());
+    REQUIRE(conf->adoptPrimaryShardIds().size() == 1);
+    std::string want = line;
+    want.replace(want.find("0000000000000000000000000000000000000000"), 40, shard);
+    CHECK(conf->render() == primary + want);
+  }
+  SUBCASE("the same shard-id, or none anywhere (Redis 7.0): nothing to do") {
+    auto same = nodes_conf::parse(primary + replica(",shard-id=" + shard));
     REQUIRE(same.has_value());
-    CHECK(same->warnings().empty());
-    CHECK(load("redis-7.0-created-replica.conf").warnings().empty());
+    CHECK(same->adoptPrimaryShardIds().empty());
+    auto redis70 = load("redis-7.0-created-replica.conf");
+    CHECK(redis70.adoptPrimaryShardIds().empty());
   }
 }
 

@@ -27,6 +27,7 @@ enum class Action {
   Failover,            // a handover, or a forced takeover of a gone master's slots
   FailoverForce,       // a handover that needed CLUSTER FAILOVER FORCE
   Forget,              // CLUSTER FORGET of a node that is gone
+  KeysMoved,           // keys moved to another master by MIGRATE (counted per key)
   LayoutFailover,      // CLUSTER FAILOVER sent by the layout keeper (a master moved back)
   MasterauthSwitch,    // password rotation: masterauth set to the new password
   Meet,                // CLUSTER MEET
@@ -38,6 +39,8 @@ enum class Action {
   PasswordRestore,     // password rotation: a restarted node got the rotation's passwords back
   Replicate,           // CLUSTER REPLICATE
   SetConfigEpoch,      // CLUSTER SET-CONFIG-EPOCH while creating
+  SlotMoved,           // a slot moved to another master (SETSLOT NODE sent to its new owner)
+  SlotRepaired,        // a slot found open (MIGRATING/IMPORTING) by an earlier move, finished
   TlsReload,           // new certificate files loaded by the agent and its Redis (rotation)
   Count,               // not a kind: how many there are
 };
@@ -50,6 +53,9 @@ enum class ErrorKind {
   HandoverFailed,         // a handover ended without switching roles
   HttpRefused,            // an HTTP connection closed by a listener limit (slow, big, too many)
   LayoutFailoverFailed,   // a layout keeper's CLUSTER FAILOVER was refused or did not switch
+  MigrateBusyKey,         // a key on both sides of a slot move with different values (left open)
+  MigrateFailed,          // a slot move stopped by an error; the slot stays open to be resumed
+  MigrateRetried,         // a MIGRATE batch that timed out or failed with IOERR, sent again
   NodesConfWatch,         // the directory of nodes.conf cannot be watched
   OlderReplicaRefused,    // an action that would make an older node follow a newer master
   PasswordFile,           // the mounted password file cannot be read (or is empty)
@@ -75,6 +81,7 @@ struct KindNames<Action> {
       "failover",
       "failover_force",
       "forget",
+      "keys_moved",
       "layout_failover",
       "masterauth_switch",
       "meet",
@@ -86,6 +93,8 @@ struct KindNames<Action> {
       "password_restore",
       "replicate",
       "set_config_epoch",
+      "slot_moved",
+      "slot_repaired",
       "tls_reload",
   };
 };
@@ -95,7 +104,8 @@ struct KindNames<ErrorKind> {
   static constexpr std::array<std::string_view, kKindCount<ErrorKind>> kNames = {
       "command_failed",          "control_socket",     "foreign_node",
       "handover_client_install", "handover_failed",    "http_refused",
-      "layout_failover_failed",  "nodes_conf_watch",   "older_replica_refused",
+      "layout_failover_failed",  "migrate_busy_key",   "migrate_failed",
+      "migrate_retried",         "nodes_conf_watch",   "older_replica_refused",
       "password_file",           "password_rotation",  "redis_unreachable",
       "tls_reload_failed",       "unsupported_server",
   };

@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "migrate/rebalance.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <set>
+
+#include "common/log.h"
+
+namespace agent::migrate {
+
+namespace {
+
+const log::Logger kLog("migrate");
+
+bool usable(const nodes_conf::Node& n) {
+  return n.isMaster() && !n.isFailed() && !n.isNoaddr() && !n.inHandshake();
+}
+
+std::vector<int> expand(const std::vector<nodes_conf::SlotRange>& ranges) {
+  std::vector<int> out;
+  for (const auto& r : ranges) {
+    for (int s = r.first; s <= r.last; ++s) out.push_back(s);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Result<nodes_conf::NodesConf> viewOf(Nodes& nodes, const Peer& peer) {
+  auto text = nodes.command(peer.id, {"CLUSTER", "NODES"});
+  if (!text) return text.error();
+  auto view = nodes_conf::parseClusterNodes(text->str);
+  if (!view) return fail(Errc::Protocol, peer.id + ": " + view.error().message);
+  const auto& me = view->myself();
+  if (me.id != peer.id) {
+    return fail(Errc::Refused, fmt::format("{}:{} runs node {}, not {}: the cluster changed "
+                                           "meanwhile; run again",
+                                           peer.host, peer.port, me.id, peer.id));
+  }
+  return view;
+}
+
+Status checkState(Nodes& nodes, const Peer& peer) {
+  auto info = nodes.command(peer.id, {"CLUSTER", "INFO"});
+  if (!info) return info.error();
+  if (info->str.find("cluster_state:ok") == std::string::npos) {
+    return fail(Errc::Refused, fmt::format("{} does not report cluster_state:ok yet (a master "
+                                           "just added waits out its rejoin delay): wait and "
+                                           "run again",
+                                           peer.id));
+  }
+  return {};
+}
+
+// Every master must know every other one, as a working master, before slots move between
+// them: the source's ASK and the others' SETSLOT NODE name the target by ID.
+Status checkAgreement(const Peer& viewer, const nodes_conf::NodesConf& view,
+                      const std::vector<Peer>& peers) {
+  for (const auto& q : peers) {
+    const auto* n = view.find(q.id);
+    if (n == nullptr || !usable(*n)) {
+      return fail(Errc::Refused, fmt::format("{} does not know {} as a working master yet (the "
+                                             "nodes do not agree): wait for gossip and run again",
+                                             viewer.id, q.id));
+    }
+  }
+  return {};
+}
+
+Status checkCoverage(const std::vector<Master>& masters) {
+  std::vector<int> owners(nodes_conf::kSlotCount, 0);
+  for (const auto& m : masters) {
+    for (int s : m.slots) ++owners[static_cast<size_t>(s)];
+  }
+  // Two claims on an open slot are a move that stopped after the target's SETSLOT NODE, before
+  // the source heard of it: the repair finishes it.
+  for (const auto& m : masters) {
+    for (const auto& o : m.open) owners[static_cast<size_t>(o.slot)] = 1;
+  }
+  int uncovered = static_cast<int>(std::count(owners.begin(), owners.end(), 0));
+  int shared =
+      static_cast<int>(std::count_if(owners.begin(), owners.end(), [](int n) { return n > 1; }));
+  if (uncovered == 0 && shared == 0) return {};
+  return fail(Errc::Refused,
+              fmt::format("{} slot(s) have no owner and {} more than one among the masters; "
+                          "nothing is moved until every slot has exactly one",
+                          uncovered, shared));
+}
+
+const Master* findMaster(const std::vector<Master>& masters, const std::string& id) {
+  for (const auto& m : masters) {
+    if (m.peer.id == id) return &m;
+  }
+  return nullptr;
+}
+
+bool claims(const Master& m, int slot) {
+  return std::binary_search(m.slots.begin(), m.slots.end(), slot);
+}
+
+std::string ownerOf(const std::vector<Master>& masters, int slot) {
+  for (const auto& m : masters) {
+    if (claims(m, slot)) return m.peer.id;
+  }
+  return "";
+}
+
+std::vector<Peer> peersOf(const std::vector<Master>& masters) {
+  std::vector<Peer> out;
+  out.reserve(masters.size());
+  for (const auto& m : masters) out.push_back(m.peer);
+  return out;
+}
+
+std::vector<std::string> idsOf(const std::vector<Peer>& peers) {
+  std::vector<std::string> ids;
+  ids.reserve(peers.size());
+  for (const auto& p : peers) ids.push_back(p.id);
+  return ids;
+}
+
+}  // namespace
+
+double Progress::eta() const {
+  if (slots_done == 0 || seconds <= 0) return 0;
+  return seconds / slots_done * (slots_total - slots_done);
+}
+
+std::vector<Peer> mastersIn(const nodes_conf::NodesConf& view, const std::string& seed_host) {
+  std::vector<Peer> out;
+  for (const auto& n : view.nodes()) {
+    if (!usable(n)) continue;
+    std::string host = n.address.host.empty() && n.isMyself() ? seed_host : n.address.host;
+    if (host.empty()) continue;
+    out.push_back({n.id, host, n.address.port()});
+  }
+  return out;
+}
+
+Result<std::vector<Master>> readMasters(Nodes& nodes, const std::vector<Peer>& peers) {
+  std::vector<std::pair<Peer, nodes_conf::NodesConf>> views;
+  for (const auto& p : peers) {
+    auto view = viewOf(nodes, p);
+    if (!view) return view.error();
+    // A node the seed still listed as a master may have become a replica since (add-node
+    // --cluster-slave joins as a master first): it takes no part.
+    if (view->myself().isMaster()) views.emplace_back(p, std::move(*view));
+  }
+  std::vector<Peer> live;
+  live.reserve(views.size());
+  for (const auto& [p, view] : views) live.push_back(p);
+  std::vector<Master> masters;
+  for (const auto& [p, view] : views) {
+    if (auto agreed = checkAgreement(p, view, live); !agreed) return agreed.error();
+    if (auto ok = checkState(nodes, p); !ok) return ok.error();
+    const auto& me = view.myself();
+    masters.push_back({p, expand(me.slots), me.open_slots});
+  }
+  if (auto covered = checkCoverage(masters); !covered) return covered.error();
+  return masters;
+}
+
+Result<std::vector<Repair>> planRepairs(const std::vector<Master>& masters) {
+  std::map<int, Repair> open;
+  std::vector<std::string> problems;
+  for (const auto& m : masters) {
+    for (const auto& o : m.open) {
+      Repair r{o.slot, o.migrating ? m.peer.id : o.node_id, o.migrating ? o.node_id : m.peer.id};
+      auto [it, fresh] = open.emplace(o.slot, r);
+      if (!fresh && (it->second.from != r.from || it->second.to != r.to)) {
+        problems.push_back(fmt::format("slot {} is open for two different moves", o.slot));
+      }
+    }
+  }
+  std::vector<Repair> out;
+  for (auto& [slot, r] : open) {
+    const Master* from = findMaster(masters, r.from);
+    const Master* to = findMaster(masters, r.to);
+    if (from == nullptr || to == nullptr) {
+      problems.push_back(
+          fmt::format("slot {} is open between {} and {}, and one of them is not "
+                      "a working master now",
+                      slot, r.from, r.to));
+    } else if (claims(*to, slot) || claims(*from, slot)) {
+      // The target's claim wins: its SETSLOT NODE bumped its epoch.
+      r.phase = claims(*to, slot) ? Phase::Drain : Phase::Open;
+      out.push_back(r);
+    } else {
+      std::string owner = ownerOf(masters, slot);
+      problems.push_back(fmt::format("slot {} is open between {} and {} but owned by {}", slot,
+                                     r.from, r.to, owner.empty() ? "nobody" : owner));
+    }
+  }
+  if (!problems.empty()) {
+    std::string all;
+    for (const auto& p : problems) all += (all.empty() ? "" : "; ") + p;
+    return fail(Errc::Refused, all +
+                                   ": nothing was changed; look at both nodes' keys of "
+                                   "the slot before fixing it by hand");
+  }
+  return out;
+}
+
+namespace {
+
+std::vector<MasterSlots> slotsOf(const std::vector<Master>& masters) {
+  std::vector<MasterSlots> out;
+  out.reserve(masters.size());
+  for (const auto& m : masters) out.push_back({m.peer.id, m.slots});
+  return out;
+}
+
+const Peer& peerOf(const std::vector<Peer>& peers, const std::string& id) {
+  return *std::find_if(peers.begin(), peers.end(), [&](const Peer& p) { return p.id == id; });
+}
+
+Status finishOpenSlots(SlotMover& mover, const std::vector<Peer>& peers,
+                       const std::vector<Repair>& repairs, Activity& activity) {
+  for (const auto& r : repairs) {
+    kLog.info("Finishing a slot move an earlier run left open",
+              {{"slot", r.slot},
+               {"from", r.from},
+               {"to", r.to},
+               {"phase", r.phase == Phase::Open ? "whole move" : "drain and close"}});
+    auto moved =
+        mover.move(r.slot, peerOf(peers, r.from), peerOf(peers, r.to), idsOf(peers), r.phase);
+    if (!moved) {
+      activity.errors.add(ErrorKind::MigrateFailed);
+      return moved;
+    }
+    activity.actions.add(Action::SlotRepaired);
+  }
+  return {};
+}
+
+using Clock = std::chrono::steady_clock;
+
+Status runMoves(SlotMover& mover, const std::vector<Peer>& peers, const Plan& plan,
+                const RebalanceOptions& options, Progress& progress, Activity& activity) {
+  const auto started = Clock::now();
+  progress.slots_total = plan.slotsToMove();
+  for (const auto& move : plan.moves) {
+    kLog.info("Moving slots to even out the masters",
+              {{"from", move.from}, {"to", move.to}, {"slots", move.slots.size()}});
+    const size_t step = static_cast<size_t>(std::max(1, options.mover.slots_per_batch));
+    for (size_t at = 0; at < move.slots.size(); at += step) {
+      std::vector<int> slots(
+          move.slots.begin() + static_cast<long>(at),
+          move.slots.begin() + static_cast<long>(std::min(at + step, move.slots.size())));
+      auto moved =
+          mover.moveSlots(slots, peerOf(peers, move.from), peerOf(peers, move.to), idsOf(peers));
+      if (!moved) {
+        activity.errors.add(ErrorKind::MigrateFailed);
+        return fail(moved.error().code,
+                    fmt::format("slots {}-{} ({} -> {}): {}", slots.front(), slots.back(),
+                                move.from, move.to, moved.error().message));
+      }
+      progress.slots_done += static_cast<int>(slots.size());
+      progress.keys_moved = mover.keysMoved();
+      progress.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+      if (options.on_progress) options.on_progress(progress);
+    }
+  }
+  return {};
+}
+
+// readMasters, again every 500 ms while it is refused (the masters do not agree or are not ok
+// yet), for up to options.wait_ready_ms.
+Result<std::vector<Master>> readyMasters(Nodes& nodes, const std::vector<Peer>& peers,
+                                         const RebalanceOptions& options) {
+  constexpr int64_t kStepMs = 500;
+  for (int64_t waited = 0;; waited += kStepMs) {
+    auto masters = readMasters(nodes, peers);
+    if (masters || masters.error().code != Errc::Refused || waited >= options.wait_ready_ms ||
+        !options.sleep) {
+      return masters;
+    }
+    kLog.info("Waiting for the masters to agree", {{"why", masters.error().message}});
+    options.sleep(kStepMs);
+  }
+}
+
+}  // namespace
+
+Result<RebalanceReport> rebalance(Nodes& nodes, const std::vector<Peer>& candidates,
+                                  const RebalanceOptions& options, Activity& activity) {
+  RebalanceReport report;
+  auto masters = readyMasters(nodes, candidates, options);
+  if (!masters) return masters.error();
+  const auto peers = peersOf(*masters);
+  auto repairs = planRepairs(*masters);
+  if (!repairs) return repairs.error();
+  SlotMover mover(nodes, activity, options.mover);
+  mover.setHooks(options.hooks);
+  if (!repairs->empty() && !options.dry_run) {
+    if (auto done = finishOpenSlots(mover, peers, *repairs, activity); !done) return done.error();
+    report.repaired = static_cast<int>(repairs->size());
+    masters = readyMasters(nodes, candidates, options);
+    if (!masters) return masters.error();
+  }
+  auto targets = options.targets.empty() ? idsOf(peers) : options.targets;
+  for (const auto& t : targets) {
+    if (findMaster(*masters, t) == nullptr) {
+      return fail(Errc::Invalid, t + " is not a working master known to every master");
+    }
+  }
+  report.plan = planMoves(slotsOf(*masters), targets);
+  kLog.info("Rebalance planned", {{"masters", masters->size()},
+                                  {"targets", targets.size()},
+                                  {"slots_to_move", report.plan.slotsToMove()},
+                                  {"ideal", report.plan.ideal},
+                                  {"tolerance", report.plan.tolerance}});
+  if (options.dry_run || report.plan.moves.empty()) return report;
+  if (auto ran = runMoves(mover, peers, report.plan, options, report.progress, activity); !ran) {
+    return ran.error();
+  }
+  return report;
+}
+
+}  // namespace agent::migrate

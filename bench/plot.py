@@ -3,10 +3,9 @@
 
 
 def writes_per_second(path, title, series):
-    """Draws acknowledged writes per second over time: one panel per run, one line per shard.
+    """Draws acknowledged writes per second over time, one line per run.
 
-    series: [(label, [[shard 0's writes in second 0, in second 1, ...], ...],
-              [(second, text), ...] marks)].
+    series: [(label, [writes in second 0, in second 1, ...], [(second, text), ...] marks)].
     Returns the path written, or None (with the reason printed) when matplotlib is missing."""
     try:
         import matplotlib
@@ -18,15 +17,12 @@ def writes_per_second(path, title, series):
         return None
     fig, axes = plt.subplots(len(series), 1, figsize=(10, 2.6 * len(series)), sharex=True,
                              squeeze=False)
-    for ax, (label, rates, marks) in zip(axes[:, 0], series):
-        for shard, rate in enumerate(rates):
-            ax.plot(range(len(rate)), rate, drawstyle="steps-post", linewidth=1.1,
-                    label=f"shard {shard}")
+    for ax, (label, rate, marks) in zip(axes[:, 0], series):
+        ax.plot(range(len(rate)), rate, drawstyle="steps-post", linewidth=1.2)
         ax.set_ylabel("writes/s")
         ax.set_title(label, fontsize=10, loc="left")
         ax.grid(alpha=0.3)
-        ax.legend(loc="lower right", fontsize=7)
-        top = max((max(r) for r in rates if r), default=1)
+        top = max(rate) if rate else 1
         ax.set_ylim(0, top * 1.9)  # room for the marks' labels above the line
         for second, text in marks:
             ax.axvline(second, color="grey", linewidth=0.6, linestyle=":")

@@ -86,7 +86,7 @@ def run_once(args, handover, net, to_server=None, label=None):
             print(f"  [{label}] {line}")
         for problem in lost:
             print(f"  [{label}] LOST: {problem}")
-        return {"gaps": [t.max_gap for t in writer.threads], "lost": lost, "rates": writer.rates(),
+        return {"gaps": [t.max_gap for t in writer.threads], "lost": lost, "rate": writer.rate(),
                 "marks": marks, "label": label}
 
 
@@ -122,8 +122,8 @@ def main():
     plot.writes_per_second(
         args.png, f"rolling restart of 6 pods{' over TLS' if args.tls else ''}, "
         f"cluster-node-timeout {args.node_timeout}, each pod away {args.away:g}s: "
-        "acknowledged INCRs per second and shard",
-        [(f"{run['label']} (longest gap {max(run['gaps']):.3f}s)", run["rates"], run["marks"])
+        "acknowledged INCRs per second, all shards",
+        [(f"{run['label']} (longest gap {max(run['gaps']):.3f}s)", run["rate"], run["marks"])
          for run in (with_h, without)])
     lost = len(with_h["lost"]) + len(without["lost"])
     goals = [(f"longest gap with handover {worst_with:.3f}s <= {GAP_GOAL_S:g}s",

@@ -53,8 +53,8 @@ def main():
     print(f"  {'max':<6} {base:>13.3f} {worst:>14.3f} {ratio:>6.2f}x")
     plot.writes_per_second(
         args.png, f"rolling update of 6 pods with the handover, cluster-node-timeout "
-        f"{args.node_timeout}: acknowledged INCRs per second and shard",
-        [(f"{run['label']} (longest gap {max(run['gaps']):.3f}s)", run["rates"], run["marks"])
+        f"{args.node_timeout}: acknowledged INCRs per second, all shards",
+        [(f"{run['label']} (longest gap {max(run['gaps']):.3f}s)", run["rate"], run["marks"])
          for run in (same, moved)])
     lost = len(same["lost"]) + len(moved["lost"])
     goals = [(f"longest gap of the migration {worst:.3f}s <= {GAP_GOAL_S:g}s", worst <= GAP_GOAL_S),

@@ -174,12 +174,14 @@ class CounterWriter:
     def longest_gap(self):
         return max(t.max_gap for t in self.threads)
 
-    def rates(self):
-        """Acknowledged writes per second of each shard, from the start to the last second with
-        a write: [[shard 0's writes in second 0, in second 1, ...], [shard 1's ...], ...]."""
+    def rate(self):
+        """Acknowledged writes per second, all shards together, from the start to the last
+        second with a write: [writes in second 0, in second 1, ...]."""
         seconds = [s for t in self.threads for s in t.acked_per_second]
-        end = max(seconds) + 1 if seconds else 0
-        return [[t.acked_per_second.get(s, 0) for s in range(end)] for t in self.threads]
+        if not seconds:
+            return []
+        return [sum(t.acked_per_second.get(s, 0) for t in self.threads)
+                for s in range(max(seconds) + 1)]
 
     def totals(self):
         return (sum(sum(t.attempted.values()) for t in self.threads),

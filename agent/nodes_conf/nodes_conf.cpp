@@ -281,7 +281,9 @@ void NodesConf::setAux(size_t index, const std::string& key, const std::string& 
   // `extra` is the hostname and the aux fields joined by ',' (parseAddress), so rebuilding it
   // from them changes nothing but this value.
   std::string extra = a.hostname;
-  for (const auto& [k, v] : a.aux) extra += "," + k + "=" + v;
+  for (const auto& [k, v] : a.aux) {
+    extra.append(",").append(k).append("=").append(v);
+  }
   a.extra = std::move(extra);
   for (auto& line : lines_) {
     if (line.node == index) line.dirty = true;

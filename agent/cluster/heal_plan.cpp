@@ -190,6 +190,24 @@ bool failoverPending(const HealInput& in, HealPlan& plan) {
 // fewest replicas (the shards that lost a member, or any shard after a scale-up). Every agent
 // computes the same assignment from the same view (nodes in ordinal order, each to the master
 // with the fewest replicas so far), so several pods joining at once spread out.
+// The creator gives every node its config epoch before its MEETs and attaches its planned
+// replicas once every handshake is done. A node it set up that sees the cluster before then must
+// not pick a master on its own: it would take another shard's replica place (seen with a
+// 24-pod TLS creation on a loaded machine, MEETs taking >10 s). A wiped or new pod's node has
+// epoch 0 and joins at once; the wait ends after kCreatorGraceS of Redis uptime, in case the
+// creator stopped half-way.
+bool placedByCreator(const HealInput& in, HealPlan& plan) {
+  const auto* me = in.local->myself();
+  int64_t uptime = in.local->info.integerOr("uptime_in_seconds", kCreatorGraceS);
+  if (me->config_epoch == 0 || uptime >= kCreatorGraceS) return false;
+  plan.phase = HealPhase::Waiting;
+  plan.waiting.push_back(fmt::format(
+      "not attaching this node as a replica yet: the creator gave it config epoch {} and "
+      "attaches it itself (waiting until Redis has run {} s, now {} s)",
+      me->config_epoch, kCreatorGraceS, uptime));
+  return true;
+}
+
 void planReplicate(const HealInput& in, HealPlan& plan) {
   const auto& view = *in.local->nodes;
   const auto* me = in.local->myself();
@@ -197,6 +215,7 @@ void planReplicate(const HealInput& in, HealPlan& plan) {
       in.local->slotsAssigned() != nodes_conf::kSlotCount || failoverPending(in, plan)) {
     return;
   }
+  if (placedByCreator(in, plan)) return;
   std::vector<std::pair<std::pair<int, std::string>, const nodes_conf::Node*>> joiners;
   std::vector<std::pair<std::pair<int, std::pair<int, std::string>>, const nodes_conf::Node*>>
       masters;

@@ -62,6 +62,10 @@ struct HealPlan {
   std::vector<std::string> older_replica;
 };
 
+// How long (Redis uptime) an empty node that a creator gave its config epoch leaves its
+// placement to that creator before it joins the cluster as a replica on its own.
+inline constexpr int64_t kCreatorGraceS = 60;
+
 // Pure decision for one pass; unit-tested on recorded states.
 HealPlan planHealing(const HealInput& in);
 

@@ -39,13 +39,14 @@ std::string view(int me, std::map<int, std::string> edits = {}) {
   return out;
 }
 
-Snapshot snap(const std::string& nodes, int64_t keys = 0) {
+Snapshot snap(const std::string& nodes, int64_t keys = 0, int64_t uptime_s = 3600) {
   bool full = nodes.find("myself") != std::string::npos;
   int assigned = 0;
   auto parsed = nodes_conf::parseClusterNodes(nodes);
   REQUIRE(parsed.has_value());
   for (const auto& n : parsed->nodes()) assigned += n.slotCount();
-  std::string info = fmt::format("role:{}\r\nslave_repl_offset:100\r\n", "master");
+  std::string info = fmt::format("role:{}\r\nslave_repl_offset:100\r\nuptime_in_seconds:{}\r\n",
+                                 "master", uptime_s);
   if (keys > 0) info += fmt::format("db0:keys={},expires=0,avg_ttl=0\r\n", keys);
   auto s = snapshotFromText(
       info, fmt::format("cluster_state:ok\r\ncluster_slots_assigned:{}\r\n", assigned),
@@ -156,6 +157,28 @@ TEST_CASE("empty nodes in the cluster replicate the masters with the fewest repl
   };
   CHECK(as(4) == id(1));
   CHECK(as(5) == id(2));
+}
+
+TEST_CASE("a node the creator set up waits for the creator to attach it, for a while") {
+  // Pod 4 is a planned replica: the creator gave it config epoch 5 and met it; it sees every
+  // slot assigned before the creator sends its REPLICATE.
+  auto w = healthy(0);
+  auto planned = line(4, "10.0.0.4", "myself,master", "-", "");
+  planned.replace(planned.find(" 0 0 1 "), 7, " 0 0 5 ");
+  w.local = snap(view(4, {{4, planned}}), 0, 3);
+  auto plan = w.plan(4);
+  CHECK(ofKind(plan, Kind::Replicate).empty());
+  CHECK(plan.phase == HealPhase::Waiting);
+  REQUIRE_FALSE(plan.waiting.empty());
+  CHECK(plan.waiting.back().find("the creator gave it config epoch 5") != std::string::npos);
+  // A creator that stopped half-way: after the grace period the node joins on its own.
+  w.local = snap(view(4, {{4, planned}}), 0, kCreatorGraceS);
+  CHECK(ofKind(w.plan(4), Kind::Replicate).size() == 1);
+  // A wiped pod's node (epoch 0) joins at once, however young.
+  auto wiped = line(4, "10.0.0.4", "myself,master", "-", "");
+  wiped.replace(wiped.find(" 0 0 1 "), 7, " 0 0 0 ");
+  w.local = snap(view(4, {{4, wiped}}), 0, 3);
+  CHECK(ofKind(w.plan(4), Kind::Replicate).size() == 1);
 }
 
 TEST_CASE("no master is chosen while a failing master's replica should take over") {

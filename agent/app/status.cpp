@@ -209,11 +209,11 @@ Json podJson(const cluster::PeerProbe& pod, const Row& r) {
           {"flags", r.flags},
           {"lagBytes", lag ? Json(*lag) : Json(nullptr)},
           {"error", pod.error ? Json(pod.error->message) : Json(nullptr)},
-          {"openSlots", openSlotsJson(pod)},
           {"server", pod.server ? Json{{"name", pod.server->name},
                                        {"version", pod.server->version},
                                        {"redisVersion", pod.server->redis_version}}
-                                : Json(nullptr)}};
+                                : Json(nullptr)},
+          {"openSlots", openSlotsJson(pod)}};
 }
 
 std::string counts(const std::map<std::string, int>& per) {

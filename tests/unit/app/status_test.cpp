@@ -100,7 +100,8 @@ TEST_CASE("JSON carries the same rows and a summary") {
   CHECK(json.find("{\"ordinal\":2,\"pod\":\"redis-2\",\"ip\":\"127.158.0.11\",\"nodeId\":\"\","
                   "\"role\":\"master\",\"master\":\"-\",\"slots\":\"5461-10922\",\"link\":"
                   "\"unreachable\",\"flags\":\"-\",\"lagBytes\":null,\"error\":\"127.158.0.11:"
-                  "6379: Connection refused\",\"server\":null}") != std::string::npos);
+                  "6379: Connection refused\",\"server\":null,\"openSlots\":[]}") !=
+        std::string::npos);
   CHECK(json.find("\"server\":{\"name\":\"redis\",\"version\":\"7.0.15\",\"redisVersion\":"
                   "\"7.0.15\"}") != std::string::npos);
   CHECK(json.back() == '\n');

@@ -18,6 +18,8 @@ using agent::testing::SimNode;
 
 namespace {
 
+constexpr const char* kTemplate = "redis-{ordinal}.redis-headless.default.svc.cluster.local";
+
 // 8 pods, 4 shards; the fourth shard (slots 12288-16383) is pod 6 (master) + pod 7 (replica),
 // as after a scale-out from 6 to 8. Pod 3 replicates pod 2 instead of pod 6.
 FakeCluster eightPods() {
@@ -63,7 +65,7 @@ struct Fixture {
     fake.probe({{}, Pods::Depth::Snapshot, true, 300});
     auto snap = fake.snapshotOf(viewer);
     view = snap.nodes;
-    return findStranded({view.get(), &fake.last(), &map, nodes, FakeCluster::kSet});
+    return findStranded({view.get(), &fake.last(), &map, nodes, kTemplate});
   }
 
   FakeCluster fake;

@@ -453,6 +453,20 @@ std::optional<nodes_conf::OrdinalMap> readOrdinalMap(const config::Config& c) {
   return std::move(*map);
 }
 
+// Slots stranded on gone pods come first among the problems: they say what to do.
+std::vector<cluster::Stranded> addStrandedProblems(const config::Config& c,
+                                                   const std::vector<cluster::PeerProbe>& pods,
+                                                   cluster::Health& health) {
+  auto map = readOrdinalMap(c);
+  auto stranded = strandedStatus(c, pods, map ? &*map : nullptr);
+  std::vector<std::string> lines;
+  lines.reserve(stranded.size());
+  for (const auto& s : stranded) lines.push_back(cluster::describeStranded(s));
+  health.problems.insert(health.problems.begin(), lines.begin(), lines.end());
+  health.healthy = health.problems.empty();
+  return stranded;
+}
+
 AuthPhases readAuthPhases(cluster::PeerPool& pool, const std::vector<cluster::PeerProbe>& pods,
                           const std::optional<std::string>& password) {
   AuthPhases out;
@@ -495,12 +509,7 @@ int runStatus(const config::Config& c) {
   }
   auto health = cluster::assess(pods, c.cluster_replicas);
   addIdentityProblems(pods, c, health);
-  auto map = readOrdinalMap(c);
-  auto stranded = strandedStatus(c, pods, map ? &*map : nullptr);
-  for (auto it = stranded.rbegin(); it != stranded.rend(); ++it) {
-    health.problems.insert(health.problems.begin(), cluster::describeStranded(*it));
-  }
-  health.healthy = health.problems.empty();
+  auto stranded = addStrandedProblems(c, pods, health);
   for (auto& w : versionWarnings(pods)) health.warnings.push_back(std::move(w));
   auto layout = layoutStatus(c, pods);
   const LayoutStatus* l = layout ? &*layout : nullptr;

@@ -61,15 +61,21 @@ def stranded_everywhere(sts, pods, slots):
     return True, None
 
 
+def rebalance(sts):
+    """The migration engine (the hidden `rebalance` verb) from pod 0's address: (rc, output)."""
+    r = subprocess.run([agent_binary(), "rebalance", "--seed", f"{sts.pods[0].ip}:{REDIS_PORT}",
+                        "--password-file", sts.secret_path], capture_output=True, text=True,
+                       timeout=300)
+    return r.returncode, r.stdout + r.stderr
+
+
 def test_scale_in_before_draining_is_reported_and_undone_by_scaling_back(sts_factory):
     sts = sts_factory(pods=8, replicas=1, with_agent=False, password=PASSWORD, node_timeout=3000)
     # The cluster as a user grows it by hand: 3 shards, then pods 6 (master) and 7 (replica)
     # added and given a quarter of the slots; then the keys.
     new_id = make_cluster(sts, masters=3, new_masters=1)[0]
-    r = subprocess.run([agent_binary(), "rebalance", "--seed", f"{sts.pods[0].ip}:{REDIS_PORT}",
-                        "--password-file", sts.secret_path], capture_output=True, text=True,
-                       timeout=300)
-    assert r.returncode == 0, r.stdout + r.stderr
+    rc, out = rebalance(sts)
+    assert rc == 0, out
     slots = master_slots(sts)[new_id]
     assert slots >= 4000
     load(sts, KEYS)

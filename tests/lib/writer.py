@@ -34,6 +34,7 @@ class _ClientTrail(logging.Handler):
     def emit(self, record):
         exc = record.exc_info[1] if record.exc_info else None
         text = record.getMessage() + (f": {type(exc).__name__}: {exc}" if exc else "")
+        text = " ".join(text.split())  # one line per event
         trail = self.by_thread.setdefault(record.threadName, [])
         trail.append((time.monotonic(), text[:160]))
         del trail[:-self.KEEP]

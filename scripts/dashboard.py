@@ -113,6 +113,23 @@ def pods_row(l):
            "Readiness checks (/readyz?verbose) that fail, per pod")
 
 
+def moves_row(l):
+    l.row("Slot moves")
+    series(l, "Open slots", [
+        (f"sum by (instance, direction) ({m('node_open_slots')}) > 0",
+         "{{instance}} {{direction}}")],
+        "Slots each node has MIGRATING or IMPORTING: a move in progress; one open for long is "
+        "a move left open (alert RedisClusterSlotMigrationStalled)")
+    series(l, "Keys per pod", [(f"{m('node_keys')}", "{{instance}}")],
+           "Keys in each node (DBSIZE): with Slots per pod, where the data goes while slots move")
+    series(l, "Slots stranded on gone pods", [
+        (f"max({m('stranded_slots')})", "stranded (most)"),
+        (f"max by (gone_pod, scale_to) ({m('stranded_master_slots')})",
+         "{{gone_pod}} (scale back to {{scale_to}})")],
+        "Slots owned by failed masters whose pods are gone with no replica to take over: a "
+        "scale-in before draining (alert RedisClusterSlotsStranded)", w=24)
+
+
 def agent_row(l):
     l.row("Agent")
     series(l, "Actions", [(f"sum by (action) (increase({m('actions_total')}[$__rate_interval]))",
@@ -141,6 +158,7 @@ def dashboard():
     l = Layout()
     cluster_row(l)
     pods_row(l)
+    moves_row(l)
     agent_row(l)
     datasource = {"name": "datasource", "type": "datasource", "query": "prometheus",
                   "current": {}, "hide": 0}

@@ -184,6 +184,31 @@ void ClusterDriver::look(const cluster::Snapshot& local, const nodes_conf::Ordin
   reportConflicts();
 }
 
+// Slots stranded on gone pods (a scale-in before draining): said once when found or changed,
+// and once when they are served again. Observed in both modes; nothing is sent for them.
+void ClusterDriver::noteStranded(const cluster::Snapshot& local,
+                                 const nodes_conf::OrdinalMap& ordinals) {
+  if (!local.nodes) return;
+  auto now = cluster::findStranded({&*local.nodes, &peers_.last(), &ordinals, config_.cluster_nodes,
+                                    config_.peer_host_template});
+  for (const auto& s : now) {
+    bool known = std::any_of(stranded_.begin(), stranded_.end(), [&](const auto& o) {
+      return o.node_id == s.node_id && o.slots == s.slots && o.gone == s.gone;
+    });
+    if (known) continue;
+    kLog.error("Slots are stranded on a gone pod", {{"pod", s.pod.empty() ? "unknown" : s.pod},
+                                                    {"node", text::shortId(s.node_id)},
+                                                    {"slots", s.slotCount()},
+                                                    {"scaleTo", s.scale_to},
+                                                    {"reason", cluster::describeStranded(s)}});
+  }
+  if (now.empty() && !stranded_.empty()) {
+    kLog.info("No slots are stranded on gone pods any more",
+              {{"was", cluster::strandedSlots(stranded_)}});
+  }
+  stranded_ = std::move(now);
+}
+
 int64_t ClusterDriver::observeAndCreate(LocalRedis& local, const nodes_conf::OrdinalMap& ordinals,
                                         bool node_fresh) {
   stopWaitingIfMember(*local.snapshot());
@@ -193,6 +218,7 @@ int64_t ClusterDriver::observeAndCreate(LocalRedis& local, const nodes_conf::Ord
     full_round_ = true;
   } else {
     look(*local.snapshot(), ordinals, node_fresh);
+    noteStranded(*local.snapshot(), ordinals);
     sleep_ms = std::max(attention_.msUntilDue(), ClusterDriver::kAttentionPollMs / 4);
   }
   // After a crash of this agent the record is all that remembers the configured value.
@@ -227,6 +253,7 @@ void ClusterDriver::describe(state::StateView& view, const nodes_conf::OrdinalMa
   view.create_phase = creator_.phase();
   view.healing = healer_.phase() != cluster::HealPhase::Idle;
   view.unexpected_nodes = static_cast<int64_t>(healer_.unexpected().size());
+  view.stranded = stranded_;
   view.layout = keeper_.report();
   view.nodes_refused = static_cast<int64_t>(healer_.refused().size());
   view.identity_conflicts = static_cast<int64_t>(conflicts_.size());

@@ -14,6 +14,7 @@
 #include "cluster/creator.h"
 #include "cluster/healer.h"
 #include "cluster/peer_pool.h"
+#include "cluster/stranded.h"
 #include "cluster/timeout_boost.h"
 #include "common/counters.h"
 #include "config/config.h"
@@ -59,6 +60,7 @@ class ClusterDriver {
   void look(const cluster::Snapshot& local, const nodes_conf::OrdinalMap& ordinals,
             bool node_fresh);
   void reportConflicts();
+  void noteStranded(const cluster::Snapshot& local, const nodes_conf::OrdinalMap& ordinals);
 
   const config::Config& config_;
   cluster::PeerPool& peers_;
@@ -70,6 +72,7 @@ class ClusterDriver {
   int64_t waiting_since_ms_ = 0;
   bool full_round_ = false;  // the last round looked at every pod and none is still running
   std::vector<std::string> conflicts_;
+  std::vector<cluster::Stranded> stranded_;  // as of the last look (cluster/stranded.h)
 };
 
 // The keeper's target for --layout-keeper.

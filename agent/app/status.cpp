@@ -15,11 +15,13 @@
 #include "auth/rotation.h"
 #include "cluster/identity.h"
 #include "cluster/versions.h"
+#include "common/files.h"
 #include "common/log.h"
 #include "common/text.h"
 #include "config/clients.h"
 #include "peers/resolver.h"
 #include "redis/connection.h"
+#include "statefile/statefile.h"
 
 namespace agent::app {
 
@@ -162,6 +164,38 @@ Summary summarize(const std::vector<cluster::PeerProbe>& pods) {
 
 using Json = nlohmann::ordered_json;
 
+// The slots a pod's node has open, from its own CLUSTER NODES line.
+const std::vector<nodes_conf::OpenSlot>* openSlotsOf(const cluster::PeerProbe& pod) {
+  const auto* me = pod.snapshot ? pod.snapshot->myself() : nullptr;
+  return me != nullptr ? &me->open_slots : nullptr;
+}
+
+Json openSlotsJson(const cluster::PeerProbe& pod) {
+  Json out = Json::array();
+  if (const auto* open = openSlotsOf(pod)) {
+    for (const auto& o : *open) {
+      out.push_back({{"slot", o.slot},
+                     {"direction", o.migrating ? "migrating" : "importing"},
+                     {"nodeId", o.node_id}});
+    }
+  }
+  return out;
+}
+
+Json strandedJson(const std::vector<cluster::Stranded>& all) {
+  Json out = Json::array();
+  for (const auto& s : all) {
+    out.push_back({{"nodeId", s.node_id},
+                   {"pod", s.pod.empty() ? Json(nullptr) : Json(s.pod)},
+                   {"ordinal", s.ordinal >= 0 ? Json(s.ordinal) : Json(nullptr)},
+                   {"slots", s.slotCount()},
+                   {"gone", s.gone},
+                   {"scaleTo", s.ordinal >= 0 ? Json(s.scale_to) : Json(nullptr)},
+                   {"message", cluster::describeStranded(s)}});
+  }
+  return out;
+}
+
 Json podJson(const cluster::PeerProbe& pod, const Row& r) {
   auto lag = text::parseInt(r.lag);
   return {{"ordinal", pod.ordinal},
@@ -178,7 +212,8 @@ Json podJson(const cluster::PeerProbe& pod, const Row& r) {
           {"server", pod.server ? Json{{"name", pod.server->name},
                                        {"version", pod.server->version},
                                        {"redisVersion", pod.server->redis_version}}
-                                : Json(nullptr)}};
+                                : Json(nullptr)},
+          {"openSlots", openSlotsJson(pod)}};
 }
 
 std::string counts(const std::map<std::string, int>& per) {
@@ -338,12 +373,14 @@ std::string renderStatusTable(const std::vector<cluster::PeerProbe>& pods,
     out += fmt::format("  ... and {} more (see --json)\n", health.problems.size() - kMaxLines);
   }
   for (const auto& w : health.warnings) out += "  warning: " + w + "\n";
+  out += renderOpenSlots(pods);
   if (layout != nullptr) out += layoutTable(*layout);
   return out;
 }
 
 std::string renderStatusJson(const std::vector<cluster::PeerProbe>& pods,
-                             const cluster::Health& health, const LayoutStatus* layout) {
+                             const cluster::Health& health, const LayoutStatus* layout,
+                             const std::vector<cluster::Stranded>* stranded) {
   auto ids = indexById(pods);
   Summary sum = summarize(pods);
   Json out = {{"healthy", health.healthy},
@@ -356,8 +393,40 @@ std::string renderStatusJson(const std::vector<cluster::PeerProbe>& pods,
               {"warnings", health.warnings},
               {"pods", Json::array()}};
   for (const auto& p : pods) out["pods"].push_back(podJson(p, rowFor(p, pods, ids)));
+  out["stranded"] =
+      strandedJson(stranded != nullptr ? *stranded : std::vector<cluster::Stranded>{});
   if (layout != nullptr) out["layout"] = layoutJson(*layout);
   return out.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
+}
+
+std::string renderOpenSlots(const std::vector<cluster::PeerProbe>& pods) {
+  auto ids = indexById(pods);
+  std::vector<std::string> parts;
+  for (const auto& p : pods) {
+    const auto* open = openSlotsOf(p);
+    if (open == nullptr) continue;
+    for (const auto& o : *open) {
+      auto it = ids.find(o.node_id);
+      std::string other = it != ids.end() ? it->second->pod() : text::shortId(o.node_id);
+      parts.push_back(fmt::format("{} {} {} {} {}", p.pod(),
+                                  o.migrating ? "migrating" : "importing", o.slot,
+                                  o.migrating ? "to" : "from", other));
+    }
+  }
+  if (parts.empty()) return {};
+  return fmt::format("\nOpen slots (a move in progress, or left open by an interrupted one): {}\n",
+                     fmt::join(parts, "; "));
+}
+
+std::vector<cluster::Stranded> strandedStatus(const config::Config& c,
+                                              const std::vector<cluster::PeerProbe>& pods,
+                                              const nodes_conf::OrdinalMap* map) {
+  for (const auto& p : pods) {
+    if (!p.snapshot || !p.snapshot->nodes || p.snapshot->myself() == nullptr) continue;
+    return cluster::findStranded(
+        {&*p.snapshot->nodes, &pods, map, c.cluster_nodes, c.peer_host_template});
+  }
+  return {};
 }
 
 std::string renderRotationLine(const AuthPhases& phases) {
@@ -372,6 +441,31 @@ std::string renderRotationLine(const AuthPhases& phases) {
 }
 
 namespace {
+
+// The agent's node ID -> ordinal map beside nodes.conf (status runs in the agent's container,
+// which mounts the data volume); nullopt when it cannot be read: gone pods are then named by
+// node ID only.
+std::optional<nodes_conf::OrdinalMap> readOrdinalMap(const config::Config& c) {
+  auto text = files::read(statefile::pathBeside(c.nodes_conf, statefile::kOrdinalMap));
+  if (!text) return std::nullopt;
+  auto map = nodes_conf::OrdinalMap::parse(*text);
+  if (!map) return std::nullopt;
+  return std::move(*map);
+}
+
+// Slots stranded on gone pods come first among the problems: they say what to do.
+std::vector<cluster::Stranded> addStrandedProblems(const config::Config& c,
+                                                   const std::vector<cluster::PeerProbe>& pods,
+                                                   cluster::Health& health) {
+  auto map = readOrdinalMap(c);
+  auto stranded = strandedStatus(c, pods, map ? &*map : nullptr);
+  std::vector<std::string> lines;
+  lines.reserve(stranded.size());
+  for (const auto& s : stranded) lines.push_back(cluster::describeStranded(s));
+  health.problems.insert(health.problems.begin(), lines.begin(), lines.end());
+  health.healthy = health.problems.empty();
+  return stranded;
+}
 
 AuthPhases readAuthPhases(cluster::PeerPool& pool, const std::vector<cluster::PeerProbe>& pods,
                           const std::optional<std::string>& password) {
@@ -415,13 +509,14 @@ int runStatus(const config::Config& c) {
   }
   auto health = cluster::assess(pods, c.cluster_replicas);
   addIdentityProblems(pods, c, health);
+  auto stranded = addStrandedProblems(c, pods, health);
   for (auto& w : versionWarnings(pods)) health.warnings.push_back(std::move(w));
   auto layout = layoutStatus(c, pods);
   const LayoutStatus* l = layout ? &*layout : nullptr;
   auto phases = readAuthPhases(pool, pods, *password);
   std::string text;
   if (c.json) {
-    auto json = Json::parse(renderStatusJson(pods, health, l));
+    auto json = Json::parse(renderStatusJson(pods, health, l, &stranded));
     for (size_t i = 0; i < phases.size() && i < json["pods"].size(); ++i) {
       json["pods"][i]["authPhase"] = phases[i].second;
     }

@@ -9,8 +9,10 @@
 
 #include "cluster/health.h"
 #include "cluster/peer_pool.h"
+#include "cluster/stranded.h"
 #include "config/config.h"
 #include "layout/plan.h"
+#include "nodes_conf/ordinal_map.h"
 
 namespace agent::app {
 
@@ -24,10 +26,19 @@ struct LayoutStatus {
   layout::Plan plan;
 };
 
+// `stranded`: slots on gone pods (cluster/stranded.h); their lines are also in health.problems.
 std::string renderStatusTable(const std::vector<cluster::PeerProbe>& pods,
                               const cluster::Health& health, const LayoutStatus* layout = nullptr);
 std::string renderStatusJson(const std::vector<cluster::PeerProbe>& pods,
-                             const cluster::Health& health, const LayoutStatus* layout = nullptr);
+                             const cluster::Health& health, const LayoutStatus* layout = nullptr,
+                             const std::vector<cluster::Stranded>* stranded = nullptr);
+// Slots on gone pods, from the first answering pod's view; `map` (node ID -> ordinal, the
+// agent's file beside nodes.conf) names pods that no longer answer, when readable.
+std::vector<cluster::Stranded> strandedStatus(const config::Config& config,
+                                              const std::vector<cluster::PeerProbe>& pods,
+                                              const nodes_conf::OrdinalMap* map);
+// "Open slots: redis-2 migrating 5461 to redis-6; ..." ("" when none is open).
+std::string renderOpenSlots(const std::vector<cluster::PeerProbe>& pods);
 // The plan from the first answering pod's view, with every pod's placement asked from its agent.
 std::optional<LayoutStatus> layoutStatus(const config::Config& config,
                                          const std::vector<cluster::PeerProbe>& pods);

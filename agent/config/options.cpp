@@ -199,7 +199,7 @@ void fileOptions(std::vector<Option>& out) {
                  "/data/nodes.conf",
                  "",
                  "Redis' cluster-config-file",
-                 {Command::Prepare, Command::Run},
+                 {Command::Prepare, Command::Run, Command::Status},
                  setString(&Config::nodes_conf)});
   out.push_back({"data-dir",
                  "AGENT_DATA_DIR",

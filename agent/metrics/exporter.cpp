@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "cluster/health.h"
+#include "cluster/stranded.h"
 
 namespace agent::metrics {
 
@@ -73,6 +74,25 @@ Samples counterSamples(const char* label, const CounterValues<Kind>& values) {
   return s;
 }
 
+// Slots stranded on gone pods (cluster/stranded.h): the total always, one series per failed
+// master while there are any (its pod's name, for the page that says which pods to bring back).
+void strandedFamilies(const state::StateView& v, Families& out) {
+  gauge(out, "stranded_slots",
+        "Slots owned by failed masters whose pods are gone with no replica to take over (a "
+        "scale-in before draining); served by nobody until the pods come back",
+        cluster::strandedSlots(v.stranded));
+  Samples per_master;
+  for (const auto& s : v.stranded) {
+    per_master.push_back(
+        {{{"gone_pod", s.pod}, {"node_id", s.node_id}, {"scale_to", std::to_string(s.scale_to)}},
+         static_cast<double>(s.slotCount())});
+  }
+  add(out, pm::MetricType::Gauge, "stranded_master_slots",
+      "Per failed master of a gone pod: its stranded slots; scale_to is the StatefulSet size "
+      "that brings its pods back",
+      per_master);
+}
+
 void agentFamilies(const state::StateView& v, Families& out) {
   gauge(out, "last_pass_timestamp_seconds",
         "When the agent's loop last finished a pass over the local Redis and the peers (unix time)",
@@ -120,6 +140,7 @@ void agentFamilies(const state::StateView& v, Families& out) {
   add(out, pm::MetricType::Counter, "peer_probes_total",
       "Probes of peer pods' Redis the agent made (a snapshot and its agent's answer each)",
       {{{}, static_cast<double>(v.peer_probes)}});
+  strandedFamilies(v, out);
   gauge(out, "unexpected_nodes",
         "Cluster nodes that are no pod of the StatefulSet (e.g. ordinals removed by a scale-in); "
         "reported, never forgotten",
@@ -214,6 +235,31 @@ void clusterNodesFamilies(const nodes_conf::NodesConf& nodes, Families& out) {
         "Masters owning slots that have no working replica in this node's view", lonely);
 }
 
+// The slots this node has open, from its own CLUSTER NODES line: a count per direction always
+// (a dashboard shows slots moving), and one series per open slot (at most kMaxOpenSlotSeries),
+// so an alert can tell a slot left open for long from a move that opens one slot after another.
+constexpr size_t kMaxOpenSlotSeries = 128;
+
+void openSlotFamilies(const nodes_conf::Node& me, Families& out) {
+  double migrating = 0;
+  double importing = 0;
+  Samples each;
+  for (const auto& o : me.open_slots) {
+    (o.migrating ? migrating : importing) += 1;
+    if (each.size() >= kMaxOpenSlotSeries) continue;
+    each.push_back({{{"slot", std::to_string(o.slot)},
+                     {"direction", o.migrating ? "migrating" : "importing"},
+                     {"peer_node_id", o.node_id}},
+                    1});
+  }
+  add(out, pm::MetricType::Gauge, "node_open_slots",
+      "Slots this node has open (CLUSTER NODES): migrating to or importing from another node",
+      {{{{"direction", "migrating"}}, migrating}, {{{"direction", "importing"}}, importing}});
+  add(out, pm::MetricType::Gauge, "node_open_slot",
+      "One series per slot this node has open (at most 128), by direction and the other node",
+      each);
+}
+
 void nodeFamilies(const cluster::Snapshot& s, std::optional<int> ordinal, Families& out) {
   const auto& me = *s.myself();
   add(out, pm::MetricType::Gauge, "node_info", "This node's identity; the value is always 1",
@@ -227,6 +273,8 @@ void nodeFamilies(const cluster::Snapshot& s, std::optional<int> ordinal, Famili
   gauge(out, "node_slots", "Slots this node owns (0 on replicas)", me.slotCount());
   gauge(out, "node_config_epoch", "This node's config epoch (a replica shows its master's)",
         static_cast<double>(me.config_epoch));
+  gauge(out, "node_keys", "Keys in the local Redis (DBSIZE)", static_cast<double>(s.keys));
+  openSlotFamilies(me, out);
 }
 
 void replicationFamilies(const state::StateView& v, Families& out) {

@@ -16,6 +16,7 @@
 #include "cluster/creator.h"
 #include "cluster/peer_pool.h"
 #include "cluster/snapshot.h"
+#include "cluster/stranded.h"
 #include "common/counters.h"
 #include "layout/keeper.h"
 #include "prepare/record.h"
@@ -110,6 +111,8 @@ struct StateView {
   int64_t nodes_conf_changes = 0;  // changes the watcher reported
   bool watching = false;           // the nodes.conf directory is watched (else polling only)
   RotationView rotation;
+  // Failed masters whose pods are gone with no replica to take over (cluster/stranded.h).
+  std::vector<cluster::Stranded> stranded;
   std::vector<TlsCertificate> tls_certificates;  // empty with TLS off
 };
 

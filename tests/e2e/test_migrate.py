@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 
+from agent_http import metrics
 from localsts import REDIS_PORT, agent_binary
 from scaling import (balanced, check_clean, check_keys, load, make_cluster, master_slots,
                      no_open_slots, open_slots_of)
@@ -34,6 +35,18 @@ def run_rebalance(sts, *extra, timeout=600):
 def open_markers(sts):
     """How many nodes have a slot open (MIGRATING or IMPORTING) in their own line."""
     return sum(bool(open_slots_of(sts, p.ordinal)) for p in sts.pods)
+
+
+def open_slot_gauges(sts, i):
+    """{direction: count} of pod i's agent's node_open_slots gauges that are not 0 (None while
+    the agent does not answer)."""
+    try:
+        m = metrics(sts.pods[i].ip)
+    except RuntimeError:
+        return None
+    return {d: m[f'redis_cluster_agent_node_open_slots{{direction="{d}"}}']
+            for d in ("migrating", "importing")
+            if m.get(f'redis_cluster_agent_node_open_slots{{direction="{d}"}}')}
 
 
 def four_masters(sts_factory):
@@ -84,11 +97,32 @@ def test_a_killed_rebalance_is_finished_by_the_next_run(sts_factory):
     assert not no_open_slots(sts)[0]
     clean, check = check_clean(sts)
     assert not clean and "migrating" in check.lower(), check
+    # The agents of the two nodes (observe mode: they must not finish the move themselves)
+    # export the open slot, by direction, and `status` lists it.
+    opened = {p.ordinal: open_slots_of(sts, p.ordinal) for p in sts.pods
+              if open_slots_of(sts, p.ordinal)}
+    for i in opened:
+        sts.pod_agent_args[i] = ["--mode=observe"]
+        sts.start_agent(i)
+    for i, markers in opened.items():
+        want = {d: float(sum(sep in m for m in markers))
+                for d, sep in (("migrating", "->-"), ("importing", "-<-"))
+                if any(sep in m for m in markers)}
+
+        def exported():
+            got = open_slot_gauges(sts, i)
+            return got == want, (got, want)
+        wait_for(f"redis-{i}'s agent exporting its open slots", exported, timeout=30)
+    status = sts.status(json_output=False)[1]
+    assert "Open slots" in status and "migrating" in status and "importing" in status, status
 
     rc, out = run_rebalance(sts)
     assert rc == 0, out
     assert "Finishing a slot move an earlier run left open" in out, out
     assert no_open_slots(sts) == (True, None)
+    for i in opened:
+        wait_for(f"redis-{i}'s agent exporting no open slot",
+                 lambda: open_slot_gauges(sts, i) == {}, timeout=30)
     clean, check = check_clean(sts)
     assert clean, check
     assert balanced(sts)[0], master_slots(sts)

@@ -100,7 +100,8 @@ TEST_CASE("JSON carries the same rows and a summary") {
   CHECK(json.find("{\"ordinal\":2,\"pod\":\"redis-2\",\"ip\":\"127.158.0.11\",\"nodeId\":\"\","
                   "\"role\":\"master\",\"master\":\"-\",\"slots\":\"5461-10922\",\"link\":"
                   "\"unreachable\",\"flags\":\"-\",\"lagBytes\":null,\"error\":\"127.158.0.11:"
-                  "6379: Connection refused\",\"server\":null}") != std::string::npos);
+                  "6379: Connection refused\",\"server\":null,\"openSlots\":[]}") !=
+        std::string::npos);
   CHECK(json.find("\"server\":{\"name\":\"redis\",\"version\":\"7.0.15\",\"redisVersion\":"
                   "\"7.0.15\"}") != std::string::npos);
   CHECK(json.back() == '\n');
@@ -128,4 +129,49 @@ TEST_CASE("status warns about old servers, mixed servers and replicas behind new
                   "redis-0 (valkey 8.0.1)") == 0);
   auto row = words(app::renderStatusTable(p, cluster::assess(p, 1)), "redis-0");
   CHECK(row.back() == "valkey:8.0.1");
+}
+
+TEST_CASE("open slots are listed per pod, in the table and in --json") {
+  auto p = pods();
+  std::string nodes = agent::testing::readData("probes/master.cluster-nodes");
+  nodes.replace(nodes.find("connected 0-5460"), 16,
+                "connected 0-5460 [7->-a4a63d5a3b66ffa7654c6f86239468d947eb457d]");
+  p[0].snapshot = *cluster::snapshotFromText("", "cluster_state:ok\r\n", nodes);
+  auto health = cluster::assess(p, 1);
+  CHECK(app::renderStatusTable(p, health).find("redis-0 migrating 7 to a4a63d5a") !=
+        std::string::npos);
+  CHECK(app::renderStatusJson(p, health).find(
+            R"("openSlots":[{"slot":7,"direction":"migrating","nodeId":"a4a63d5a)") !=
+        std::string::npos);
+  CHECK(app::renderOpenSlots(pods()).empty());
+}
+
+TEST_CASE("slots of a gone pod's failed master with no replica left are stranded") {
+  auto p = pods();
+  // redis-2 (master a4a63d5a, 5461-10922) was deleted with its replica (.15): both flagged fail.
+  p[2].ip.clear();
+  p[2].error = fail(Errc::NotFound, "redis-2.redis-headless.svc does not resolve");
+  std::string nodes = agent::testing::readData("probes/master.cluster-nodes");
+  nodes.replace(nodes.find("127.158.0.11:6379@16379 master"), 30,
+                "127.158.0.11:6379@16379 master,fail");
+  nodes.replace(nodes.find("127.158.0.15:6379@16379 slave"), 29,
+                "127.158.0.15:6379@16379 slave,fail");
+  p[0].snapshot = *cluster::snapshotFromText("", "cluster_state:ok\r\n", nodes);
+  config::Config c;
+  c.cluster_nodes = 3;
+  nodes_conf::OrdinalMap map;
+  map.set("a4a63d5a3b66ffa7654c6f86239468d947eb457d", 2, true);
+  auto stranded = app::strandedStatus(c, p, &map);
+  REQUIRE(stranded.size() == 1);
+  CHECK(stranded[0].pod == "redis-2");
+  CHECK(stranded[0].slotCount() == 5462);
+  auto json = app::renderStatusJson(p, cluster::assess(p, 1), nullptr, &stranded);
+  CHECK(
+      json.find(
+          R"("stranded":[{"nodeId":"a4a63d5a3b66ffa7654c6f86239468d947eb457d","pod":"redis-2","ordinal":2,"slots":5462)") !=
+      std::string::npos);
+  // Without the map (status outside the agent's container) the node is still reported.
+  auto unnamed = app::strandedStatus(c, p, nullptr);
+  REQUIRE(unnamed.size() == 1);
+  CHECK(unnamed[0].pod.empty());
 }

@@ -310,3 +310,36 @@ TEST_CASE("docs/metrics.md explains every counter kind") {
   checkEveryKindDocumented<Action>(doc, "actions_total");
   checkEveryKindDocumented<ErrorKind>(doc, "errors_total");
 }
+
+TEST_CASE("open slots, keys and stranded slots") {
+  metrics::Exporter exp(identity());
+  auto quiet = parse(exp.render(viewOf("master")));
+  CHECK(at(quiet, "node_open_slots{direction=\"migrating\"}") == 0);
+  CHECK(at(quiet, "node_open_slots{direction=\"importing\"}") == 0);
+  CHECK(at(quiet, "stranded_slots") == 0);
+  CHECK(has(quiet, "node_keys"));
+
+  auto v = viewOf("master");
+  std::string nodes = agent::testing::readData("probes/master.cluster-nodes");
+  const std::string other = "a4a63d5a3b66ffa7654c6f86239468d947eb457d";
+  nodes.replace(nodes.find("connected 0-5460"), 16,
+                "connected 0-5460 [7->-" + other + "] [9->-" + other + "] [6000-<-" + other + "]");
+  v.local = *cluster::snapshotFromText("db0:keys=42,expires=0,avg_ttl=0\r\n", "", nodes);
+  v.local->keys = 42;
+  cluster::Stranded s{"b" + std::string(39, '0'), 6, "redis-6", "gone", {{12288, 16383}}, 8};
+  v.stranded = {s};
+  std::string text = exp.render(v);
+  auto m = parse(text);
+  CHECK(at(m, "node_open_slots{direction=\"migrating\"}") == 2);
+  CHECK(at(m, "node_open_slots{direction=\"importing\"}") == 1);
+  CHECK(at(m, "node_open_slot{slot=\"7\",direction=\"migrating\",peer_node_id=\"" + other +
+                  "\"}") == 1);
+  CHECK(at(m, "node_open_slot{slot=\"6000\",direction=\"importing\",peer_node_id=\"" + other +
+                  "\"}") == 1);
+  CHECK(at(m, "node_keys") == 42);
+  CHECK(at(m, "stranded_slots") == 4096);
+  CHECK(at(m, "stranded_master_slots{gone_pod=\"redis-6\",node_id=\"" + s.node_id +
+                  "\",scale_to=\"8\"}") == 4096);
+  auto [rc, out] = promtool(text);
+  CHECK_MESSAGE(rc == 0, out);
+}

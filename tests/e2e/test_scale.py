@@ -1,0 +1,62 @@
+"""Scaling with the agent (issue 13) on real Redis, in helm's order (LocalStatefulSet.
+scale_cluster, as `scripts/local-sts scale N` runs it): 6 -> 8 -> 6 pods with keys loaded and
+the hit-counter writer running. Scale-out: the shape file grows, the two new pods join as a new
+shard (an empty master and its replica, not two more replicas of old masters), and
+`redis-cluster-agent scale --to 8` rebalances. Scale-in: the shape file shrinks, the verb drains
+the leaving shard (--drain-only), the pods go (data dirs kept, like retained PVCs), the verb
+forgets their nodes. After each: `redis-cli --cluster check` clean, the masters even, every node
+knowing exactly the pods there are, every key with its value, no acknowledged write lost.
+RCA_SCALE_KEYS sets the keys (20k here; the 200k-key run is bench/scale.py's)."""
+import os
+
+from scaling import balanced, check_clean, check_keys, load, master_slots
+from writer import CounterWriter
+
+PASSWORD = "scale-e2e-Secret-4c1d"
+KEYS = int(os.environ.get("RCA_SCALE_KEYS", "20000"))
+
+
+def known_nodes(sts):
+    """pod -> how many nodes its Redis knows."""
+    out = {}
+    for p in sts.pods:
+        info = sts.command(p.ordinal, "CLUSTER", "INFO")
+        out[p.ordinal] = int(info.split("cluster_known_nodes:")[1].split()[0])
+    return out
+
+
+def assert_shape(sts, masters, out):
+    assert PASSWORD not in out, "the password leaked into the verb's output"
+    clean, check = check_clean(sts)
+    assert clean, check
+    ok, counts = balanced(sts)
+    assert ok and len(counts) == masters, counts
+    assert set(known_nodes(sts).values()) == {sts.size}, known_nodes(sts)
+    assert check_keys(sts, KEYS) == []
+
+
+def test_scale_out_by_a_shard_and_back_in_under_writes(sts_factory):
+    sts = sts_factory(pods=6, replicas=1, password=PASSWORD)
+    sts.up()
+    sts.wait_healthy(timeout=120)
+    load(sts, KEYS)
+    writer = CounterWriter(sts).start()
+    try:
+        out = sts.scale_cluster(8)
+        assert "scale: 100% " in out and "the cluster has its new shape" in out, out
+        # The new pods are a shard of their own: 7 follows the new master 6, from another
+        # Kubernetes node, and 6 owns its share now.
+        assert sts.replica_of(6) == 7
+        assert sts.pods[6].k8s_node != sts.pods[7].k8s_node
+        assert master_slots(sts)[sts.command(6, "CLUSTER", "MYID")] >= 4096 - 41
+        assert_shape(sts, 4, out)
+
+        out = sts.scale_cluster(6)
+        assert "pod 6, pod 7 can be removed now" in out, out
+        assert "Forgetting a node whose pod is gone" in out, out
+        assert_shape(sts, 3, out)
+    finally:
+        writer.stop()
+    assert writer.check_counters() == [], writer.report()
+    # Changing the size restarted no pod: the agents followed the shape file.
+    assert "The cluster's shape changed" in open(sts.agent_log(0)).read()

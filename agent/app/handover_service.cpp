@@ -77,6 +77,8 @@ control::Line HandoverService::handle(const control::Request& request, const con
   options.local_host = config_.redis.host;
   options.local_port = config_.redis.port;
   options.timeout_ms = std::clamp(request.timeout_ms, kMinHandoverMs, kMaxHandoverMs);
+  options.drain_max_ms = handover::kDrainMaxMs;
+  options.drain_quiet_ms = handover::kDrainQuietMs;
   auto env = handover::redisEnvironment(connect_, config::serverNames(config_));
   auto outcome = handover::run(*env, options, [&](const std::string& step) {
     kHandoverLog.info("Handover step", {{"step", step}});
@@ -85,6 +87,8 @@ control::Line HandoverService::handle(const control::Request& request, const con
   log::Fields fields = {{"result", control::lineKindName(lineKind(outcome.kind))},
                         {"elapsedMs", outcome.elapsed_ms},
                         {"forced", outcome.forced},
+                        {"drainMs", outcome.drain_ms},
+                        {"redirected", outcome.redirected},
                         {"detail", outcome.message}};
   if (outcome.kind == handover::Outcome::Kind::HandedOver) {
     activity_.actions.add(outcome.forced ? Action::FailoverForce : Action::Failover);

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <optional>
 #include <thread>
@@ -11,6 +12,7 @@
 #include "common/text.h"
 #include "handover/plan.h"
 #include "redis/credentials.h"
+#include "redis/info.h"
 
 namespace agent::handover {
 
@@ -119,6 +121,7 @@ class Run {
   bool waitForSwitch(Node& master, Node& replica, const std::string& new_id, int64_t until,
                      std::string& seen);
   bool waitCaughtUp(Node& master, Node& replica, int64_t until, std::string& seen);
+  Outcome drained(Node& local, Outcome outcome);
   void pause(int64_t until);
   int64_t remaining() const { return std::max<int64_t>(0, deadline_ - env_.nowMs()); }
   Outcome finish(Outcome::Kind kind, std::string message, bool forced = false) const {
@@ -151,7 +154,7 @@ Outcome Run::execute() {
     }
     if (!waited || d.hand_over) progress_(d.reason);
     Attempt a = tryCandidates(**local, d);
-    if (a.outcome) return std::move(*a.outcome);
+    if (a.outcome) return drained(**local, std::move(*a.outcome));
     std::string why = d.hand_over ? "no replica can take over now: " + a.why : d.reason;
     if (!a.syncing && d.syncing.empty()) return finish(Outcome::Kind::Skipped, why);
     // A replica is in its first sync (typically just restarted by a rolling update): wait for
@@ -286,6 +289,46 @@ bool Run::waitCaughtUp(Node& master, Node& replica, int64_t until, std::string& 
     if (env_.nowMs() >= until) return false;
     pause(until);
   }
+}
+
+// MOVED answers given so far (INFO errorstats, Redis >= 6.2 and Valkey); none when unknown.
+std::optional<int64_t> movedCount(Node& node) {
+  auto reply = node.command({"INFO", "errorstats"});
+  if (!reply) return std::nullopt;
+  // "errorstat_MOVED:count=12"; absent until the first MOVED.
+  std::string field = redis::InfoFields::parse(reply->str).str("errorstat_MOVED", "count=0");
+  constexpr std::string_view kCount = "count=";
+  int64_t n = 0;
+  if (field.rfind(kCount, 0) != 0) return std::nullopt;
+  auto [end, ec] = std::from_chars(field.data() + kCount.size(), field.data() + field.size(), n);
+  if (ec != std::errc() || end != field.data() + field.size()) return std::nullopt;
+  return n;
+}
+
+// Clients whose slot map still names this node learn of the new master from the MOVED it
+// answers them; stopping at once would leave them to find out from connection errors. So the
+// handover returns once the node has gone drain_quiet_ms without a MOVED, at most drain_max_ms.
+Outcome Run::drained(Node& local, Outcome outcome) {
+  if (outcome.kind != Outcome::Kind::HandedOver || opt_.drain_max_ms <= 0) return outcome;
+  int64_t began = env_.nowMs();
+  int64_t until = std::min(deadline_, began + opt_.drain_max_ms);
+  auto first = movedCount(local);
+  if (!first) return outcome;
+  int64_t last = *first;
+  int64_t quiet_since = began;
+  while (env_.nowMs() < until && env_.nowMs() - quiet_since < opt_.drain_quiet_ms) {
+    pause(std::min(until, quiet_since + opt_.drain_quiet_ms));
+    auto now = movedCount(local);
+    if (!now) break;
+    if (*now != last) quiet_since = env_.nowMs();
+    last = *now;
+  }
+  outcome.drain_ms = env_.nowMs() - began;
+  outcome.redirected = last - *first;
+  progress_(fmt::format("clients redirected to the new master: {} MOVED in {} ms{}",
+                        outcome.redirected, outcome.drain_ms,
+                        env_.nowMs() - quiet_since < opt_.drain_quiet_ms ? " (still coming)" : ""));
+  return outcome;
 }
 
 void Run::pause(int64_t until) {

@@ -50,6 +50,10 @@ struct Options {
   int64_t timeout_ms = 20000;  // the whole handover, forced attempt included
   int64_t poll_ms = 20;        // how often roles and offsets are re-read while waiting
   bool allow_force = true;
+  // After the switch, wait until this node has answered no MOVED for drain_quiet_ms (clients
+  // still sending it this shard's keys), at most drain_max_ms; 0: return at once.
+  int64_t drain_max_ms = 0;
+  int64_t drain_quiet_ms = 300;
 };
 
 struct Outcome {
@@ -58,6 +62,8 @@ struct Outcome {
   std::string message;
   bool forced = false;     // roles switched by CLUSTER FAILOVER FORCE
   int64_t elapsed_ms = 0;  // from the request until roles switched or it gave up
+  int64_t drain_ms = 0;    // then, how long clients were still redirected (Options::drain_*)
+  int64_t redirected = 0;  // MOVED answers this node gave meanwhile
 };
 
 // Called with one human-readable line per step, as it happens.
@@ -67,6 +73,13 @@ using Progress = std::function<void(const std::string& step)>;
 // timeout of the command in flight when it runs out. Idempotent: a node that has already handed
 // over is a replica, so a repeated call (preStop hooks run at least once) skips.
 Outcome run(Environment& env, const Options& options, const Progress& progress);
+
+// How long a preStop lets clients find the new master through this node's MOVED answers (a
+// client whose map still names this node learns of the switch from its next command here; once
+// the node is gone it learns it from connection errors, and redis-py retries a dead address for
+// 1 s before it refreshes its map). The production values of Options::drain_*.
+inline constexpr int64_t kDrainMaxMs = 2000;
+inline constexpr int64_t kDrainQuietMs = 300;
 
 // Redis abandons a manual failover after 5 s (CLUSTER_MF_TIMEOUT; docs/redis-facts.md, "Manual
 // failover"); one more second lets the new configuration reach the old master.

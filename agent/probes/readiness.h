@@ -10,6 +10,8 @@
 //   replication       replicas: link to the master up, no full sync in progress
 //   shard-slots       the master of this node's shard is not flagged failing in its view
 //   cluster-majority  it reaches a majority of the masters that own slots
+//   cluster-state     Redis does not hold it at cluster_state fail while its view has every
+//                     slot served (a master's delay after a restart or rejoin: CLUSTERDOWN)
 // The last one is the guard against docs/redis-facts.md, "Startup": right after a restart a node
 // trusts its old nodes.conf and may claim slots that were failed over meanwhile; until its bus
 // links are up it is not ready, and once they are, gossip corrects it within one round trip.

@@ -142,6 +142,29 @@ def fill(sts, i, keys):
     wait_for("the AOF rewrite", rewritten, 60)
 
 
+def serve_trail(sts, i, tag, timeout):
+    """Every 50 ms: a SET on pod i's own slots straight to its Redis, then its /readyz, until
+    both have succeeded for 1 s; [(seconds, write outcome, /readyz status)]."""
+    trail, good, began = [], 0, time.monotonic()
+
+    def served():
+        nonlocal good
+        r = sts.redis(i, socket_timeout=0.5, socket_connect_timeout=0.5)
+        try:
+            r.set(f"{{{tag}}}served", "1")
+            outcome = "ok"
+        except redispy.exceptions.RedisError as e:
+            outcome = f"{type(e).__name__}: {e}"
+        finally:
+            r.close()
+        status, _ = agent_http.get(sts.pods[i].ip, "/readyz", timeout=0.5)
+        trail.append((time.monotonic() - began, outcome, status))
+        good = good + 1 if outcome == "ok" and status == 200 else 0
+        return good >= 20
+    wait_for("the restarted master serving and ready for 1 s", served, timeout, interval=0.05)
+    return trail
+
+
 def slow_loading(delay_us):
     """A before_redis hook: the pod's next start loads `delay_us` slower per key (the include
     file is rewritten by prepare at every start, so the setting lasts one start)."""
@@ -203,6 +226,24 @@ def run_phases(sts, s):
     for i in range(6):
         assert s.flips("formed", i) == 0, s.table()
         assert all(st == READY for _, st, _ in s.of("formed", i))
+
+    # Master restarted in place (back within node-timeout: no failover): Redis answers
+    # CLUSTERDOWN for 2 s after it starts, even for its own slots; /readyz must not say ready
+    # while it does.
+    s.phase = "master-restart"
+    victim = next(i for i in range(6) if role_of(sts, i) == "master")
+    tag = slot_tag(sts, victim)
+    sts.stop_pod(victim)
+    sts.start_pod(victim, new_ip=False, wait=False)
+    trail = serve_trail(sts, victim, tag, timeout=30)
+    assert role_of(sts, victim) == "master", "failed over: the restart took longer than node-timeout"
+    down = [t for t, outcome, _ in trail if "CLUSTERDOWN" in outcome]
+    assert down, f"the restarted master never answered CLUSTERDOWN: nothing was tested: {trail}"
+    ready_while_down = [(t, o) for t, o, status in trail if status == 200 and o != "ok"]
+    assert not ready_while_down, f"ready while not serving: {ready_while_down}"
+    wait_all_ready(sts, 60)
+    observe(2)
+    assert_flap_budget(s, "master-restart", victim, replica_of(sts, victim))
 
     # Loading: a master restarted on a dataset that takes seconds to load.
     loader = next(i for i in range(6) if role_of(sts, i) == "master")
@@ -280,7 +321,7 @@ def test_startup_does_not_wait_for_redis(sts_factory):
         assert "Connection refused" in body
         assert agent_http.failing_checks(body) == [
             "redis-ping", "redis-loading", "cluster-joined", "replication", "shard-slots",
-            "cluster-majority"]
+            "cluster-majority", "cluster-state"]
         status, body = agent_http.get(ip, "/readyz?exclude=redis-ping")
         assert status == 503 and "[+]redis-ping excluded: ok" in body
     finally:
@@ -306,7 +347,8 @@ def test_cluster_command_renamed_away_is_named_not_blamed_on_ping(sts_factory, r
     assert "Redis does not answer" not in body
     assert "rename-command" in body and "unknown command 'CLUSTER'" in body
     assert agent_http.failing_checks(body) == [
-        "redis-loading", "cluster-joined", "replication", "shard-slots", "cluster-majority"]
+        "redis-loading", "cluster-joined", "replication", "shard-slots", "cluster-majority",
+        "cluster-state"]
     rc, out = sts.status()
     assert rc != 0
     assert any("not to CLUSTER" in p and "rename-command" in p for p in out["problems"]), out

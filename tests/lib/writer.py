@@ -20,10 +20,29 @@ import time
 import redis
 from redis.crc import key_slot
 
-# redis-py logs every MOVED and connection error it handles with a traceback; the writer counts
-# them instead.
+class _ClientTrail(logging.Handler):
+    """redis-py logs every MOVED and connection error it handles (with a traceback); the writer
+    keeps the last of them per thread, timed, instead of printing them: what the client did
+    inside a gap."""
+
+    KEEP = 200
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.by_thread = {}
+
+    def emit(self, record):
+        exc = record.exc_info[1] if record.exc_info else None
+        text = record.getMessage() + (f": {type(exc).__name__}: {exc}" if exc else "")
+        trail = self.by_thread.setdefault(record.threadName, [])
+        trail.append((time.monotonic(), text[:160]))
+        del trail[:-self.KEEP]
+
+
+_trail = _ClientTrail()
 _quiet = logging.getLogger("redis")
-_quiet.addHandler(logging.NullHandler())
+_quiet.addHandler(_trail)
+_quiet.setLevel(logging.WARNING)  # log.exception is ERROR; debug lines are not kept
 _quiet.propagate = False
 
 
@@ -73,11 +92,17 @@ def keys_for_shards(shards, per_shard):
     return out
 
 
+SLOW = 0.1  # an acknowledged write slower than this is recorded as an event
+MAX_EVENTS = 2000
+BEFORE_GAP = 0.5  # what the client logged this long before the longest gap is reported too
+
+
 class _ShardWriter(threading.Thread):
-    def __init__(self, sts, index, keys, interval, stop, max_seconds):
+    def __init__(self, sts, index, keys, interval, stop, max_seconds, socket_timeout):
         super().__init__(name=f"writer-shard{index}", daemon=True)
         self.sts, self.index, self.keys = sts, index, keys
         self.interval, self.stop_event, self.max_seconds = interval, stop, max_seconds
+        self.socket_timeout = socket_timeout
         self.attempted = {k: 0 for k in keys}
         self.acked = {k: 0 for k in keys}
         self.errors = 0
@@ -90,10 +115,31 @@ class _ShardWriter(threading.Thread):
         self.client_password = None
         self.reconnects = 0  # new clients built because the password changed
         self.acked_per_second = {}  # whole seconds since start -> acknowledged writes
+        # Attempts that failed or took longer than SLOW: (start, seconds taken, outcome), start
+        # in seconds since the thread started; what happened inside the longest gap.
+        self.events = []
 
     def _client(self):
         self.client_password = self.sts.password
-        return self.sts.cluster_client(socket_timeout=1, socket_connect_timeout=1)
+        return self.sts.cluster_client(socket_timeout=self.socket_timeout,
+                                       socket_connect_timeout=self.socket_timeout)
+
+    def _event(self, began, outcome):
+        if len(self.events) < MAX_EVENTS:
+            self.events.append((began - self.started, time.monotonic() - began, outcome))
+
+    def gap_events(self):
+        """The recorded attempts that began within the longest gap, and what the client logged
+        from BEFORE_GAP before it to its end: [(seconds since start, seconds taken or None,
+        what)], in time order."""
+        if self.max_gap_at is None:
+            return []
+        first, last = self.max_gap_at, self.max_gap_at + self.max_gap
+        out = [e for e in self.events if first - 0.001 <= e[0] <= last]
+        for at, text in _trail.by_thread.get(self.name, []):
+            if first - BEFORE_GAP <= at - self.started <= last:
+                out.append((at - self.started, None, "client: " + text))
+        return sorted(out, key=lambda e: e[0])
 
     def _gap(self, now, last_ack):
         # Gaps count from the first acknowledged write: client start-up is not an outage.
@@ -102,6 +148,7 @@ class _ShardWriter(threading.Thread):
 
     def run(self):
         self.started = time.monotonic()
+        self.started_wall = time.time()
         last_ack = None
         client = None
         n = 0
@@ -113,6 +160,7 @@ class _ShardWriter(threading.Thread):
                 client.close()  # told to use another password: a new client, as an app would
                 client = None
                 self.reconnects += 1
+            began = time.monotonic()
             try:
                 if client is None:
                     client = self._client()
@@ -120,6 +168,7 @@ class _ShardWriter(threading.Thread):
             except Exception as e:  # noqa: BLE001 - any failure is an unacknowledged attempt
                 self.errors += 1
                 self.last_error = f"{type(e).__name__}: {e}"
+                self._event(began, self.last_error[:160])
                 if client is not None and not isinstance(e, redis.exceptions.RedisError):
                     # redis-py 4.3.4 can leave a cluster client broken after a failed
                     # topology refresh; a real application would build a new one too.
@@ -131,6 +180,8 @@ class _ShardWriter(threading.Thread):
                 self.stop_event.wait(0.01)
                 continue
             now = time.monotonic()
+            if now - began > SLOW:
+                self._event(began, "acknowledged")
             self.acked[key] += 1
             second = int(now - self.started)
             self.acked_per_second[second] = self.acked_per_second.get(second, 0) + 1
@@ -147,12 +198,13 @@ class _ShardWriter(threading.Thread):
 
 
 class CounterWriter:
-    def __init__(self, sts, keys_per_shard=4, interval=0.002, max_seconds=900):
+    def __init__(self, sts, keys_per_shard=4, interval=0.002, max_seconds=900, socket_timeout=1.0):
         self.sts = sts
         self.shards = shard_ranges(sts)
         self.keys = keys_for_shards(self.shards, keys_per_shard)
         self._stop = threading.Event()
-        self.threads = [_ShardWriter(sts, i, keys, interval, self._stop, max_seconds)
+        self.threads = [_ShardWriter(sts, i, keys, interval, self._stop, max_seconds,
+                                     socket_timeout)
                         for i, keys in enumerate(self.keys)]
 
     def start(self):
@@ -209,9 +261,16 @@ class CounterWriter:
         lines = []
         for t, ranges in zip(self.threads, self.shards):
             slots = ",".join(f"{a}-{b}" for a, b in ranges)
-            at = f" at +{t.max_gap_at:.1f}s" if t.max_gap_at is not None else ""
+            at = ""
+            if t.max_gap_at is not None:
+                wall = time.strftime("%H:%M:%S", time.gmtime(t.started_wall + t.max_gap_at))
+                frac = f"{(t.started_wall + t.max_gap_at) % 1:.3f}"[1:]
+                at = f" at +{t.max_gap_at:.1f}s ({wall}{frac} UTC)"
             lines.append(f"shard {t.index} (slots {slots}): longest write gap {t.max_gap:.3f}s{at}, "
                          f"{sum(t.acked.values())} acknowledged of {sum(t.attempted.values())} "
                          f"attempted, {t.errors} errors"
                          + (f" (last: {t.last_error})" if t.last_error else ""))
+            for began, took, outcome in t.gap_events():
+                what = f"an attempt took {took:.3f}s: " if took is not None else ""
+                lines.append(f"    in that gap: +{began:.3f}s {what}{outcome}")
         return lines

@@ -33,6 +33,10 @@ class FakeEnv final : public handover::Environment {
   std::vector<std::string> sent;  // "<node letter> <command>"
   bool paused = false;
   std::optional<int64_t> sync_done_at;  // replica b ends its first sync then
+  // When the old master answered MOVED (clients still sending it the shard's keys); empty
+  // with errorstats_known false: a server without INFO errorstats.
+  std::vector<int64_t> moved_at;
+  bool errorstats_known = true;
 
   Result<std::unique_ptr<handover::Node>> open(const std::string& host, int) override;
   int64_t nowMs() override { return now; }
@@ -69,6 +73,15 @@ class FakeEnv final : public handover::Environment {
         }
       }
       return ok();
+    }
+    if (line == "INFO errorstats") {
+      if (!errorstats_known) return fail(Errc::Server, "ERR unknown section");
+      int64_t n =
+          std::count_if(moved_at.begin(), moved_at.end(), [&](int64_t t) { return t <= now; });
+      return redis::Reply{redis::Reply::Type::String,
+                          "# Errorstats\r\nerrorstat_MOVED:count=" + std::to_string(n) + "\r\n",
+                          0,
+                          {}};
     }
     if (line == "CLIENT UNPAUSE") {
       paused = false;
@@ -129,8 +142,8 @@ struct Ran {
   std::vector<std::string> steps;
 };
 
-Ran runOn(FakeEnv& env, int64_t timeout_ms = 20000) {
-  handover::Options options{"10.0.0.1", 6379, timeout_ms, 20, true};
+Ran runOn(FakeEnv& env, int64_t timeout_ms = 20000, int64_t drain_max_ms = 0) {
+  handover::Options options{"10.0.0.1", 6379, timeout_ms, 20, true, drain_max_ms, 300};
   Ran r;
   r.outcome = handover::run(env, options, [&](const std::string& s) { r.steps.push_back(s); });
   return r;
@@ -333,4 +346,44 @@ TEST_CASE("a master older than Redis 7.0 does not hand over: the agent does not 
   CHECK(r.outcome.kind == handover::Outcome::Kind::Failed);
   CHECK(r.outcome.message.find("not handing over: Redis 6.2.14 is not supported") == 0);
   CHECK(env.sent.empty());
+}
+
+TEST_CASE("after the switch, the handover waits while clients are still redirected") {
+  FakeEnv env(FakeShard::make(1));
+  // The switch happens at 1060; clients keep hitting the old master until 1200.
+  env.moved_at = {1070, 1100, 1150, 1200};
+  Ran r = runOn(env, 20000, 2000);
+  REQUIRE(r.outcome.kind == handover::Outcome::Kind::HandedOver);
+  CHECK(r.outcome.elapsed_ms < 200);  // the switch itself
+  CHECK(r.outcome.redirected >= 3);   // the first may come before the drain starts
+  // Returns 300 ms after the last MOVED, not before, and not at the 2 s cap.
+  CHECK(env.now >= 1200 + 300);
+  CHECK(env.now < 1200 + 300 + 40);
+  CHECK(r.steps.back().find("clients redirected to the new master: ") == 0);
+}
+
+TEST_CASE("the drain ends at its cap while MOVED keeps coming, and at once without errorstats") {
+  FakeEnv env(FakeShard::make(1));
+  for (int64_t t = 1060; t < 10000; t += 50) env.moved_at.push_back(t);
+  Ran r = runOn(env, 20000, 2000);
+  REQUIRE(r.outcome.kind == handover::Outcome::Kind::HandedOver);
+  CHECK(r.outcome.drain_ms >= 2000);
+  CHECK(r.outcome.drain_ms < 2100);
+  CHECK(r.steps.back().find("(still coming)") != std::string::npos);
+
+  FakeEnv old(FakeShard::make(1));
+  old.errorstats_known = false;
+  Ran q = runOn(old, 20000, 2000);
+  REQUIRE(q.outcome.kind == handover::Outcome::Kind::HandedOver);
+  CHECK(q.outcome.drain_ms == 0);
+  CHECK(q.outcome.message.find("roles switched in 60 ms") == 0);
+}
+
+TEST_CASE("no drain after a skipped handover") {
+  FakeEnv env(FakeShard::make(0));
+  env.moved_at = {1010, 1020};
+  Ran r = runOn(env, 20000, 2000);
+  CHECK(r.outcome.kind == handover::Outcome::Kind::Skipped);
+  CHECK(r.outcome.drain_ms == 0);
+  CHECK(env.now == 1000);
 }

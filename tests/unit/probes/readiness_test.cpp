@@ -32,6 +32,20 @@ std::vector<std::string> failing(const std::vector<probes::Check>& checks) {
 
 using Names = std::vector<std::string>;
 
+// A fixture's snapshot with its CLUSTER INFO text edited: `from` replaced by `to`.
+cluster::Snapshot withClusterInfo(const std::string& fixture, const std::string& from,
+                                  const std::string& to) {
+  std::string base = "probes/" + fixture;
+  std::string info = agent::testing::readData(base + ".cluster-info");
+  auto pos = info.find(from);
+  REQUIRE(pos != std::string::npos);
+  info.replace(pos, from.size(), to);
+  auto snap = cluster::snapshotFromText(agent::testing::readData(base + ".info"), info,
+                                        agent::testing::readData(base + ".cluster-nodes"));
+  REQUIRE(snap.has_value());
+  return *snap;
+}
+
 // A snapshot whose CLUSTER NODES text is edited: `from` replaced by `to` on every line.
 cluster::Snapshot edited(const std::string& fixture, const std::string& from,
                          const std::string& to) {
@@ -54,13 +68,13 @@ TEST_CASE("a formed master and a replica in sync are ready") {
     CAPTURE(name);
     auto checks = checksOf(snapshotFixture(name));
     CHECK(failing(checks).empty());
-    CHECK(checks.size() == 6);
+    CHECK(checks.size() == 7);
   }
 }
 
 TEST_CASE("checks come in a fixed order, whatever the state") {
-  Names order{"redis-ping",  "redis-loading", "cluster-joined",
-              "replication", "shard-slots",   "cluster-majority"};
+  Names order{"redis-ping",  "redis-loading",    "cluster-joined", "replication",
+              "shard-slots", "cluster-majority", "cluster-state"};
   for (const char* name : {"master", "fresh", "loading", "replica-syncing"}) {
     auto checks = checksOf(snapshotFixture(name));
     Names got;
@@ -69,7 +83,7 @@ TEST_CASE("checks come in a fixed order, whatever the state") {
   }
   auto down = probes::readinessChecks({nullptr, "connection refused", false});
   REQUIRE(down.size() == order.size());
-  CHECK(down[5].name == "cluster-majority");
+  CHECK(down[6].name == "cluster-state");
 }
 
 TEST_CASE("an unreachable Redis fails hard when refused, softly when it timed out") {
@@ -77,7 +91,7 @@ TEST_CASE("an unreachable Redis fails hard when refused, softly when it timed ou
   CHECK_FALSE(refused[0].ok);
   CHECK(refused[0].hard);
   CHECK(refused[0].reason.find("Connection refused") != std::string::npos);
-  CHECK(failing(refused).size() == 6);
+  CHECK(failing(refused).size() == 7);
   auto slow = probes::readinessChecks({nullptr, "timed out", true});
   CHECK_FALSE(slow[0].ok);
   CHECK_FALSE(slow[0].hard);
@@ -184,9 +198,9 @@ TEST_CASE("a master without slots in a cluster has not joined") {
 TEST_CASE("gate: every check starts failed and passes after the rise time") {
   probes::ReadinessGate gate({1000, 3000});
   auto good = checksOf(snapshotFixture("master"));
-  CHECK(failing(gate.update(good, 0)).size() == 6);
+  CHECK(failing(gate.update(good, 0)).size() == 7);
   auto early = gate.update(good, 999);
-  CHECK(failing(early).size() == 6);
+  CHECK(failing(early).size() == 7);
   CHECK(early[0].reason.find("passing for 999ms, counts after 1000ms") != std::string::npos);
   CHECK(failing(gate.update(good, 1000)).empty());
 }
@@ -234,10 +248,31 @@ TEST_CASE("a Redis that answers with an error passes redis-ping; the other check
       "Redis answers, but not to CLUSTER: it is renamed or disabled (rename-command ...)";
   auto checks = probes::readinessChecks({nullptr, why, false, true});
   CHECK(named(checks, "redis-ping").ok);
-  CHECK(failing(checks) ==
-        Names{"redis-loading", "cluster-joined", "replication", "shard-slots", "cluster-majority"});
+  CHECK(failing(checks) == Names{"redis-loading", "cluster-joined", "replication", "shard-slots",
+                                 "cluster-majority", "cluster-state"});
   for (const auto& c : checks) {
     if (!c.ok) CHECK(c.reason.find("not to CLUSTER") != std::string::npos);
     CHECK(c.reason.find("does not answer") == std::string::npos);
   }
+}
+
+TEST_CASE("a master Redis holds at cluster_state fail with every slot served is not ready") {
+  // Right after a restart (2 s) or a rejoin (up to 5 s) it answers CLUSTERDOWN to its own slots.
+  auto held = withClusterInfo("master", "cluster_state:ok", "cluster_state:fail");
+  auto checks = checksOf(held);
+  CHECK(failing(checks) == Names{"cluster-state"});
+  const auto& state = named(checks, "cluster-state");
+  CHECK_FALSE(state.hard);  // a ready node rides out a blip; a starting one is not ready yet
+  CHECK(state.reason.find("CLUSTERDOWN") != std::string::npos);
+}
+
+TEST_CASE("cluster_state fail that the view explains is left to the per-node checks") {
+  // Another shard's master failed (recorded from Redis 7.0): its 5461 slots are in fail.
+  auto other_shard = snapshotFixture("master-sees-failed-master");
+  REQUIRE_FALSE(other_shard.clusterOk());
+  CHECK(named(checksOf(other_shard), "cluster-state").ok);
+  // Slots without an owner (a cluster not created yet): the node is unready for other reasons.
+  auto fresh = snapshotFixture("fresh");
+  REQUIRE_FALSE(fresh.clusterOk());
+  CHECK(named(checksOf(fresh), "cluster-state").ok);
 }

@@ -240,6 +240,69 @@ Result<bool> moveMasterOffLeaving(const ScaleFlags& f, const Connect& c, const C
   return false;
 }
 
+// Staying working replicas beyond the shape's R of their (working, staying) master, the
+// highest ordinals first: the ones to move. A pod that comes back with its old nodes.conf (a
+// retained PVC after a scale-in) rejoins in its old role, typically such a replica.
+std::vector<const nodes_conf::Node*> surplusReplicas(const Cluster& cl,
+                                                     const config::Shape& shape) {
+  std::map<std::string, std::vector<std::pair<int, const nodes_conf::Node*>>> by_master;
+  for (const auto& r : cl.view.nodes()) {
+    if (!r.isReplica() || !alive(r) || !staying(cl, r, shape.nodes)) continue;
+    const auto* m = cl.view.find(r.master_id);
+    if (m != nullptr && alive(*m) && staying(cl, *m, shape.nodes)) {
+      by_master[m->id].push_back({*cl.ordinalOf(r.id), &r});
+    }
+  }
+  std::vector<std::pair<int, const nodes_conf::Node*>> extra;
+  for (auto& [id, replicas] : by_master) {
+    std::sort(replicas.begin(), replicas.end());
+    for (size_t i = static_cast<size_t>(shape.replicas); i < replicas.size(); ++i) {
+      extra.push_back(replicas[i]);
+    }
+  }
+  std::sort(extra.begin(), extra.end(), [](const auto& a, const auto& b) { return a > b; });
+  std::vector<const nodes_conf::Node*> out;
+  for (const auto& e : extra) out.push_back(e.second);
+  return out;
+}
+
+// Surplus replicas fill what the shape lacks: while the staying pods have too few masters,
+// one is reset (CLUSTER RESET SOFT: it keeps its ID, drops its copy of its master's data,
+// which its master still has, and its agent brings it back as an empty master, a new shard);
+// while a master has fewer than R replicas, one follows it (CLUSTER REPLICATE). One command
+// per call; true when one was sent.
+Result<bool> useSurplusReplica(const ScaleFlags& f, const Connect& c, const Cluster& cl,
+                               const config::Shape& shape) {
+  auto surplus = surplusReplicas(cl, shape);
+  if (surplus.empty()) return false;
+  const auto* r = surplus.front();
+  auto seed = parseHostPort(f.engine.seed);
+  std::vector<const nodes_conf::Node*> masters;
+  for (const auto& n : cl.view.nodes()) {
+    if (n.isMaster() && alive(n) && staying(cl, n, shape.nodes)) masters.push_back(&n);
+  }
+  if (static_cast<int>(masters.size()) < shape.masters()) {
+    kLog.info("A surplus replica becomes the master of a new shard (CLUSTER RESET SOFT)",
+              {{"replica", cl.name(r->id)}, {"was_replica_of", cl.name(r->master_id)}});
+    auto done = commandAt(addressOf(*r, *seed), c, {"CLUSTER", "RESET", "SOFT"});
+    if (!done) return done.error();
+    return true;
+  }
+  for (const auto* m : masters) {
+    int replicas = 0;
+    for (const auto& n : cl.view.nodes()) {
+      replicas += n.master_id == m->id && alive(n) && staying(cl, n, shape.nodes) ? 1 : 0;
+    }
+    if (replicas >= shape.replicas) continue;
+    kLog.info("A surplus replica follows a master that lacks replicas",
+              {{"replica", cl.name(r->id)}, {"master", cl.name(m->id)}});
+    auto done = commandAt(addressOf(*r, *seed), c, {"CLUSTER", "REPLICATE", m->id});
+    if (!done) return done.error();
+    return true;
+  }
+  return false;
+}
+
 // Every master on pods 0..N-1 gets an even share; the others are drained.
 Status moveSlots(const ScaleFlags& f, const Connect& c, const Cluster& cl,
                  const config::Shape& shape) {
@@ -342,7 +405,12 @@ Status reachRoles(const ScaleFlags& f, const Connect& c, const config::Shape& sh
         auto moved = moveMasterOffLeaving(f, c, now, shape);
         if (!moved) return {moved.error().message};
         if (*moved) return {"a master moved off a leaving pod"};
-        return roleProblems(now, shape);
+        auto missing = roleProblems(now, shape);
+        if (missing.empty()) return missing;
+        auto used = useSurplusReplica(f, c, now, shape);
+        if (!used) missing.push_back(used.error().message);
+        if (used && *used) missing.emplace_back("a surplus replica changed its role");
+        return missing;
       },
       cl);
   if (problems.empty()) return {};

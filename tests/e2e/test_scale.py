@@ -1,10 +1,11 @@
 """Scaling with the agent (issue 13) on real Redis, in helm's order (LocalStatefulSet.
-scale_cluster, as `scripts/local-sts scale N` runs it): 6 -> 8 -> 6 pods with keys loaded and
+scale_cluster, as `scripts/local-sts scale N` runs it): 6 -> 8 -> 6 -> 8 pods with keys loaded and
 the hit-counter writer running. Scale-out: the shape file grows, the two new pods join as a new
 shard (an empty master and its replica, not two more replicas of old masters), and
 `redis-cluster-agent scale --to 8` rebalances. Scale-in: the shape file shrinks, the verb drains
 the leaving shard (--drain-only), the pods go (data dirs kept, like retained PVCs), the verb
-forgets their nodes. After each: `redis-cli --cluster check` clean, the masters even, every node
+forgets their nodes. Out again: the removed pods return with their old data dirs (retained
+PVCs) and make the new shard again. After each: `redis-cli --cluster check` clean, the masters even, every node
 knowing exactly the pods there are, every key with its value, no acknowledged write lost.
 RCA_SCALE_KEYS sets the keys (20k here; the 200k-key run is bench/scale.py's)."""
 import os
@@ -23,6 +24,11 @@ def known_nodes(sts):
         info = sts.command(p.ordinal, "CLUSTER", "INFO")
         out[p.ordinal] = int(info.split("cluster_known_nodes:")[1].split()[0])
     return out
+
+
+def role_of(sts, i):
+    """The flags of pod i's own line (myself,master or myself,slave)."""
+    return next(f for f in sts.cluster_nodes(i) if "myself" in f[2])[2]
 
 
 def assert_shape(sts, masters, out):
@@ -55,6 +61,15 @@ def test_scale_out_by_a_shard_and_back_in_under_writes(sts_factory):
         assert "pod 6, pod 7 can be removed now" in out, out
         assert "Forgetting a node whose pod is gone" in out, out
         assert_shape(sts, 3, out)
+
+        # The same pods come back with their old data dirs (retained PVCs): their nodes.conf
+        # says they are replicas of staying masters. One is reset into the new shard's master,
+        # the other follows it; no stale node is left behind.
+        out = sts.scale_cluster(8)
+        assert "A surplus replica becomes the master of a new shard" in out, out
+        assert_shape(sts, 4, out)
+        master = next(i for i in (6, 7) if "master" in role_of(sts, i))
+        assert sts.replica_of(master) == 13 - master
     finally:
         writer.stop()
     assert writer.check_counters() == [], writer.report()

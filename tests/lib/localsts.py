@@ -382,8 +382,9 @@ class LocalStatefulSet(PodConfig, Kubelet, Checks):
 
     def scale_verb(self, n, replicas, *extra, timeout=600):
         """Runs the scale verb: (exit code, output)."""
-        r = subprocess.run(self.scale_argv(n, replicas, *extra), capture_output=True, text=True,
-                           timeout=timeout)
+        # The verb's own bound first, so that it reports what it waited for.
+        argv = self.scale_argv(n, replicas, "--timeout", str(max(1, int(timeout) - 15)), *extra)
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
         return r.returncode, r.stdout + r.stderr
 
     def scale_cluster(self, n, replicas=None, timeout=600, on_step=None):

@@ -359,8 +359,10 @@ class LocalStatefulSet(PodConfig, Kubelet, Checks):
         self.start_pod(i, new_ip=new_ip, wipe=wipe, **kw)
 
     def scale(self, n):
-        """Changes the StatefulSet's replica count. New pods are created by start_pod; pods
-        beyond n must be stopped first. Agents started later get --cluster-nodes=n."""
+        """Changes the StatefulSet's replica count, like `kubectl scale`: the shape file stays
+        (scale_cluster changes both, like helm). New pods are created by start_pod; pods beyond
+        n must be stopped first. Agents started later get --cluster-nodes=n, which a readable
+        shape file overrides."""
         for p in self.pods[n:]:
             if p.redis and p.redis.alive():
                 raise RuntimeError(f"stop {p.name} before scaling in")

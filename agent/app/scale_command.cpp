@@ -262,6 +262,7 @@ std::vector<const nodes_conf::Node*> surplusReplicas(const Cluster& cl,
   }
   std::sort(extra.begin(), extra.end(), [](const auto& a, const auto& b) { return a > b; });
   std::vector<const nodes_conf::Node*> out;
+  out.reserve(extra.size());
   for (const auto& e : extra) out.push_back(e.second);
   return out;
 }
@@ -422,6 +423,7 @@ int finish(const ScaleFlags& f, const Connect& c, const config::Shape& shape, Cl
   auto leaving = leavingPods(cl, shape);
   if (!leaving.empty()) {
     std::vector<std::string> names;
+    names.reserve(leaving.size());
     for (const auto& id : leaving) names.push_back(cl.name(id));
     std::sort(names.begin(), names.end());
     std::fprintf(stderr, "scale: drained; %s can be removed now (their nodes own no slots)\n",

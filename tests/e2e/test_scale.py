@@ -5,7 +5,7 @@ shard (an empty master and its replica, not two more replicas of old masters), a
 `redis-cluster-agent scale --to 8` rebalances. Scale-in: the shape file shrinks, the verb drains
 the leaving shard (--drain-only), the pods go (data dirs kept, like retained PVCs), the verb
 forgets their nodes. Out again: the removed pods return with their old data dirs (retained
-PVCs) and make the new shard again. After each: `redis-cli --cluster check` clean, the masters even, every node
+PVCs) and make the new shard again. And replicas 1 -> 2 -> 1 (6 -> 9 -> 6 pods). After each: `redis-cli --cluster check` clean, the masters even, every node
 knowing exactly the pods there are, every key with its value, no acknowledged write lost.
 RCA_SCALE_KEYS sets the keys (20k here; the 200k-key run is bench/scale.py's)."""
 import os
@@ -75,3 +75,39 @@ def test_scale_out_by_a_shard_and_back_in_under_writes(sts_factory):
     assert writer.check_counters() == [], writer.report()
     # Changing the size restarted no pod: the agents followed the shape file.
     assert "The cluster's shape changed" in open(sts.agent_log(0)).read()
+
+
+def replicas_per_master(sts):
+    """node ID of each master -> how many running pods replicate it."""
+    out = {}
+    for p in sts.pods:
+        me = next(f for f in sts.cluster_nodes(p.ordinal) if "myself" in f[2])
+        if "master" in me[2]:
+            out.setdefault(me[0], 0)
+        else:
+            out[me[3]] = out.get(me[3], 0) + 1
+    return out
+
+
+def test_replicas_one_to_two_and_back_under_writes(sts_factory):
+    sts = sts_factory(pods=6, replicas=1, password=PASSWORD)
+    sts.up()
+    sts.wait_healthy(timeout=120)
+    load(sts, KEYS // 4)
+    writer = CounterWriter(sts).start()
+    try:
+        out = sts.scale_cluster(9, replicas=2)  # the new pods are replicas: no slot moves
+        assert "slots_to_move=0" in out, out
+        assert sorted(replicas_per_master(sts).values()) == [2, 2, 2]
+        clean, check = check_clean(sts)
+        assert clean, check
+        out = sts.scale_cluster(6, replicas=1)
+        assert "pod 6, pod 7, pod 8 can be removed now" in out, out
+        assert sorted(replicas_per_master(sts).values()) == [1, 1, 1]
+        clean, check = check_clean(sts)
+        assert clean, check
+        assert set(known_nodes(sts).values()) == {6}, known_nodes(sts)
+    finally:
+        writer.stop()
+    assert check_keys(sts, KEYS // 4) == []
+    assert writer.check_counters() == [], writer.report()

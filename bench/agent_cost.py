@@ -24,9 +24,14 @@ smallest, and at most 5 commands/s per pod at every size. Exit code 0 when they 
 BEFORE is the agent of --before-commit (default 591b0ca, main just before the attention model
 was merged), built once into --before-dir with `git archive` + meson (or --before-bin).
 
+With --tls the two variants are this build on plaintext and this build with TLS everywhere
+(clients, cluster bus, replication; certificates made by openssl): what TLS adds to watching,
+printed side by side with the ratios. The agent keeps its connections (no handshake per pass),
+which the connections/s column shows (INFO stats total_connections_received, all servers).
+
 Needs root (per-pod /etc/hosts, inotify on them) and a build (meson compile -C build).
 Usage: bench/agent_cost.py [--sizes 6,24,48] [--settle 15] [--window 30] [--root DIR]
-                           [--net 127.14] [--before-bin PATH] [--form agents|redis-cli]
+                           [--net 127.14] [--before-bin PATH] [--form agents|redis-cli] [--tls]
 """
 import argparse
 import collections
@@ -43,6 +48,7 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
 import agent_http  # noqa: E402
+import certs  # noqa: E402
 from localsts import LocalStatefulSet  # noqa: E402
 
 NODE_TIMEOUT = 15000
@@ -145,6 +151,7 @@ def sample(sts, clients, with_counter):
     return {
         "t": time.monotonic(),
         "cmds": [commandstats(c) for c in clients],
+        "conns": sum(c.info("stats")["total_connections_received"] for c in clients),
         "cpu": [cpu_seconds(p.agent.pid) for p in sts.pods],
         "dns": dns_counter(sts) if with_counter else None,
     }
@@ -168,14 +175,14 @@ def measure(sts, window, with_counter):
     for before, after in zip(a["cmds"], b["cmds"]):
         for cmd, calls in after.items():
             by_cmd[cmd] += calls - before.get(cmd, 0)
-    by_cmd["info"] -= len(clients)  # the first sample's own INFO, counted by the second
+    by_cmd["info"] -= 2 * len(clients)  # the first sample's own INFOs, counted by the second
     replication = sum(by_cmd.pop(c, 0) for c in REPLICATION) / secs
     n = len(sts.pods)
     cmds = sum(by_cmd.values()) / secs
     cpu = (sum(b["cpu"]) - sum(a["cpu"])) / secs
     return {
         "pods": n, "cmds": cmds, "per_pod": cmds / n, "cpu": cpu, "cpu_per_agent": cpu / n,
-        "replication": replication,
+        "replication": replication, "conns": (b["conns"] - a["conns"]) / secs,
         "dns_opens": (opens_b - opens_a) / secs,
         "dns_counter": (b["dns"] - a["dns"]) / secs if with_counter else None,
         "top": {k: v / secs for k, v in by_cmd.most_common(5) if v > 0},
@@ -196,19 +203,28 @@ def form(sts, args):
         sts.start_agent(p.ordinal)
 
 
+def tls_dir(args):
+    """A CA and the pods' certificate, made once under --root (tests/lib/certs.py)."""
+    pods = os.path.join(args.root, "pki", "pods")
+    if not os.path.exists(os.path.join(pods, "tls.crt")):
+        certs.make_cert(certs.make_ca(os.path.join(args.root, "pki", "ca")), pods)
+    return pods
+
+
 def run_one(args, size, label, binary, net):
     root = os.path.join(args.root, f"{label}-{size}")
     shutil.rmtree(root, ignore_errors=True)
     os.environ["RCA_AGENT_BIN"] = binary
     kind = PreAttentionSet if label == "before" else LocalStatefulSet
-    with kind(root, pods=size, replicas=1, node_timeout=NODE_TIMEOUT, net=net) as sts:
+    tls = tls_dir(args) if label == "tls" else None
+    with kind(root, pods=size, replicas=1, node_timeout=NODE_TIMEOUT, net=net, tls=tls) as sts:
         t0 = time.monotonic()
         form(sts, args)
         started = time.monotonic() - t0
         sts.wait_healthy(timeout=args.form_timeout, interval=0.5)
         formed = time.monotonic() - t0
         time.sleep(args.settle)
-        r = measure(sts, args.window, with_counter=label == "after")
+        r = measure(sts, args.window, with_counter=label != "before")
     r["label"] = label
     r["formed"] = formed
     print(f"  {label:6s} {size:2d} pods: formed by {args.form} {formed:.1f} s after the first pod "
@@ -217,23 +233,33 @@ def run_one(args, size, label, binary, net):
     counter = "" if r["dns_counter"] is None else f" (agents' counter {r['dns_counter']:.1f})"
     print(f"  {label:6s} {size:2d} pods: {r['cmds']:8.1f} commands/s ({r['per_pod']:.2f} per "
           f"pod), agents' CPU {100 * r['cpu']:.1f}% of a core ({100 * r['cpu_per_agent']:.2f}% "
-          f"per agent), name lookups {r['dns_opens']:.1f}/s{counter}; top: {top}; replication's "
-          f"own {r['replication']:.1f}/s", flush=True)
+          f"per agent), name lookups {r['dns_opens']:.1f}/s{counter}, new connections "
+          f"{r['conns']:.2f}/s; top: {top}; replication's own {r['replication']:.1f}/s", flush=True)
     return r
 
 
-def table(results, sizes):
+def table(results, sizes, labels):
     print()
     print("| pods | variant | formed after | commands/s, all servers | per pod | agents' CPU, "
-          "% of a core | per agent | name lookups/s (hosts opens) | agents' counter |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "% of a core | per agent | name lookups/s (hosts opens) | agents' counter | "
+          "new connections/s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for size in sizes:
-        for label in ("before", "after"):
+        for label in labels:
             r = results[(label, size)]
             counter = "-" if r["dns_counter"] is None else f"{r['dns_counter']:.1f}"
             print(f"| {size} | {label} | {r['formed']:.1f} s | {r['cmds']:.1f} | {r['per_pod']:.2f} | "
                   f"{100 * r['cpu']:.1f} | {100 * r['cpu_per_agent']:.2f} | "
-                  f"{r['dns_opens']:.1f} | {counter} |")
+                  f"{r['dns_opens']:.1f} | {counter} | {r['conns']:.2f} |")
+
+
+def tls_ratios(results, sizes):
+    """TLS beside plaintext: informational (the issue asks for the cost printed, not a goal)."""
+    for size in sizes:
+        p, t = results[("plaintext", size)], results[("tls", size)]
+        print(f"  {size} pods: tls/plaintext commands {t['cmds'] / p['cmds']:.3f}, CPU per agent "
+              f"{t['cpu_per_agent'] / p['cpu_per_agent'] if p['cpu_per_agent'] else float('nan'):.3f}"
+              f", new connections/s {p['conns']:.2f} -> {t['conns']:.2f}")
 
 
 def goals(results, sizes):
@@ -270,19 +296,25 @@ def main():
     ap.add_argument("--before-commit", default=PRE_ATTENTION)
     ap.add_argument("--before-dir", default="/tmp/rca-bench-agent-cost-before")
     ap.add_argument("--before-bin")
+    ap.add_argument("--tls", action="store_true",
+                    help="compare this build on plaintext with this build on TLS (no before)")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     after = os.environ.get("RCA_AGENT_BIN",
                            os.path.join(REPO, "build", "agent", "redis-cluster-agent"))
-    before = before_binary(args)
     print(f"healthy, idle clusters formed by {args.form} (1 replica per master, node-timeout "
           f"{NODE_TIMEOUT}), {args.settle:.0f} s of quiet, then {args.window:.0f} s measured")
+    variants = [("plaintext", after), ("tls", after)] if args.tls else \
+        [("before", before_binary(args)), ("after", after)]
     results = {}
     for size in sizes:
-        for label, binary in (("before", before), ("after", after)):
+        for label, binary in variants:
             results[(label, size)] = run_one(args, size, label, binary, args.net)
-    table(results, sizes)
+    table(results, sizes, [label for label, _ in variants])
     print()
+    if args.tls:
+        tls_ratios(results, sizes)
+        sys.exit(0)
     sys.exit(0 if goals(results, sizes) else 1)
 
 

@@ -79,6 +79,7 @@ control::Line HandoverService::handle(const control::Request& request, const con
   options.timeout_ms = std::clamp(request.timeout_ms, kMinHandoverMs, kMaxHandoverMs);
   options.drain_max_ms = handover::kDrainMaxMs;
   options.drain_quiet_ms = handover::kDrainQuietMs;
+  options.drain_min_ms = handover::kDrainMinMs;
   auto env = handover::redisEnvironment(connect_, config::serverNames(config_));
   auto outcome = handover::run(*env, options, [&](const std::string& step) {
     kHandoverLog.info("Handover step", {{"step", step}});

@@ -307,7 +307,8 @@ std::optional<int64_t> movedCount(Node& node) {
 
 // Clients whose slot map still names this node learn of the new master from the MOVED it
 // answers them; stopping at once would leave them to find out from connection errors. So the
-// handover returns once the node has gone drain_quiet_ms without a MOVED, at most drain_max_ms.
+// handover returns once the node has gone drain_quiet_ms without a MOVED, and drain_min_ms have
+// passed, at most drain_max_ms.
 Outcome Run::drained(Node& local, Outcome outcome) {
   if (outcome.kind != Outcome::Kind::HandedOver || opt_.drain_max_ms <= 0) return outcome;
   int64_t began = env_.nowMs();
@@ -316,8 +317,13 @@ Outcome Run::drained(Node& local, Outcome outcome) {
   if (!first) return outcome;
   int64_t last = *first;
   int64_t quiet_since = began;
-  while (env_.nowMs() < until && env_.nowMs() - quiet_since < opt_.drain_quiet_ms) {
-    pause(std::min(until, quiet_since + opt_.drain_quiet_ms));
+  auto draining = [&] {
+    int64_t now = env_.nowMs();
+    return now < until &&
+           (now - began < opt_.drain_min_ms || now - quiet_since < opt_.drain_quiet_ms);
+  };
+  while (draining()) {
+    pause(until);
     auto now = movedCount(local);
     if (!now) break;
     if (*now != last) quiet_since = env_.nowMs();

@@ -54,6 +54,7 @@ struct Options {
   // still sending it this shard's keys), at most drain_max_ms; 0: return at once.
   int64_t drain_max_ms = 0;
   int64_t drain_quiet_ms = 300;
+  int64_t drain_min_ms = 0;  // and never shorter than this
 };
 
 struct Outcome {
@@ -78,8 +79,12 @@ Outcome run(Environment& env, const Options& options, const Progress& progress);
 // client whose map still names this node learns of the switch from its next command here; once
 // the node is gone it learns it from connection errors, and redis-py retries a dead address for
 // 1 s before it refreshes its map). The production values of Options::drain_*.
-inline constexpr int64_t kDrainMaxMs = 2000;
+// A client may come back to a key of this node some time after its first MOVED (redis-py 4.3.4
+// did so up to ~0.6 s after the switch over TLS, after the node had answered no MOVED for
+// 300 ms), hence the minimum.
+inline constexpr int64_t kDrainMaxMs = 2500;
 inline constexpr int64_t kDrainQuietMs = 300;
+inline constexpr int64_t kDrainMinMs = 1000;
 
 // Redis abandons a manual failover after 5 s (CLUSTER_MF_TIMEOUT; docs/redis-facts.md, "Manual
 // failover"); one more second lets the new configuration reach the old master.

@@ -97,8 +97,8 @@ class Checks:
                 if "LOADING" in str(e):
                     return True
                 raise
-            except redispy.exceptions.ConnectionError:
-                return False
+            except (redispy.exceptions.ConnectionError, redispy.exceptions.TimeoutError):
+                return False  # not listening yet, or a TLS handshake slower than 0.5 s
         wait_for(f"{self.pods[i].name} answering", answers, timeout, interval=0.02)
 
     def status_template(self):

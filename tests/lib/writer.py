@@ -34,6 +34,7 @@ class _ClientTrail(logging.Handler):
     def emit(self, record):
         exc = record.exc_info[1] if record.exc_info else None
         text = record.getMessage() + (f": {type(exc).__name__}: {exc}" if exc else "")
+        text = " ".join(text.split())  # one line per event
         trail = self.by_thread.setdefault(record.threadName, [])
         trail.append((time.monotonic(), text[:160]))
         del trail[:-self.KEEP]
@@ -94,6 +95,7 @@ def keys_for_shards(shards, per_shard):
 
 SLOW = 0.1  # an acknowledged write slower than this is recorded as an event
 MAX_EVENTS = 2000
+SHOWN_EVENTS = 10  # a report shows at most this many of a gap's events
 BEFORE_GAP = 0.5  # what the client logged this long before the longest gap is reported too
 
 
@@ -270,7 +272,13 @@ class CounterWriter:
                          f"{sum(t.acked.values())} acknowledged of {sum(t.attempted.values())} "
                          f"attempted, {t.errors} errors"
                          + (f" (last: {t.last_error})" if t.last_error else ""))
-            for began, took, outcome in t.gap_events():
+            events = t.gap_events()
+            if len(events) > SHOWN_EVENTS:  # the first few and the last ones tell the story
+                hidden = len(events) - SHOWN_EVENTS
+                events = events[:4] + [(None, None, f"... {hidden} more")] + \
+                    events[4 - SHOWN_EVENTS:]
+            for began, took, outcome in events:
                 what = f"an attempt took {took:.3f}s: " if took is not None else ""
-                lines.append(f"    in that gap: +{began:.3f}s {what}{outcome}")
+                at = f"+{began:.3f}s " if began is not None else ""
+                lines.append(f"    in that gap: {at}{what}{outcome}")
         return lines

@@ -142,8 +142,10 @@ struct Ran {
   std::vector<std::string> steps;
 };
 
-Ran runOn(FakeEnv& env, int64_t timeout_ms = 20000, int64_t drain_max_ms = 0) {
-  handover::Options options{"10.0.0.1", 6379, timeout_ms, 20, true, drain_max_ms, 300};
+Ran runOn(FakeEnv& env, int64_t timeout_ms = 20000, int64_t drain_max_ms = 0,
+          int64_t drain_min_ms = 0) {
+  handover::Options options{"10.0.0.1", 6379,         timeout_ms, 20,
+                            true,       drain_max_ms, 300,        drain_min_ms};
   Ran r;
   r.outcome = handover::run(env, options, [&](const std::string& s) { r.steps.push_back(s); });
   return r;
@@ -386,4 +388,15 @@ TEST_CASE("no drain after a skipped handover") {
   CHECK(r.outcome.kind == handover::Outcome::Kind::Skipped);
   CHECK(r.outcome.drain_ms == 0);
   CHECK(env.now == 1000);
+}
+
+TEST_CASE("the drain lasts its minimum even when no client was redirected yet") {
+  // A client may come back to this node's keys after a quiet spell longer than drain_quiet_ms.
+  FakeEnv env(FakeShard::make(1));
+  env.moved_at = {1700};
+  Ran r = runOn(env, 20000, 2500, 1000);
+  REQUIRE(r.outcome.kind == handover::Outcome::Kind::HandedOver);
+  CHECK(r.outcome.redirected == 1);
+  CHECK(env.now >= 1700 + 300);
+  CHECK(r.outcome.drain_ms >= 1000);
 }

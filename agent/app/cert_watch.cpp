@@ -96,9 +96,11 @@ void CertWatch::apply(redis::Connection* local) {
     redis_loaded_ = now;  // observe mode changes nothing on Redis
     return;
   }
-  if (!reloadRedis(*local)) {
-    failed_ = now;
-    return;
+  switch (reloadRedis(*local)) {
+    case Told::Later:  // the connection broke: the next pass asks again
+      return;
+    case Told::Refused: failed_ = now; return;
+    case Told::Yes: break;
   }
   redis_loaded_ = now;
   failed_.clear();
@@ -119,25 +121,34 @@ bool CertWatch::reloadAgent() {
 
 // Sets each tls-* file option of Redis to the value it has: Redis then loads the files again
 // (docs/redis-facts.md, "TLS"). The paths are Redis' own, which may differ from the agent's
-// mounts.
-bool CertWatch::reloadRedis(redis::Connection& local) {
+// mounts. Only an error reply is Redis' verdict on the files; a connection that breaks or times
+// out said nothing about them.
+CertWatch::Told CertWatch::reloadRedis(redis::Connection& local) {
   std::vector<std::string> set = {"CONFIG", "SET"};
   for (const std::string& option : kRedisFileOptions) {
     auto got = local.command({"CONFIG", "GET", option});
+    if (!got && got.error().code != Errc::Server) return later(got.error());
     if (!got || got->elements.size() != 2 || got->elements[1].str.empty()) continue;
     set.push_back(option);
     set.push_back(got->elements[1].str);
   }
   if (set.size() == 2) {
     kLog.warn("The local Redis reports no certificate files; it was not told to reload");
-    return true;
+    return Told::Yes;
   }
   auto done = local.command(set);
-  if (done) return true;
+  if (done) return Told::Yes;
+  if (done.error().code != Errc::Server) return later(done.error());
   activity_.errors.add(ErrorKind::TlsReload);
   kLog.error("The local Redis refused its new certificate files; it keeps the previous ones",
              {{"err", done.error().message}});
-  return false;
+  return Told::Refused;
+}
+
+CertWatch::Told CertWatch::later(const Error& error) {
+  kLog.warn("Cannot tell the local Redis about new certificate files yet; trying again",
+            {{"err", error.message}});
+  return Told::Later;
 }
 
 void CertWatch::readExpiry() {

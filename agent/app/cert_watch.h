@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/counters.h"
+#include "common/result.h"
 #include "common/stop.h"
 #include "config/config.h"
 #include "redis/connection.h"
@@ -46,7 +47,9 @@ class CertWatch {
   // What identifies the version of the files now (stat of each path, through symlinks).
   std::string fingerprint() const;
   bool reloadAgent();
-  bool reloadRedis(redis::Connection& local);
+  enum class Told { Yes, Refused, Later };
+  Told reloadRedis(redis::Connection& local);
+  static Told later(const Error& error);
   void readExpiry();
 
   const config::Config& config_;

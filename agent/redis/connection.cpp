@@ -297,6 +297,12 @@ Error Connection::broken(const Error& cause, const Exchange& x) {
       what +=
           " (the server closed the TLS connection before its first reply: it may require "
           "a client certificate, or not accept this one)";
+    } else if (!answered_ && closed && reader_.partialBytes() == 0) {
+      // A TLS-only Redis (port 0, tls-port) resets a connection whose first bytes are not a
+      // TLS handshake.
+      what +=
+          " (the server closed the connection before its first reply: if it serves TLS only, "
+          "connect with TLS (agent: --tls=on and the certificate flags))";
     }
   }
   healthy_ = false;

@@ -239,8 +239,15 @@ Status setServerName(SSL* ssl, const TlsOptions& o) {
   return {};
 }
 
+// A plaintext Redis (TLS off, or not its tls-port) reads a ClientHello as the start of an inline
+// command: it answers an error once a newline byte happens to come, or waits for more.
+constexpr const char* kPlaintextPortHint =
+    "is this Redis' tls-port, or is TLS off on this Redis (agent: --tls=off)?)";
+
 // Why a handshake failed, in words an operator can act on.
 std::string handshakeFailure(SSL* ssl, int err, int rc, const TlsOptions& o) {
+  // NOLINTNEXTLINE(google-runtime-int): OpenSSL's type
+  unsigned long first = ERR_peek_error();
   long verify = SSL_get_verify_result(ssl);  // NOLINT(google-runtime-int): OpenSSL's type
   if (verify == X509_V_ERR_HOSTNAME_MISMATCH || verify == X509_V_ERR_IP_ADDRESS_MISMATCH) {
     ERR_clear_error();
@@ -257,7 +264,13 @@ std::string handshakeFailure(SSL* ssl, int err, int rc, const TlsOptions& o) {
                ? "TLS handshake failed: the server closed the connection (is it a TLS port?)"
                : fmt::format("TLS handshake failed: {}", std::strerror(errno));
   }
-  return "TLS handshake failed: " + opensslReason();
+  std::string reason = opensslReason();
+  if (ERR_GET_REASON(first) == SSL_R_WRONG_VERSION_NUMBER ||
+      ERR_GET_REASON(first) == SSL_R_PACKET_LENGTH_TOO_LONG) {
+    return "TLS handshake failed: " + reason +
+           " (the server answered without TLS: " + kPlaintextPortHint;
+  }
+  return "TLS handshake failed: " + reason;
 }
 
 // Hints for the alerts a server sends when it does not accept the client.
@@ -307,7 +320,13 @@ Result<std::unique_ptr<TlsSession>> TlsSession::handshake(int fd, const TlsOptio
     }
     short events = err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
     if (Status st = waitReady(fd, events, deadline_ms, cancel); !st) {
-      return fail(st.error().code, "TLS handshake " + st.error().message);
+      // A plaintext Redis reads a ClientHello as the start of an inline command and waits for
+      // its newline: the handshake gets no answer at all.
+      bool silent =
+          st.error().code == Errc::Timeout && SSL_get_state(ssl.get()) == TLS_ST_CW_CLNT_HELLO;
+      return fail(st.error().code,
+                  "TLS handshake " + st.error().message +
+                      (silent ? std::string(" (no TLS answer: ") + kPlaintextPortHint : ""));
     }
   }
   return std::unique_ptr<TlsSession>(new TlsSession(std::move(ssl)));

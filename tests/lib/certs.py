@@ -51,6 +51,19 @@ def make_cert(ca_dir, directory, sans=POD_SANS, cn="redis", days=30, trust=None)
     return directory
 
 
+def secret(directory, cert_dir, *trusted_ca_dirs):
+    """A Secret's files in `directory`: the certificate and key of `cert_dir`, and a ca.crt that
+    bundles the CA certificates of `trusted_ca_dirs` (a CA rotation trusts two for a while)."""
+    os.makedirs(directory, exist_ok=True)
+    for name in ("tls.crt", "tls.key"):
+        shutil.copyfile(os.path.join(cert_dir, name), os.path.join(directory, name))
+    with open(os.path.join(directory, "ca.crt"), "w") as out:
+        for ca in trusted_ca_dirs:
+            with open(os.path.join(ca, "ca.crt")) as f:
+                out.write(f.read())
+    return directory
+
+
 def served_certificate(ip, port, ca_file, cert_file, key_file, timeout=2.0):
     """The certificate (DER bytes) a TLS server at ip:port presents, verified against ca_file."""
     import socket

@@ -20,9 +20,10 @@ import chartpod  # noqa: E402
 import nets  # noqa: E402
 from localsts import LocalStatefulSet  # noqa: E402
 
-# A module-scoped StatefulSet lives while the module's other tests start and stop theirs: it
-# has a network of its own.
+# Module-scoped StatefulSets (the chart's plain and TLS variants) live while the module's other
+# tests start and stop theirs: each has a network of its own.
 MODULE_NET = f"127.{nets.last()}"
+TLS_MODULE_NET = f"127.{nets.last() - 1}"
 # Reused in turn: every test stops its StatefulSet (processes by pid, containers by label)
 # before the next one starts.
 _NETS = itertools.cycle(range(nets.base(), nets.base() + 4))

@@ -6,6 +6,7 @@ variables the chart passes, the paths it mounts, the user it runs as and the red
 writes must all work with the agent binary of this build, or the cluster does not form.
 """
 import base64
+import contextlib
 import os
 import subprocess
 import sys
@@ -15,8 +16,9 @@ import urllib.request
 
 import pytest
 
+import certs
 import chartpod
-from conftest import MODULE_NET, new_sts
+from conftest import MODULE_NET, TLS_MODULE_NET, new_sts
 from localsts import agent_binary
 from wait import wait_for
 
@@ -41,7 +43,7 @@ def password_of(docs):
     return base64.b64decode(secret["data"]["redis-password"]).decode()
 
 
-def podroot_runtime(docs, platform=None):
+def podroot_runtime(docs, platform=None, secrets=None):
     spec = chartpod.PodSpec(docs)
     agent_ref = spec.container("agent")["image"]
     redis_ref = spec.container("redis")["image"]
@@ -50,7 +52,19 @@ def podroot_runtime(docs, platform=None):
         agent_ref: (chartpod.agent_image_files(agent_binary()), {"PATH": agent_path}),
         redis_ref: ([], {"PATH": chartpod.DEFAULT_PATH}),
     })
-    return chartpod.ChartRuntime(docs, runner, platform=platform)
+    return chartpod.ChartRuntime(docs, runner, platform=platform, secrets=secrets)
+
+
+@contextlib.contextmanager
+def running(sts):
+    """The StatefulSet up and healthy for the block, stopped (by pid) after it."""
+    STARTED.append(sts)
+    try:
+        sts.up()
+        sts.wait_healthy(timeout=60)
+        yield sts
+    finally:
+        sts.down()
 
 
 @pytest.fixture(scope="module")
@@ -62,13 +76,43 @@ def docs():
 def cluster(docs, tmp_path_factory):
     sts = new_sts(str(tmp_path_factory.mktemp("contract") / "sts"), docs, podroot_runtime(docs),
                   password=password_of(docs), node_timeout=5000, net=MODULE_NET, server="redis")
-    STARTED.append(sts)
-    try:
-        sts.up()
-        sts.wait_healthy(timeout=60)
+    with running(sts):
         yield sts
-    finally:
-        sts.down()
+
+
+TLS_SECRET = "redis-tls"
+
+
+@pytest.fixture(scope="module")
+def tls_docs():
+    return chartpod.render(*VALUES, "--set", "tls.enabled=true",
+                           "--set", f"tls.existingSecret={TLS_SECRET}")
+
+
+@pytest.fixture(scope="module")
+def tls_cluster(tls_docs, tmp_path_factory):
+    """The chart's TLS variant (tls.enabled, tls.existingSecret): its Secret holds a certificate
+    made by openssl for the pods' names, as an operator or cert-manager would make it; the
+    test's clients use the same files."""
+    base = tmp_path_factory.mktemp("contract-tls")
+    pods = certs.make_cert(certs.make_ca(str(base / "ca")), str(base / "pods"))
+    secret = {}
+    for name in ("ca.crt", "tls.crt", "tls.key"):
+        with open(os.path.join(pods, name)) as f:
+            secret[name] = f.read()
+    sts = new_sts(str(base / "sts"), tls_docs,
+                  podroot_runtime(tls_docs, secrets={TLS_SECRET: secret}),
+                  password=password_of(tls_docs), node_timeout=5000, net=TLS_MODULE_NET,
+                  server="redis", tls=pods)
+    with running(sts):
+        yield sts
+
+
+def cluster_of(variant, request):
+    """The module's running StatefulSet of a variant ("plain" or "tls") and its rendered docs."""
+    if variant == "tls":
+        return request.getfixturevalue("tls_cluster"), request.getfixturevalue("tls_docs")
+    return request.getfixturevalue("cluster"), request.getfixturevalue("docs")
 
 
 @pytest.fixture
@@ -78,13 +122,8 @@ def valkey_cluster(tmp_path):
     docs = chartpod.render(*VALUES, "--set", "server=valkey")
     sts = new_sts(str(tmp_path / "sts"), docs, podroot_runtime(docs), password=password_of(docs),
                   node_timeout=5000, server="valkey")
-    STARTED.append(sts)
-    try:
-        sts.up()
-        sts.wait_healthy(timeout=60)
+    with running(sts):
         yield sts, docs
-    finally:
-        sts.down()
 
 
 def proc_ids(pid):
@@ -179,7 +218,9 @@ def http_get_probes(docs):
     return found
 
 
-def test_probe_endpoints_answer(cluster, docs):
+@pytest.mark.parametrize("variant", ["plain", "tls"])
+def test_probe_endpoints_answer(variant, request):
+    cluster, docs = cluster_of(variant, request)
     failing, report = set(), []
     probes = http_get_probes(docs)
     assert {p[1] for p in probes} >= {"startupProbe", "livenessProbe", "readinessProbe"}
@@ -217,9 +258,11 @@ def test_prestop_handover_flags_are_known_to_the_binary(cluster, docs):
     assert "handover" in r.stdout
 
 
-def test_prestop_hands_a_master_over(cluster, docs):
+@pytest.mark.parametrize("variant", ["plain", "tls"])
+def test_prestop_hands_a_master_over(variant, request):
     """The chart's preStop command, run in the redis container's view as the kubelet would,
-    moves mastership to the replica."""
+    moves mastership to the replica (over TLS in the TLS variant)."""
+    cluster, docs = cluster_of(variant, request)
     runtime = cluster.runtime
     deadline = time.monotonic() + 30
     while cluster.status()[1]["warnings"]:  # replicas still in their first sync
@@ -235,6 +278,29 @@ def test_prestop_hands_a_master_over(cluster, docs):
     assert "done" in r.stdout, r.stdout
     assert cluster.redis(master).info("replication")["role"] == "slave"
     cluster.wait_healthy(timeout=30)
+
+
+def test_tls_variant_serves_tls_only_and_its_liveness_command_speaks_tls(tls_cluster, tls_docs):
+    """The TLS variant formed its cluster (the agents verified every pod by name; `status`
+    over TLS is clean); Redis has no plaintext port; the redis container's liveness command,
+    run in the container's view with the mounted Secret, gets its answer over TLS (the pod's
+    address stands in for 127.0.0.1: local pods share the host's loopback)."""
+    rc, out = tls_cluster.status()
+    assert rc == 0, out
+    ip = tls_cluster.pods[0].ip
+    r = subprocess.run(["redis-cli", "-h", ip, "ping"], capture_output=True, text=True,
+                       timeout=10)
+    assert "PONG" not in r.stdout and "NOAUTH" not in r.stdout, r.stdout + r.stderr
+    probe = chartpod.PodSpec(tls_docs).container("redis")["livenessProbe"]["exec"]["command"]
+    assert "--tls" in probe[2] and "-h 127.0.0.1 " in probe[2], probe
+    runtime = tls_cluster.runtime
+    run = runtime.redis_run(tls_cluster, 0)
+    run.argv = probe[:2] + [probe[2].replace("-h 127.0.0.1 ", f"-h {ip} ")]
+    r = subprocess.run(runtime.runner.argv(tls_cluster, 0, run), capture_output=True, text=True,
+                       env=runtime.runner.env(run), timeout=30)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for p in tls_cluster.pods:
+        assert "verification" not in tls_cluster.agent_log_text(p.ordinal), p.name
 
 
 LIVENESS_HARNESS = r"""

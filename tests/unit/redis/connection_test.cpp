@@ -7,6 +7,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <array>
+#include <cerrno>
 #include <chrono>
 #include <thread>
 
@@ -114,7 +116,18 @@ TEST_CASE("error classes: Server keeps the connection, the others end it") {
     REQUIRE_FALSE(r);
     CHECK(r.error().code == Errc::Transport);
     CHECK(r.error().message.find("connection closed by the server") != std::string::npos);
+    CHECK(r.error().message.find("TLS") == std::string::npos);  // it did answer
     CHECK_FALSE(conn.healthy());
+  }
+  SUBCASE("a server that closes before any reply hints at a TLS-only port") {
+    // What a TLS-only Redis (port 0, tls-port) does with a plaintext command.
+    FakeServer server([](FakePeer& peer) { peer.readCommand(); });
+    Connection conn = connectTo(server);
+    auto r = conn.command({"PING"});
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == Errc::Transport);
+    CHECK(r.error().message.find("if it serves TLS only, connect with TLS (agent: --tls=on") !=
+          std::string::npos);
   }
   SUBCASE("nothing listening is Errc::Transport, Connection refused") {
     int port = 0;
@@ -362,6 +375,28 @@ TEST_CASE("a Canceller ends a blocked exchange from another thread, and every la
   auto later = Connection::open({"127.0.0.1", server.port()}, o);
   REQUIRE_FALSE(later);
   CHECK(later.error().message.find("cancelled") != std::string::npos);
+}
+
+TEST_CASE("a TLS handshake that a plaintext server never answers says so") {
+  // A plaintext Redis reads the ClientHello as the start of an inline command and waits for
+  // its newline: this one reads whatever comes until the client goes.
+  FakeServer server([](FakePeer& peer) {
+    std::array<char, 512> buf{};
+    while (!peer.stopping()) {
+      ssize_t n = ::recv(peer.fd(), buf.data(), buf.size(), MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN)) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  });
+  ConnectOptions o = quick();
+  o.connect_timeout_ms = 300;
+  o.tls = TlsOptions{};
+  auto conn = Connection::open({"127.0.0.1", server.port()}, o);
+  REQUIRE_FALSE(conn);
+  CHECK(conn.error().code == Errc::Timeout);
+  CHECK(conn.error().message.find("TLS handshake timed out") != std::string::npos);
+  CHECK(conn.error().message.find("is this Redis' tls-port, or is TLS off on this Redis "
+                                  "(agent: --tls=off)?") != std::string::npos);
 }
 
 TEST_CASE("IPv6 endpoints connect and print in brackets") {

@@ -54,15 +54,16 @@ Agent::Agent(const config::Config& config, peers::Resolver& resolver,
     : config_(config),
       exporter_(metricsIdentity(config)),
       rotation_(config, password, activity_),
-      peers_(withCredentials(config::peerPoolOptions(config, password), rotation_.credentials()),
-             resolver, config.peerHosts()),
-      driver_(config, peers_, activity_),
+      password_(password),
+      resolver_(resolver),
+      shape_(config.shape_file, config::shapeOf(config)),
+      shaped_(config),
       local_({config.redis.host, config.redis.port},
              withCredentials(config::redisOptions(config, password), rotation_.credentials()),
              activity_,
              [this] {
-               driver_.readNodeTimeout(local_);
-               driver_.lookAgain("the local Redis was (re)connected");
+               driver_->readNodeTimeout(local_);
+               driver_->lookAgain("the local Redis was (re)connected");
              }),
       gate_(activity_),
       learner_(config.nodes_conf, config.ordinal, config.peer_host_template),
@@ -72,7 +73,29 @@ Agent::Agent(const config::Config& config, peers::Resolver& resolver,
                 activity_),
       certs_(config, activity_),
       watch_(config.nodes_conf, activity_) {
-  peers_.setLocal([this] { return local_.connectionOrNull(); });
+  buildCluster(false);
+}
+
+void Agent::buildCluster(bool created) {
+  driver_.reset();  // it refers to the pool
+  peers_ = std::make_unique<cluster::PeerPool>(
+      withCredentials(config::peerPoolOptions(shaped_, password_), rotation_.credentials()),
+      resolver_, shaped_.peerHosts());
+  peers_->setLocal([this] { return local_.connectionOrNull(); });
+  driver_ = std::make_unique<ClusterDriver>(shaped_, *peers_, activity_);
+  if (created) driver_->creationOver("the cluster was created before its shape changed");
+}
+
+void Agent::followShape() {
+  if (auto shape = shape_.poll()) pending_shape_ = shape;
+  if (!pending_shape_ || driver_->creating()) return;
+  config::applyShape(shaped_, *pending_shape_);
+  pending_shape_.reset();
+  buildCluster(true);
+  driver_->readNodeTimeout(local_);
+  driver_->lookAgain("the cluster's shape changed");
+  kLog.info("Now following the new shape", {{"clusterNodes", shaped_.cluster_nodes},
+                                            {"clusterReplicas", shaped_.cluster_replicas}});
 }
 
 int64_t Agent::tick() {
@@ -86,14 +109,15 @@ int64_t Agent::tick() {
   certs_.apply(local_.connectionOrNull());
   if (local_.snapshot()->loading) return kFastPollMs;
   learner_.noteLocal(*local_.snapshot());
+  followShape();
   int64_t sleep_ms =
       std::min(config_.poll_interval_ms,
-               driver_.observeAndCreate(local_, learner_.map(), learner_.nodeFresh()));
+               driver_->observeAndCreate(local_, learner_.map(), learner_.nodeFresh()));
   master_offset_ = master_.offset(local_.snapshot());
-  learner_.learn(peers_.last());
-  sleep_ms = std::min(sleep_ms, driver_.heal(local_, learner_.map()));
-  sleep_ms = std::min(sleep_ms, driver_.keepLayout(local_, handover_.asked()));
-  return std::min(sleep_ms, rotation_.step(local_, peers_));
+  learner_.learn(peers_->last());
+  sleep_ms = std::min(sleep_ms, driver_->heal(local_, learner_.map()));
+  sleep_ms = std::min(sleep_ms, driver_->keepLayout(local_, handover_.asked()));
+  return std::min(sleep_ms, rotation_.step(local_, *peers_));
 }
 
 void Agent::publish(int64_t pass_ms) {
@@ -105,7 +129,7 @@ void Agent::publish(int64_t pass_ms) {
   local_.describe(*view);
   gate_.describe(*view);
   view->node_fresh = learner_.nodeFresh();
-  driver_.describe(*view, learner_.map());
+  driver_->describe(*view, learner_.map());
   view->master_repl_offset = master_offset_;
   view->actions = activity_.actions.values();
   view->errors = activity_.errors.values();
@@ -143,6 +167,8 @@ void Agent::shutDown() {
   rotation_.setWake(nullptr);
   certs_.stop();
   certs_.setWake(nullptr);
+  shape_.stop();
+  shape_.setWake(nullptr);
   http_.stop();
   kLog.info("Agent stopped");
 }
@@ -152,11 +178,14 @@ int Agent::run(StopSignal& stop) {
   watch_.setWake(&stop);
   rotation_.setWake(&stop);
   certs_.setWake(&stop);
+  shape_.setWake(&stop);
   publish(0);
   kLog.info("Agent started", {{"pod", config_.pod_name},
                               {"ordinal", config_.ordinal.value_or(-1)},
                               {"redis", config_.redis.str()},
-                              {"clusterNodes", config_.cluster_nodes},
+                              {"clusterNodes", shaped_.cluster_nodes},
+                              {"clusterReplicas", shaped_.cluster_replicas},
+                              {"shapeFile", config_.shape_file},
                               {"mode", config_.mode == config::Mode::Act ? "act" : "observe"}});
   if (!startHttp()) return 1;
   handover_.start();

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -23,6 +24,7 @@
 #include "app/password_rotation.h"
 #include "app/publisher.h"
 #include "app/server_gate.h"
+#include "app/shape_watch.h"
 #include "cluster/peer_pool.h"
 #include "common/counters.h"
 #include "common/stop.h"
@@ -52,6 +54,10 @@ class Agent {
   int64_t tick();
   void publish(int64_t pass_ms);
   void shutDown();
+  // Applies a new shape of the cluster: the peers and the cluster modules are built again for
+  // it (they size themselves by it). Waits while ordinal 0 is still creating the cluster.
+  void followShape();
+  void buildCluster(bool created);
 
   const config::Config& config_;
   Activity activity_;
@@ -61,8 +67,13 @@ class Agent {
   int64_t passes_ = 0;
   bool stopping_ = false;
   PasswordRotation rotation_;  // before every part that connects: they share its credentials
-  cluster::PeerPool peers_;
-  ClusterDriver driver_;
+  std::optional<std::string> password_;  // the password at start (the pool's connect options)
+  peers::Resolver& resolver_;
+  ShapeWatch shape_;
+  config::Config shaped_;  // config_ with the shape in use: the peers and the driver see this
+  std::optional<config::Shape> pending_shape_;
+  std::unique_ptr<cluster::PeerPool> peers_;
+  std::unique_ptr<ClusterDriver> driver_;
   LocalRedis local_;
   ServerGate gate_;
   OrdinalLearner learner_;

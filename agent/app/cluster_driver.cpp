@@ -31,8 +31,8 @@ cluster::CreatorOptions creatorOptions(const config::Config& c, int probe_worker
 }
 
 cluster::HealerOptions healerOptions(const config::Config& c) {
-  return {c.ordinal.value_or(0), c.cluster_nodes, c.redis.port, kDefaultNodeTimeoutMs,
-          c.peer_host_template};
+  return {c.ordinal.value_or(0), c.cluster_nodes,      c.redis.port,
+          kDefaultNodeTimeoutMs, c.peer_host_template, c.cluster_replicas};
 }
 
 cluster::AttentionOptions attentionOptions(const config::Config& c) {

@@ -28,6 +28,12 @@ class ClusterDriver {
  public:
   ClusterDriver(const config::Config& config, cluster::PeerPool& peers, Activity& activity);
 
+  // True while ordinal 0 is creating the cluster.
+  bool creating() const;
+  // Marks creation as done (a driver built again for a new shape, after creation).
+  void creationOver(const std::string& why) {
+    if (config_.ordinal == 0) creator_.finish(why);
+  }
   // The local Redis was (re)connected: look at every pod again.
   void lookAgain(const std::string& why);
   // Creation, or the round of probes the attention model asks for; then the boost's restore.
@@ -55,7 +61,6 @@ class ClusterDriver {
  private:
   bool acts() const { return config_.mode == config::Mode::Act; }
   std::optional<layout::PeerAnswer> askPeer(const std::string& ip) const;
-  bool creating() const;
   void stopWaitingIfMember(const cluster::Snapshot& local);
   void look(const cluster::Snapshot& local, const nodes_conf::OrdinalMap& ordinals,
             bool node_fresh);

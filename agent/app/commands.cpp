@@ -10,6 +10,7 @@
 
 #include "app/agent.h"
 #include "app/rebalance_command.h"
+#include "app/scale_command.h"
 #include "app/status.h"
 #include "common/log.h"
 #include "config/config.h"
@@ -95,6 +96,7 @@ int runAgent(const config::Config& c) {
 int mainEntry(int argc, char** argv) {
   std::vector<std::string> args(argv, argv + argc);
   if (isRebalanceCommand(args)) return runRebalance(args);
+  if (isScaleCommand(args)) return runScale(args);
   auto parsed = config::parse(args, environment());
   if (!parsed) {
     std::fprintf(stderr, "redis-cluster-agent: %s\n", parsed.error().message.c_str());

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -22,14 +23,6 @@ namespace {
 
 const log::Logger kLog("rebalance");
 
-struct Flags {
-  std::string seed;
-  std::string password_file;
-  migrate::MoverOptions mover;
-  bool dry_run = false;
-  bool pause_after_open = false;
-};
-
 Result<int64_t> number(const std::string& flag, const std::string& text) {
   int64_t v = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
@@ -39,59 +32,94 @@ Result<int64_t> number(const std::string& flag, const std::string& text) {
   return v;
 }
 
-Status setNumber(Flags& f, const std::string& flag, int64_t n) {
-  if (flag == "--batch-keys") {
-    f.mover.batch_keys = static_cast<int>(n);
-  } else if (flag == "--batch-slots") {
-    f.mover.slots_per_batch = static_cast<int>(n);
-  } else if (flag == "--migrate-timeout-ms") {
-    f.mover.migrate_timeout_ms = n;
-  } else {
-    return fail(Errc::Invalid, "unknown flag " + flag);
-  }
-  return {};
-}
-
-Status setValue(Flags& f, const std::string& flag, const std::string& value) {
-  if (flag == "--seed") {
-    f.seed = value;
-  } else if (flag == "--password-file") {
-    f.password_file = value;
-  } else {
-    auto n = number(flag, value);
-    if (!n) return n.error();
-    return setNumber(f, flag, *n);
-  }
-  return {};
-}
-
-Result<Flags> parseFlags(const std::vector<std::string>& args) {
-  Flags f;
+Result<MigrateFlags> parseFlags(const std::vector<std::string>& args) {
+  MigrateFlags f;
   for (size_t i = 2; i < args.size(); ++i) {
-    const auto& a = args[i];
-    if (a == "--dry-run") {
-      f.dry_run = true;
-    } else if (a == "--test-pause-after-open") {
-      f.pause_after_open = true;
-    } else if (i + 1 >= args.size()) {
-      return fail(Errc::Invalid, a + " needs a value");
-    } else if (auto s = setValue(f, a, args[++i]); !s) {
-      return s.error();
-    }
+    auto known = parseMigrateFlag(f, args, i);
+    if (!known) return known.error();
+    if (!*known) return fail(Errc::Invalid, "unknown flag " + args[i]);
   }
   if (f.seed.empty()) return fail(Errc::Invalid, "--seed HOST:PORT is required");
   return f;
 }
 
-void printProgress(const migrate::Progress& p, bool final_line) {
+// One line a second (and the last one): percent, slots, keys, keys/s, ETA; on a terminal a bar
+// redrawn in place.
+void printProgress(const char* verb, const migrate::Progress& p, bool final_line) {
   static auto last = std::chrono::steady_clock::time_point{};
   auto now = std::chrono::steady_clock::now();
   if (!final_line && now - last < std::chrono::seconds(1)) return;
   last = now;
   double pct = p.slots_total > 0 ? 100.0 * p.slots_done / p.slots_total : 100.0;
-  std::fprintf(stderr, "rebalance: %.0f%% %d/%d slots, %lld keys, %.0f keys/s, ETA %.0f s\n", pct,
-               p.slots_done, p.slots_total, static_cast<long long>(p.keys_moved), p.keysPerSecond(),
-               p.eta());
+  std::string line =
+      fmt::format("{}: {:.0f}% {}/{} slots, {} keys, {:.0f} keys/s, ETA {:.0f} s", verb, pct,
+                  p.slots_done, p.slots_total, p.keys_moved, p.keysPerSecond(), p.eta());
+  if (::isatty(STDERR_FILENO) != 0) {
+    auto filled = static_cast<size_t>(pct / 5);
+    std::string bar =
+        std::string(filled, '#') + std::string(20 - std::min<size_t>(filled, 20), '.');
+    std::fprintf(stderr, "\r[%s] %s%s", bar.c_str(), line.c_str(), final_line ? "\n" : "");
+  } else {
+    std::fprintf(stderr, "%s\n", line.c_str());
+  }
+}
+
+int run(const MigrateFlags& f) {
+  auto connect = connectFrom(f);
+  if (!connect) {
+    kLog.error("Bad flags", {{"err", connect.error().message}});
+    return kExitUsage;
+  }
+  auto seed = parseHostPort(f.seed);
+  auto peers = seedPeers(*seed, connect->options);
+  if (!peers) {
+    kLog.error("Cannot read the cluster", {{"err", peers.error().message}});
+    return kExitFailure;
+  }
+  auto report = runEngine(f, *connect, *peers, {}, "rebalance");
+  if (!report) {
+    kLog.error("Rebalance stopped; run it again to finish", {{"err", report.error().message}});
+    return kExitFailure;
+  }
+  kLog.info("Rebalance done", {{"repaired", report->repaired},
+                               {"slots_moved", report->progress.slots_done},
+                               {"keys_moved", report->progress.keys_moved},
+                               {"dry_run", f.dry_run}});
+  return kExitOk;
+}
+
+}  // namespace
+
+Result<bool> parseMigrateFlag(MigrateFlags& f, const std::vector<std::string>& args, size_t& i) {
+  const std::string& a = args[i];
+  if (a == "--dry-run" || a == "--test-pause-after-open") {
+    (a == "--dry-run" ? f.dry_run : f.pause_after_open) = true;
+    return true;
+  }
+  static const std::vector<std::string> kValued = {"--seed", "--password-file", "--batch-keys",
+                                                   "--batch-slots", "--migrate-timeout-ms"};
+  if (std::find(kValued.begin(), kValued.end(), a) == kValued.end()) return false;
+  if (i + 1 >= args.size()) return fail(Errc::Invalid, a + " needs a value");
+  const std::string& value = args[++i];
+  if (a == "--seed") {
+    f.seed = value;
+  } else if (a == "--password-file") {
+    f.password_file = value;
+  } else {
+    auto n = number(a, value);
+    if (!n) return n.error();
+    if (a == "--batch-keys") f.mover.batch_keys = static_cast<int>(*n);
+    if (a == "--batch-slots") f.mover.slots_per_batch = static_cast<int>(*n);
+    if (a == "--migrate-timeout-ms") f.mover.migrate_timeout_ms = *n;
+  }
+  return true;
+}
+
+Result<Connect> connectFrom(const MigrateFlags& f) {
+  if (auto seed = parseHostPort(f.seed); !seed) return seed.error();
+  auto password = redis::readPasswordFile(f.password_file);
+  if (!password) return password.error();
+  return Connect{*password, redis::ConnectOptions{2000, 5000, *password}};
 }
 
 Result<std::vector<migrate::Peer>> seedPeers(const HostPort& seed, const redis::ConnectOptions& o) {
@@ -104,27 +132,18 @@ Result<std::vector<migrate::Peer>> seedPeers(const HostPort& seed, const redis::
   return migrate::mastersIn(*view, seed.host);
 }
 
-int run(const Flags& f) {
-  auto seed = parseHostPort(f.seed);
-  auto password = redis::readPasswordFile(f.password_file);
-  if (!seed || !password) {
-    kLog.error("Bad flags", {{"err", !seed ? seed.error().message : password.error().message}});
-    return kExitUsage;
-  }
-  redis::ConnectOptions connect{2000, 5000, *password};
-  auto peers = seedPeers(*seed, connect);
-  if (!peers) {
-    kLog.error("Cannot read the cluster", {{"err", peers.error().message}});
-    return kExitFailure;
-  }
-  migrate::Links links(*peers, connect);
+Result<migrate::RebalanceReport> runEngine(const MigrateFlags& f, const Connect& connect,
+                                           const std::vector<migrate::Peer>& peers,
+                                           std::vector<std::string> targets, const char* verb) {
+  migrate::Links links(peers, connect.options);
   migrate::RebalanceOptions options;
   options.mover = f.mover;
-  options.mover.password = *password;
+  options.mover.password = connect.password;
+  options.targets = std::move(targets);
   options.dry_run = f.dry_run;
   options.wait_ready_ms = 60000;
   options.sleep = [](int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); };
-  options.on_progress = [](const migrate::Progress& p) { printProgress(p, false); };
+  options.on_progress = [verb](const migrate::Progress& p) { printProgress(verb, p, false); };
   if (f.pause_after_open) {
     options.hooks.after_open = [](int slot) {
       kLog.info("Paused after opening a slot (test hook)", {{"slot", slot}});
@@ -132,20 +151,10 @@ int run(const Flags& f) {
     };
   }
   Activity activity;
-  auto report = migrate::rebalance(links, *peers, options, activity);
-  if (!report) {
-    kLog.error("Rebalance stopped; run it again to finish", {{"err", report.error().message}});
-    return kExitFailure;
-  }
-  printProgress(report->progress, true);
-  kLog.info("Rebalance done", {{"repaired", report->repaired},
-                               {"slots_moved", report->progress.slots_done},
-                               {"keys_moved", report->progress.keys_moved},
-                               {"dry_run", f.dry_run}});
-  return kExitOk;
+  auto report = migrate::rebalance(links, peers, options, activity);
+  if (report) printProgress(verb, report->progress, true);
+  return report;
 }
-
-}  // namespace
 
 bool isRebalanceCommand(const std::vector<std::string>& args) {
   return args.size() >= 2 && args[1] == "rebalance";

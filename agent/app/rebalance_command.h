@@ -16,9 +16,43 @@
 #include <string>
 #include <vector>
 
+#include "common/result.h"
+#include "migrate/rebalance.h"
+#include "redis/connection.h"
+
 namespace agent::app {
 
 bool isRebalanceCommand(const std::vector<std::string>& args);
 int runRebalance(const std::vector<std::string>& args);
+
+// The engine's flags, shared by `rebalance` and `scale` (app/scale_command.h).
+struct MigrateFlags {
+  std::string seed;
+  std::string password_file;
+  migrate::MoverOptions mover;
+  bool dry_run = false;
+  bool pause_after_open = false;
+};
+
+// Parses args[i] (and its value, advancing i) when it is one of the engine's flags: false when
+// it is not one, an error when it is one with a bad value.
+Result<bool> parseMigrateFlag(MigrateFlags& f, const std::vector<std::string>& args, size_t& i);
+
+// The password and the connect options of a verb's connections (no secret in argv: the
+// password comes from --password-file).
+struct Connect {
+  std::optional<std::string> password;
+  redis::ConnectOptions options;
+};
+Result<Connect> connectFrom(const MigrateFlags& f);
+
+// The masters in the seed's view.
+Result<std::vector<migrate::Peer>> seedPeers(const HostPort& seed, const redis::ConnectOptions& o);
+
+// Runs the engine once (migrate::rebalance) with the flags' mover options and `targets` (empty:
+// every master), printing `verb`'s progress line on stderr (a bar on a TTY).
+Result<migrate::RebalanceReport> runEngine(const MigrateFlags& f, const Connect& connect,
+                                           const std::vector<migrate::Peer>& peers,
+                                           std::vector<std::string> targets, const char* verb);
 
 }  // namespace agent::app

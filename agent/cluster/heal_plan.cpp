@@ -23,7 +23,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
+#include <tuple>
 
 #include "cluster/commands.h"
 #include "cluster/identity.h"
@@ -186,10 +188,6 @@ bool failoverPending(const HealInput& in, HealPlan& plan) {
   return false;
 }
 
-// Empty masters that already know the whole cluster become replicas of the masters with the
-// fewest replicas (the shards that lost a member, or any shard after a scale-up). Every agent
-// computes the same assignment from the same view (nodes in ordinal order, each to the master
-// with the fewest replicas so far), so several pods joining at once spread out.
 // The creator gives every node its config epoch before its MEETs and attaches its planned
 // replicas once every handshake is done. A node it set up that sees the cluster before then must
 // not pick a master on its own: it would take another shard's replica place (seen with a
@@ -208,6 +206,86 @@ bool placedByCreator(const HealInput& in, HealPlan& plan) {
   return true;
 }
 
+// The Kubernetes node that `id`'s pod runs on, as its agent says; "" when not known.
+std::string k8sNodeOf(const HealInput& in, const std::string& id) {
+  for (const auto& p : *in.pods) {
+    if (p.node_id == id && p.agent) return p.agent->k8s_node;
+  }
+  return {};
+}
+
+using Order = std::pair<int, std::string>;
+struct Joiner {
+  Order order;
+  const nodes_conf::Node* node;
+};
+// A master a joiner may follow: (replicas so far, order) sorts the emptiest first.
+struct Leader {
+  int replicas;
+  Order order;
+  const nodes_conf::Node* node;
+  std::string k8s_node;
+};
+
+// The joiners that stay masters of new shards: while the cluster has fewer shards (masters that
+// own slots, failing or not) than the shape asks for (nodes / (replicas + 1)), one per missing
+// shard, among joiners within the
+// shape, in ordinal order, each the one whose Kubernetes node holds the fewest masters so far
+// (like creation, cluster/create_plan.h). Without a known shape, none.
+std::vector<Leader> newShards(const HealInput& in, const std::vector<Joiner>& joiners,
+                              const std::vector<Leader>& masters) {
+  std::vector<Leader> out;
+  if (in.replicas < 0) return out;
+  // Every shard counts, failing ones too: a shard whose master is down is not missing.
+  int shards = 0;
+  for (const auto& n : in.local->nodes->nodes()) {
+    shards += n.isMaster() && !n.slots.empty() && !n.inHandshake() ? 1 : 0;
+  }
+  int missing = in.nodes / (in.replicas + 1) - shards;
+  std::map<std::string, int> per_node;
+  for (const auto& m : masters) ++per_node[m.k8s_node];
+  while (missing-- > 0) {
+    const Joiner* best = nullptr;
+    int best_crowd = 0;
+    for (const auto& j : joiners) {
+      bool taken =
+          std::any_of(out.begin(), out.end(), [&](const Leader& l) { return l.node == j.node; });
+      if (taken || j.order.first >= in.nodes) continue;
+      std::string where = k8sNodeOf(in, j.node->id);
+      int crowd = where.empty() ? 0 : per_node[where];
+      if (best == nullptr || crowd < best_crowd) {
+        best = &j;
+        best_crowd = crowd;
+      }
+    }
+    if (best == nullptr) break;
+    std::string where = k8sNodeOf(in, best->node->id);
+    if (!where.empty()) ++per_node[where];
+    out.push_back(
+        {healthyReplicas(*in.local->nodes, best->node->id), best->order, best->node, where});
+  }
+  return out;
+}
+
+// Which master the joiner follows: the one with the fewest replicas so far, preferring one on
+// another Kubernetes node, then the lowest ordinal.
+Leader* leaderFor(std::vector<Leader>& leaders, const std::string& k8s_node) {
+  Leader* best = nullptr;
+  auto key = [&](const Leader& l) {
+    bool same = !k8s_node.empty() && l.k8s_node == k8s_node;
+    return std::tuple(l.replicas, same ? 1 : 0, l.order);
+  };
+  for (auto& l : leaders) {
+    if (best == nullptr || key(l) < key(*best)) best = &l;
+  }
+  return best;
+}
+
+// Empty masters that already know the whole cluster (joiners) either stay masters of new
+// shards (newShards, after a scale-out of the shape) or become replicas of the masters with the
+// fewest replicas (the shards that lost a member, or every shard after the replicas grew).
+// Every agent computes the same assignment from the same view (joiners in ordinal order), so
+// several pods joining at once spread out, and a joiner that stays master sends nothing.
 void planReplicate(const HealInput& in, HealPlan& plan) {
   const auto& view = *in.local->nodes;
   const auto* me = in.local->myself();
@@ -215,47 +293,55 @@ void planReplicate(const HealInput& in, HealPlan& plan) {
       in.local->slotsAssigned() != nodes_conf::kSlotCount || failoverPending(in, plan)) {
     return;
   }
-  if (placedByCreator(in, plan)) return;
-  std::vector<std::pair<std::pair<int, std::string>, const nodes_conf::Node*>> joiners;
-  std::vector<std::pair<std::pair<int, std::pair<int, std::string>>, const nodes_conf::Node*>>
-      masters;
+  std::vector<Joiner> joiners;
+  std::vector<Leader> masters;
   for (const auto& n : view.nodes()) {
     if (n.inHandshake() || n.isNoaddr() || n.isFailed() || n.isPfail() || !n.isMaster()) continue;
     if (n.slots.empty()) {
       joiners.push_back({orderOf(in, n.id), &n});
     } else {
-      masters.push_back({{healthyReplicas(view, n.id), orderOf(in, n.id)}, &n});
+      masters.push_back({healthyReplicas(view, n.id), orderOf(in, n.id), &n, k8sNodeOf(in, n.id)});
     }
   }
   if (masters.empty()) return;
-  std::sort(joiners.begin(), joiners.end());
-  const nodes_conf::Node* mine = nullptr;
-  int count = 0;
-  for (const auto& [order, node] : joiners) {
-    auto least = std::min_element(masters.begin(), masters.end());
-    if (node == me) {
-      mine = least->second;
-      count = least->first.first;
+  std::sort(joiners.begin(), joiners.end(),
+            [](const Joiner& a, const Joiner& b) { return a.order < b.order; });
+  auto shards = newShards(in, joiners, masters);
+  for (const auto& s : shards) {
+    if (s.node == me) return;  // this node stays the master of a new shard
+  }
+  masters.insert(masters.end(), shards.begin(), shards.end());
+  const Leader* mine = nullptr;
+  for (const auto& j : joiners) {
+    if (std::any_of(shards.begin(), shards.end(),
+                    [&](const Leader& l) { return l.node == j.node; })) {
+      continue;
+    }
+    Leader* least = leaderFor(masters, k8sNodeOf(in, j.node->id));
+    if (j.node == me) {
+      mine = least;
       break;
     }
-    ++least->first.first;
+    ++least->replicas;
   }
-  if (mine == nullptr) return;
+  if (mine == nullptr || placedByCreator(in, plan)) return;
   plan.phase = HealPhase::Joining;
+  const auto* master = mine->node;
   if (auto why = followRefusal({podOf(in, me->id), redis::serverInfoFrom(in.local->info)},
-                               {podOf(in, mine->id), serverOf(*in.pods, mine->id)})) {
+                               {podOf(in, master->id), serverOf(*in.pods, master->id)})) {
     plan.phase = HealPhase::Waiting;
     plan.older_replica.push_back(*why);
     plan.waiting.push_back("not attaching this node as a replica: " + *why);
     return;
   }
-  plan.actions.push_back({Kind::Replicate,
-                          kLocal,
-                          {"CLUSTER", "REPLICATE", mine->id},
-                          podOf(in, mine->id),
-                          fmt::format("empty node joins as replica of the master with the fewest "
-                                      "replicas ({})",
-                                      count)});
+  plan.actions.push_back(
+      {Kind::Replicate,
+       kLocal,
+       {"CLUSTER", "REPLICATE", master->id},
+       podOf(in, master->id),
+       fmt::format("empty node joins as replica of the master with the fewest "
+                   "replicas ({}{})",
+                   mine->replicas, master->slots.empty() ? ", a new shard" : "")});
 }
 
 // The evidence that `id` is lost for good, or nullopt: it was confirmed in pod k, and pod k's

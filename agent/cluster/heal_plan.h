@@ -42,6 +42,10 @@ struct HealInput {
   const nodes_conf::OrdinalMap* map = nullptr;  // incl. retired IDs
   std::string set;          // this StatefulSet's peer host template (cluster/identity.h)
   bool full_round = false;  // this round looked at every pod (forgetting needs every view)
+  // Replicas per master of the shape (config/shape.h): with it, empty nodes that join while the
+  // cluster has fewer shards than nodes / (replicas + 1) stay masters of new shards. -1: not
+  // known; every empty node becomes a replica.
+  int replicas = -1;
 };
 
 // A node the plan will not introduce into the cluster, and why.

@@ -98,8 +98,9 @@ void Healer::reportRefusals(const HealPlan& plan) {
 }
 
 bool Healer::step(const Snapshot& snapshot, const nodes_conf::OrdinalMap& map, bool full_round) {
-  HealInput in{options_.my_ordinal, options_.nodes, options_.default_port, &snapshot,
-               &pods_.last(),       &map,           options_.set,          full_round};
+  HealInput in{options_.my_ordinal, options_.nodes, options_.default_port,
+               &snapshot,           &pods_.last(),  &map,
+               options_.set,        full_round,     options_.replicas};
   HealPlan plan = planHealing(in);
   phase_ = plan.phase;
   unexpected_ = plan.unexpected;

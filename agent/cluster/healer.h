@@ -28,7 +28,8 @@ struct HealerOptions {
   int nodes = 6;
   int default_port = 6379;
   int64_t node_timeout_ms = 15000;
-  std::string set;  // this StatefulSet's peer host template (cluster/identity.h)
+  std::string set;    // this StatefulSet's peer host template (cluster/identity.h)
+  int replicas = -1;  // replicas per master of the shape; -1: not known (joiners are replicas)
 };
 
 class Healer {

@@ -6,6 +6,7 @@
 
 #include "common/text.h"
 #include "config/options.h"
+#include "config/shape.h"
 
 namespace agent::config {
 
@@ -140,6 +141,11 @@ Result<Config> parseFrom(Command command, const std::vector<std::string>& args, 
     size_t slash = c.nodes_conf.rfind('/');
     c.data_dir =
         slash == std::string::npos ? "." : c.nodes_conf.substr(0, std::max<size_t>(slash, 1));
+  }
+  // A readable shape file wins over the flags; an unreadable or bad one leaves them (run logs
+  // why, and keeps following the file).
+  if (!c.shape_file.empty()) {
+    if (auto shape = readShapeFile(c.shape_file)) applyShape(c, *shape);
   }
   if (Status st = validate(c); !st) return st.error();
   return c;

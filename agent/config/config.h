@@ -68,6 +68,7 @@ struct Config {
 
   int cluster_nodes = 0;
   int cluster_replicas = 0;
+  std::string shape_file;  // overrides cluster_nodes/cluster_replicas (config/shape.h); "" = none
   std::string peer_host_template;
 
   HostPort http;

@@ -285,6 +285,16 @@ void clusterOptions(std::vector<Option>& out) {
                  "replicas per master",
                  {Command::Run, Command::Status},
                  setInt(&Config::cluster_replicas, "cluster-replicas", 0, 100)});
+  out.push_back({"shape-file",
+                 "AGENT_SHAPE_FILE",
+                 "PATH",
+                 "",
+                 "the flags above",
+                 "file with the cluster's shape ('nodes: N' and 'replicas: R' lines, a mounted "
+                 "ConfigMap); overrides --cluster-nodes and --cluster-replicas and is followed "
+                 "while the agent runs",
+                 {Command::Prepare, Command::Run, Command::Status},
+                 setString(&Config::shape_file)});
   out.push_back({"peer-host-template",
                  "AGENT_PEER_HOST_TEMPLATE",
                  "TEMPLATE",

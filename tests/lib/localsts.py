@@ -297,6 +297,7 @@ class LocalStatefulSet(PodConfig, Kubelet, Checks):
         """Creates pod i (like the StatefulSet controller): runtime dir, DNS record, prepare,
         redis-server, agent. new_ip moves it to a fresh address; wipe loses its PVC."""
         self._write_secret()
+        self._ensure_shape()
         self._assign(i, new_ip, wipe)
         self.write_hosts()
         self._mount_secrets([i])
@@ -308,6 +309,7 @@ class LocalStatefulSet(PodConfig, Kubelet, Checks):
         and DNS record first, then the containers start one after another. `ips` gives some
         pods a chosen address (e.g. another pod's old one)."""
         self._write_secret()
+        self._ensure_shape()
         ordinals = list(ordinals)
         for i in ordinals:
             self._assign(i, new_ip, wipe, (ips or {}).get(i))
@@ -357,8 +359,10 @@ class LocalStatefulSet(PodConfig, Kubelet, Checks):
         self.start_pod(i, new_ip=new_ip, wipe=wipe, **kw)
 
     def scale(self, n):
-        """Changes the StatefulSet's replica count. New pods are created by start_pod; pods
-        beyond n must be stopped first. Agents started later get --cluster-nodes=n."""
+        """Changes the StatefulSet's replica count, like `kubectl scale`: the shape file stays
+        (scale_cluster changes both, like helm). New pods are created by start_pod; pods beyond
+        n must be stopped first. Agents started later get --cluster-nodes=n, which a readable
+        shape file overrides."""
         for p in self.pods[n:]:
             if p.redis and p.redis.alive():
                 raise RuntimeError(f"stop {p.name} before scaling in")
@@ -369,6 +373,56 @@ class LocalStatefulSet(PodConfig, Kubelet, Checks):
         self.size = n
         self.write_hosts()
         self.save()
+
+    def scale_argv(self, n, replicas, *extra):
+        """`redis-cluster-agent scale` as `kubectl exec redis-0 -- ...` runs it."""
+        argv = [agent_binary(), "scale", "--to", str(n), "--replicas", str(replicas),
+                "--seed", f"{self.pods[0].ip}:{REDIS_PORT}", "--agent-port", str(HTTP_PORT)]
+        if self.password is not None:
+            argv += ["--password-file", self.secret_path]
+        return argv + list(extra)
+
+    def scale_verb(self, n, replicas, *extra, timeout=600):
+        """Runs the scale verb: (exit code, output)."""
+        # The verb's own bound first, so that it reports what it waited for.
+        argv = self.scale_argv(n, replicas, "--timeout", str(max(1, int(timeout) - 15)), *extra)
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        return r.returncode, r.stdout + r.stderr
+
+    def scale_cluster(self, n, replicas=None, timeout=600, on_step=None):
+        """Scales the cluster to n pods (and `replicas` per master) in helm's order. Out: the
+        shape file, the new pods, the verb (it waits for their roles, then rebalances). In: the
+        shape file, the verb with --drain-only, the leaving pods stopped and removed (their data
+        dirs kept, like retained PVCs), the verb again (it forgets their nodes). Returns the
+        verbs' output; raises when a verb fails."""
+        replicas = self.replicas if replicas is None else replicas
+        step = on_step or (lambda what: None)
+        out = ""
+        old = self.size
+        self.write_shape(n, replicas)
+        step("shape written")
+        if n > old:
+            self.scale(n)
+            self.replicas = replicas
+            self.start_pods(range(old, n))
+            step("pods started")
+        else:
+            rc, text = self.scale_verb(n, replicas, "--drain-only", timeout=timeout)
+            out += text
+            if rc != 0:
+                raise RuntimeError(f"scale --to {n} --drain-only failed ({rc}):\n{text}")
+            step("drained")
+            for i in range(n, old):
+                self.stop_pod(i)
+            self.scale(n)
+            self.replicas = replicas
+            step("pods removed")
+        rc, text = self.scale_verb(n, replicas, timeout=timeout)
+        out += text
+        self.save()
+        if rc != 0:
+            raise RuntimeError(f"scale --to {n} failed ({rc}):\n{text}")
+        return out
 
     def up(self, order=None, delay=None, wait=True, **kw):
         """Creates every pod; order/delay let tests shuffle the start."""

@@ -35,6 +35,13 @@ def main(argv):
         if name in ("start", "restart"):
             p.add_argument("--same-ip", action="store_true")
             p.add_argument("--wipe", action="store_true", help="start with an empty data dir")
+    sc = sub.add_parser("scale", help="scale to N pods like helm upgrade --set cluster.nodes=N: "
+                                      "shape file, pods, the agent's scale verb (scale-in: "
+                                      "drain first, then remove the pods)")
+    sc.add_argument("pods", type=int)
+    sc.add_argument("--replicas", type=int, default=None, help="replicas per master (default: "
+                                                               "as now)")
+    sc.add_argument("--timeout", type=float, default=600, help="per run of the verb")
     d = sub.add_parser("delete", help="kubectl delete pod: preStop (handover), SIGTERM; the pod "
                                       "stays down until 'start'")
     d.add_argument("ordinal", type=int)
@@ -89,6 +96,18 @@ def main(argv):
     if args.cmd == "down":
         sts.down()
         print(f"Stopped every process under {args.root}.")
+        return 0
+    if args.cmd == "scale":
+        t0 = time.monotonic()
+        try:
+            out = sts.scale_cluster(args.pods, args.replicas, timeout=args.timeout,
+                                    on_step=lambda what: print(
+                                        f"[{time.monotonic() - t0:6.1f}s] {what}", flush=True))
+        except RuntimeError as e:
+            print(e)
+            return 1
+        print(out, end="")
+        print(f"Scaled to {args.pods} pods in {time.monotonic() - t0:.1f}s.")
         return 0
     if args.cmd == "prestop":
         r = sts.prestop(args.ordinal)

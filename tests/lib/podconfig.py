@@ -20,6 +20,27 @@ def agent_binary():
     return os.environ.get("RCA_AGENT_BIN", DEFAULT_AGENT)
 
 
+def kubelet_write(mount, name, text, mode):
+    """Writes `name` into a Secret or ConfigMap volume at `mount` the way the kubelet does
+    (atomic_writer.go): the new contents in a fresh hidden directory, a new symlink renamed over
+    `..data`, the old directory removed; the visible file is a symlink through `..data`."""
+    os.makedirs(mount, exist_ok=True)
+    stamp = f"..{time.strftime('%Y_%m_%d_%H_%M_%S')}.{time.monotonic_ns()}"
+    os.makedirs(os.path.join(mount, stamp), mode=0o755)
+    fd = os.open(os.path.join(mount, stamp, name), os.O_WRONLY | os.O_CREAT, mode)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    data = os.path.join(mount, "..data")
+    old = os.readlink(data) if os.path.islink(data) else None
+    os.symlink(stamp, os.path.join(mount, "..data_tmp"))
+    os.rename(os.path.join(mount, "..data_tmp"), data)
+    visible = os.path.join(mount, name)
+    if not os.path.islink(visible):
+        os.symlink(f"..data/{name}", visible)
+    if old:
+        shutil.rmtree(os.path.join(mount, old), ignore_errors=True)
+
+
 class PodConfig:
     # ----- layout -----
 
@@ -66,26 +87,31 @@ class PodConfig:
         return os.path.join(self.secret_mount(i), "redis-password")
 
     def mount_secret(self, i, password=None):
-        """Updates pod i's Secret volume the way the kubelet does: the new contents in a fresh
-        directory, a new symlink renamed over `..data`, the old directory removed."""
+        """Updates pod i's Secret volume the way the kubelet does (kubelet_write)."""
         password = self.password if password is None else password
-        mount = self.secret_mount(i)
-        os.makedirs(mount, exist_ok=True)
-        stamp = f"..{time.strftime('%Y_%m_%d_%H_%M_%S')}.{time.monotonic_ns()}"
-        os.makedirs(os.path.join(mount, stamp), mode=0o755)
-        fd = os.open(os.path.join(mount, stamp, "redis-password"), os.O_WRONLY | os.O_CREAT,
-                     0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(password + "\n")
-        data = os.path.join(mount, "..data")
-        old = os.readlink(data) if os.path.islink(data) else None
-        os.symlink(stamp, os.path.join(mount, "..data_tmp"))
-        os.rename(os.path.join(mount, "..data_tmp"), data)
-        visible = self.pod_secret_path(i)
-        if not os.path.islink(visible):
-            os.symlink("..data/redis-password", visible)
-        if old:
-            shutil.rmtree(os.path.join(mount, old), ignore_errors=True)
+        kubelet_write(self.secret_mount(i), "redis-password", password + "\n", 0o600)
+
+    # ----- the shape: a ConfigMap volume every pod mounts (the chart's <release>-shape) -----
+
+    @property
+    def shape_mount(self):
+        return os.path.join(self.root, "shape-configmap")
+
+    @property
+    def shape_path(self):
+        return os.path.join(self.shape_mount, "shape")
+
+    def write_shape(self, nodes=None, replicas=None):
+        """The ConfigMap's new contents (the chart's cluster.nodes / cluster.replicas), swapped
+        in the way the kubelet updates a mounted ConfigMap. Returns the text."""
+        text = (f"nodes: {self.size if nodes is None else nodes}\n"
+                f"replicas: {self.replicas if replicas is None else replicas}\n")
+        kubelet_write(self.shape_mount, "shape", text, 0o644)
+        return text
+
+    def _ensure_shape(self):
+        if not os.path.exists(self.shape_path):
+            self.write_shape()
 
     def _write_secret(self):
         if self.password is None:
@@ -177,7 +203,8 @@ class PodConfig:
     def _common_flags(self, i):
         p = self.pods[i]
         flags = [f"--pod-name={p.name}", f"--redis-addr={p.ip}:{REDIS_PORT}",
-                 f"--cluster-nodes={self.size}", f"--peer-host-template={TEMPLATE}",
+                 f"--cluster-nodes={self.size}", f"--shape-file={self.shape_path}",
+                 f"--peer-host-template={TEMPLATE}",
                  f"--log-format={self.log_format}"] + self._tls_flags(i)
         if self.password is not None:
             flags.append(f"--redis-password-file={self.pod_secret_path(i)}")

@@ -44,11 +44,13 @@ def _tools():
 def new_sts(root, docs, runtime, password=None, **kw):
     """A local StatefulSet sized like the rendered StatefulSet, running the chart's pod."""
     pod = chartpod.PodSpec(docs)
-    agent_env = {e["name"]: e.get("value") for e in pod.container("agent").get("env", [])}
+    # The chart's shape ConfigMap ("nodes: N" and "replicas: R" lines) sizes the agents.
+    shape = next(d for d in docs if d["kind"] == "ConfigMap"
+                 and d["metadata"]["name"].endswith("-shape"))["data"]["shape"]
+    replicas = int(shape.split("replicas:")[1].split()[0])
     shutil.rmtree(root, ignore_errors=True)
     os.makedirs(root)
-    return LocalStatefulSet(root, pods=pod.replicas,
-                            replicas=int(agent_env["AGENT_CLUSTER_REPLICAS"]),
+    return LocalStatefulSet(root, pods=pod.replicas, replicas=replicas,
                             net=kw.pop("net", None) or next_net(), password=password,
                             runtime=runtime, **kw)
 

@@ -161,7 +161,9 @@ def test_names_reuse_the_tutorial_pods_and_claims():
         agent_env = {e["name"]: e.get("value") for e in pod.container("agent")["env"]}
         assert agent_env["AGENT_PEER_HOST_TEMPLATE"] == \
             "redis-cluster-{ordinal}.redis-cluster-headless.default.svc.cluster.local"
-        assert agent_env["AGENT_CLUSTER_NODES"] == str(before["spec"]["replicas"])
+        shape = next(d for d in docs if d["kind"] == "ConfigMap"
+                     and d["metadata"]["name"].endswith("-shape"))["data"]["shape"]
+        assert f"nodes: {before['spec']['replicas']}\n" in shape
 
 
 def config_map_of(docs):

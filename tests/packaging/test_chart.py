@@ -154,9 +154,11 @@ def test_variant_passes_every_check(name, tmp_path):
     agent = chartpod.PodSpec(docs).container("agent")
     sts = find(docs, "StatefulSet")
     assert sts["spec"]["podManagementPolicy"] == "Parallel"
-    assert env_of(agent)["AGENT_CLUSTER_NODES"] == str(sts["spec"]["replicas"])
+    shape = next(d for d in docs if d["kind"] == "ConfigMap"
+                 and d["metadata"]["name"].endswith("-shape"))["data"]["shape"]
+    assert f"nodes: {sts['spec']['replicas']}\n" in shape
     if name == "9-nodes-2-replicas":
-        assert sts["spec"]["replicas"] == 9 and env_of(agent)["AGENT_CLUSTER_REPLICAS"] == "2"
+        assert sts["spec"]["replicas"] == 9 and "replicas: 2\n" in shape
     kinds = {d["kind"] for d in docs}
     monitoring = {"PodMonitor", "PrometheusRule"}
     assert (monitoring <= kinds) == (METRICS_ON[1] in VARIANTS[name])
@@ -223,6 +225,31 @@ def test_password_is_a_file_the_kubelet_refreshes():
         assert env_of(pod.container("agent"))["AGENT_REDIS_PASSWORD_FILE"].startswith(
             next(m for m in pod.container("agent")["volumeMounts"]
                  if m["name"] == "password")["mountPath"] + "/")
+
+
+def test_size_changes_no_pod_template_field():
+    """cluster.nodes and cluster.replicas reach the agents through the shape ConfigMap they
+    follow while running (--shape-file): changing the size changes the StatefulSet's replicas
+    and that ConfigMap, never the pod template (which would restart every pod)."""
+    base = ("--set", "auth.password=fixed-for-the-comparison")
+    six = chartpod.render(*base)
+    for change in (("--set", "cluster.nodes=8"), ("--set", "cluster.nodes=9",
+                                                  "--set", "cluster.replicas=2")):
+        other = chartpod.render(*base, *change)
+        a, b = find(six, "StatefulSet"), find(other, "StatefulSet")
+        assert yaml.safe_dump(a["spec"]["template"]) == yaml.safe_dump(b["spec"]["template"])
+        assert a["metadata"]["annotations"] == b["metadata"]["annotations"]
+        assert b["spec"]["replicas"] == int(change[1].split("=")[1])
+    shape = find(chartpod.render(*base, "--set", "cluster.nodes=9", "--set",
+                                 "cluster.replicas=2"), "ConfigMap", "redis-redis-cluster-agent-shape")
+    assert shape["data"]["shape"] == "nodes: 9\nreplicas: 2\n"
+    pod = chartpod.PodSpec(six)
+    for c in (next(c for c in pod.init_containers() if c["name"] == "prepare"),
+              pod.container("agent")):
+        mount = next(m for m in c["volumeMounts"] if m["name"] == "shape")
+        assert "subPath" not in mount and mount["readOnly"] is True  # subPath never updates
+        assert env_of(c)["AGENT_SHAPE_FILE"] == mount["mountPath"] + "/shape"
+        assert "AGENT_CLUSTER_NODES" not in env_of(c)
 
 
 def test_chart_metadata():
@@ -876,7 +903,7 @@ def test_tls_from_a_secret():
     """TLS only: no plaintext port, the bus and replication on TLS, every container that talks
     to Redis mounts the Secret, the agents get the files; the kubelet's probes stay plain HTTP."""
     docs = chartpod.render(*TLS_SECRET)
-    conf = find(docs, "ConfigMap")["data"]["redis.conf"].splitlines()
+    conf = find(docs, "ConfigMap", "redis-redis-cluster-agent-config")["data"]["redis.conf"].splitlines()
     for line in ("port 0", "tls-port 6379", "tls-cluster yes", "tls-replication yes",
                  "tls-auth-clients yes",
                  "tls-cert-file /run/secrets/redis-cluster-agent-tls/tls.crt",
@@ -904,7 +931,7 @@ def test_tls_from_a_secret():
     test_pod = next(d for d in docs if d["kind"] == "Pod")
     assert "--tls=on" in test_pod["spec"]["containers"][0]["args"]
     assert not [d for d in docs if d["kind"] == "Certificate"]
-    plain = find(chartpod.render(), "ConfigMap")["data"]["redis.conf"].splitlines()
+    plain = find(chartpod.render(), "ConfigMap", "redis-redis-cluster-agent-config")["data"]["redis.conf"].splitlines()
     assert "port 6379" in plain and not [l for l in plain if l.startswith("tls-")]
 
 
@@ -970,7 +997,7 @@ def test_server_redis_is_the_default_and_unchanged():
     # The agent's default (redis): no variable, so the pods of existing releases do not roll.
     assert "AGENT_SERVER" not in env_of(spec.container("agent"))
     # redis.conf is the same file for both servers; only the pod spec differs.
-    conf = lambda d: find(d, "ConfigMap")["data"]["redis.conf"]
+    conf = lambda d: find(d, "ConfigMap", "redis-redis-cluster-agent-config")["data"]["redis.conf"]
     assert conf(docs) == conf(chartpod.render("--set", "server=valkey"))
 
 

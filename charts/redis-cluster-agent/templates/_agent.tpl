@@ -25,10 +25,9 @@ listens on every address, and the agent's listener answers the kubelet's probes 
   value: "$(POD_IP):{{ .Values.agent.httpPort }}"
 - name: AGENT_PEER_HOST_TEMPLATE
   value: {{ include "redis-cluster-agent.peerHostTemplate" . | quote }}
-- name: AGENT_CLUSTER_NODES
-  value: {{ .Values.cluster.nodes | quote }}
-- name: AGENT_CLUSTER_REPLICAS
-  value: {{ .Values.cluster.replicas | quote }}
+{{- /* cluster.nodes and cluster.replicas reach the agents through this file, not the pod template. */}}
+- name: AGENT_SHAPE_FILE
+  value: "{{ include "redis-cluster-agent.shapeDir" . }}/shape"
 - name: AGENT_NODES_CONF
   value: {{ include "redis-cluster-agent.nodesConf" . | quote }}
 - name: AGENT_INCLUDE_FILE
@@ -85,6 +84,9 @@ envFrom:
   mountPath: {{ include "redis-cluster-agent.dataDir" . }}
 - name: runtime
   mountPath: {{ include "redis-cluster-agent.runtimeDir" . }}
+- name: shape
+  mountPath: {{ include "redis-cluster-agent.shapeDir" . }}
+  readOnly: true
 {{- if .Values.auth.enabled }}
 {{ include "redis-cluster-agent.passwordMount" . }}
 {{- end }}

@@ -84,6 +84,17 @@ The ConfigMap with redis.conf. Not "<fullname>": that is the name a StatefulSet'
 usually has (the tutorial's is "redis-cluster"), and taking it over would change the files of
 pods the chart does not run yet (README, "Coming from the tutorial").
 */ -}}
+{{- /* The shape of the cluster (cluster.nodes, cluster.replicas) lives in a ConfigMap of its own,
+mounted into every agent container: the agents follow it while they run (--shape-file), so a
+change of size changes no pod template field and restarts no pod. */ -}}
+{{- define "redis-cluster-agent.shapeName" -}}
+{{- printf "%s-shape" (include "redis-cluster-agent.fullname" .) -}}
+{{- end -}}
+
+{{- define "redis-cluster-agent.shapeDir" -}}
+/etc/redis-cluster-agent/shape
+{{- end -}}
+
 {{- define "redis-cluster-agent.configName" -}}
 {{- printf "%s-config" (include "redis-cluster-agent.fullname" .) -}}
 {{- end -}}

@@ -74,6 +74,9 @@ spec:
     - name: config
       configMap:
         name: {{ include "redis-cluster-agent.configName" . }}
+    - name: shape
+      configMap:
+        name: {{ include "redis-cluster-agent.shapeName" . }}
     - name: runtime
       emptyDir:
         medium: Memory

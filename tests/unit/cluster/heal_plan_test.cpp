@@ -341,3 +341,93 @@ TEST_CASE("an empty node joining picks the master with the fewest replicas, by e
   CHECK(r[0].args == std::vector<std::string>{"CLUSTER", "REPLICATE", testing::simId(2)});
   CHECK(r[0].target == kLocal);
 }
+
+namespace {
+
+// The formed 6-pod cluster (1 replica) with pods 6.. added: fresh, empty, met by every node,
+// and the shape grown to `pods` pods with `replicas` replicas per master.
+struct Grown {
+  testing::FakeCluster fake = testing::FakeCluster::formed(6, 1);
+  nodes_conf::OrdinalMap map;
+  std::vector<PeerProbe> pods;
+  Snapshot local;
+  int nodes;
+  int replicas;
+
+  Grown(int n, int r) : nodes(n), replicas(r) {
+    auto more = testing::FakeCluster::fresh(n);
+    for (int i = 6; i < n; ++i) {
+      fake.nodes.push_back(more.nodes[static_cast<size_t>(i)]);
+      fake.pods.push_back(more.pods[static_cast<size_t>(i)]);
+    }
+    fake.meshAll();
+    for (int i = 0; i < n; ++i) map.set(testing::simId(i), i, true);
+  }
+  // Pod i runs on Kubernetes node `k8s`.
+  void place(int i, const std::string& k8s) {
+    auto a = fake.agentFor(i);
+    a.k8s_node = k8s;
+    fake.pods[static_cast<size_t>(i)].agent_override = a;
+  }
+  // What pod `me` does: "" = stays as it is, else the ordinal of the master it follows.
+  std::string decide(int me) {
+    pods = fake.probe({{}, Pods::Depth::Snapshot, true, -1});
+    local = fake.snapshotOf(me);
+    auto plan = planHealing(
+        {me, nodes, 6379, &local, &pods, &map, testing::FakeCluster::kSet, true, replicas});
+    auto r = ofKind(plan, Kind::Replicate);
+    if (r.empty()) return "";
+    REQUIRE(r.size() == 1);
+    for (int i = 0; i < nodes; ++i) {
+      if (r[0].args[2] == testing::simId(i)) return std::to_string(i);
+    }
+    return "?";
+  }
+};
+
+}  // namespace
+
+TEST_CASE("scaled out by whole shards: the new pods form a new shard, master and replica") {
+  Grown g(8, 1);
+  CHECK(g.decide(6) == "");   // stays master of the fourth shard
+  CHECK(g.decide(7) == "6");  // its replica, not a replica of an old master
+  // Whichever pod acts first, the other agrees: 6 stays master once 7 follows it.
+  g.fake.nodeOf(7).master = false;
+  g.fake.nodeOf(7).master_id = testing::simId(6);
+  CHECK(g.decide(6) == "");
+}
+
+TEST_CASE("a new shard's master is chosen like at creation: its replica off its Kubernetes node") {
+  Grown g(8, 1);
+  for (int i = 0; i < 6; ++i) g.place(i, fmt::format("k{}", i % 3));  // masters on k0, k1, k2
+  g.place(6, "k0");                                                   // beside master 0
+  g.place(7, "k3");                                                   // a node with no master
+  CHECK(g.decide(7) == "");   // the master goes where no master runs
+  CHECK(g.decide(6) == "7");  // and 6 follows it from another node
+}
+
+TEST_CASE("only the first new pod so far: it stays master, and is not taken for a replica") {
+  Grown g(7, 1);
+  g.nodes = 8;  // the shape says 8; pod 7 has not started yet
+  CHECK(g.decide(6) == "");
+}
+
+TEST_CASE("scaled out by replicas (1 -> 2): every new pod becomes a replica, spread") {
+  Grown g(9, 2);
+  CHECK(g.decide(6) == "0");
+  CHECK(g.decide(7) == "1");
+  CHECK(g.decide(8) == "2");
+}
+
+TEST_CASE("without a known shape every empty node becomes a replica, as before") {
+  Grown g(8, -1);
+  CHECK(g.decide(6) == "0");
+  CHECK(g.decide(7) == "1");
+}
+
+TEST_CASE("a pod beyond the shape is never made the master of a new shard") {
+  Grown g(8, 1);
+  g.nodes = 6;  // the shape says 6 pods again (scale-in), pods 6 and 7 still run
+  CHECK(g.decide(6) == "0");
+  CHECK(g.decide(7) == "1");
+}

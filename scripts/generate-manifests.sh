@@ -8,7 +8,8 @@
 #
 # The manifests are the chart's defaults with: namespace "redis" (pod names and the agents'
 # peer DNS names contain it), names "redis-0".."redis-5" / "redis-headless", the agent as a
-# native sidecar (Kubernetes >= 1.29), no helm test pod, and the password from a Secret
+# native sidecar (Kubernetes >= 1.29), no helm hooks (no test pod, no scaling Jobs: the header
+# gives the kubectl sequence the scaling hooks run), and the password from a Secret
 # "redis-auth" the user creates (a password generated here would be in git, and differ on every
 # run).
 set -euo pipefail
@@ -39,7 +40,19 @@ YAML
     echo "# \"image: redis-cluster-agent:...\" lines below to your registry's reference."
     echo "# Password: create the Secret first (README, \"With plain manifests\"):"
     echo "#   kubectl -n $namespace create secret generic redis-auth --from-literal=redis-password=\"\$(openssl rand -base64 24)\""
-    "$helm" template redis charts/redis-cluster-agent --namespace "$namespace" --skip-tests \
+    echo "# Scaling (README, \"Scaling\"), here 6 -> 8 pods and back; with helm the chart's hook Jobs"
+    echo "# run the same steps around \"helm upgrade --set cluster.nodes=N\":"
+    echo "#   out: the shape, then the pods, then the verb (it waits for the new pods' roles, rebalances)"
+    echo "#     kubectl -n $namespace patch configmap redis-shape --type merge -p '{\"data\":{\"shape\":\"nodes: 8\\nreplicas: 1\\n\"}}'"
+    echo "#     kubectl -n $namespace scale statefulset redis --replicas 8"
+    echo "#     kubectl -n $namespace exec redis-0 -c agent -- redis-cluster-agent scale --to 8 --replicas 1"
+    echo "#   in: drain FIRST (exit 0 = the leaving pods own nothing), then fewer pods, then the verb"
+    echo "#   again (it forgets the removed nodes); the shape may change before or after the drain"
+    echo "#     kubectl -n $namespace exec redis-0 -c agent -- redis-cluster-agent scale --to 6 --replicas 1 --drain-only"
+    echo "#     kubectl -n $namespace patch configmap redis-shape --type merge -p '{\"data\":{\"shape\":\"nodes: 6\\nreplicas: 1\\n\"}}'"
+    echo "#     kubectl -n $namespace scale statefulset redis --replicas 6"
+    echo "#     kubectl -n $namespace exec redis-0 -c agent -- redis-cluster-agent scale --to 6 --replicas 1"
+    "$helm" template redis charts/redis-cluster-agent --namespace "$namespace" --no-hooks \
       --set fullnameOverride=redis --set agent.sidecarMode=native \
       --set auth.existingSecret=redis-auth
   } > "$out/10-redis-cluster.yaml"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Writes examples/tutorial/redis-cluster.yaml: the chart rendered with examples/tutorial/values.yaml
-# (release redis-cluster, namespace default, the agent as a native sidecar, no helm test pod), so
+# (release redis-cluster, namespace default, the agent as a native sidecar, no helm hooks: no test
+# pod, no scaling Jobs), so
 # the plain manifests and `helm install -f values.yaml` create the same objects. --check prints
 # the difference and fails when the file is not what the chart renders (tests/packaging);
 # --check FILE compares FILE instead.
@@ -20,7 +21,7 @@ render() {
 # "image: redis-cluster-agent:..." lines below to your registry's reference.
 HEAD
   "$helm" template redis-cluster "$repo/charts/redis-cluster-agent" --namespace default \
-    --skip-tests -f "$here/values.yaml" --set agent.sidecarMode=native
+    --no-hooks -f "$here/values.yaml" --set agent.sidecarMode=native
 }
 
 tmp=$(mktemp "$here/.redis-cluster.yaml.XXXXXX")

@@ -24,19 +24,26 @@ def kubelet_write(mount, name, text, mode):
     """Writes `name` into a Secret or ConfigMap volume at `mount` the way the kubelet does
     (atomic_writer.go): the new contents in a fresh hidden directory, a new symlink renamed over
     `..data`, the old directory removed; the visible file is a symlink through `..data`."""
+    kubelet_write_files(mount, {name: text}, mode)
+
+
+def kubelet_write_files(mount, files, mode):
+    """kubelet_write of a whole volume at once: `files` ({name: text}) is its new content."""
     os.makedirs(mount, exist_ok=True)
     stamp = f"..{time.strftime('%Y_%m_%d_%H_%M_%S')}.{time.monotonic_ns()}"
     os.makedirs(os.path.join(mount, stamp), mode=0o755)
-    fd = os.open(os.path.join(mount, stamp, name), os.O_WRONLY | os.O_CREAT, mode)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
+    for name, text in files.items():
+        fd = os.open(os.path.join(mount, stamp, name), os.O_WRONLY | os.O_CREAT, mode)
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
     data = os.path.join(mount, "..data")
     old = os.readlink(data) if os.path.islink(data) else None
     os.symlink(stamp, os.path.join(mount, "..data_tmp"))
     os.rename(os.path.join(mount, "..data_tmp"), data)
-    visible = os.path.join(mount, name)
-    if not os.path.islink(visible):
-        os.symlink(f"..data/{name}", visible)
+    for name in files:
+        visible = os.path.join(mount, name)
+        if not os.path.islink(visible):
+            os.symlink(f"..data/{name}", visible)
     if old:
         shutil.rmtree(os.path.join(mount, old), ignore_errors=True)
 

@@ -29,6 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
 from localsts import Process  # noqa: E402
+from podconfig import kubelet_write_files  # noqa: E402
 
 # RCA_CHART: another copy of the chart, e.g. an older one, to show what the checks catch there.
 CHART = os.environ.get("RCA_CHART", os.path.join(REPO, "charts", "redis-cluster-agent"))
@@ -56,9 +57,18 @@ def render(*args, **kw):
     return [d for d in yaml.safe_load_all(out) if d]
 
 
+def upgrade_hook(doc):
+    """Whether an object is one of helm's upgrade/rollback hooks (the scaling Jobs and their
+    NetworkPolicy), which exist only while an upgrade runs."""
+    hook = doc["metadata"].get("annotations", {}).get("helm.sh/hook", "")
+    return "upgrade" in hook or "rollback" in hook
+
+
 def find(docs, kind, name=None):
+    """The one object of a kind (and name). Without a name the upgrade hooks are left out: the
+    release's own object of that kind is meant (e.g. its NetworkPolicy, not the hooks')."""
     found = [d for d in docs if d.get("kind") == kind
-             and (name is None or d["metadata"]["name"] == name)]
+             and (d["metadata"]["name"] == name if name is not None else not upgrade_hook(d))]
     if len(found) != 1:
         raise LookupError(f"expected one {kind} {name or ''}, found {len(found)}")
     return found[0]
@@ -98,12 +108,21 @@ class ContainerRun:
         self.read_only = read_only
 
 
-class PodSpec:
-    """The rendered StatefulSet's pod template."""
+def hook_job(docs, hook):
+    """The rendered Job helm runs as `hook` ("pre-upgrade", "post-upgrade", ...)."""
+    jobs = [d for d in docs if d["kind"] == "Job" and hook in
+            d["metadata"].get("annotations", {}).get("helm.sh/hook", "").split(",")]
+    if len(jobs) != 1:
+        raise LookupError(f"expected one {hook} Job, found {len(jobs)}")
+    return jobs[0]
 
-    def __init__(self, docs):
+
+class PodSpec:
+    """The rendered StatefulSet's pod template (or another workload's: a hook Job's)."""
+
+    def __init__(self, docs, workload=None):
         self.docs = docs
-        self.sts = find(docs, "StatefulSet")
+        self.sts = workload or find(docs, "StatefulSet")
         self.spec = self.sts["spec"]["template"]["spec"]
         self.claims = [c["metadata"]["name"] for c in self.sts["spec"].get("volumeClaimTemplates", [])]
 
@@ -239,6 +258,30 @@ class ChartRuntime:
             os.chmod(path, mode)
             os.chown(path, *owner)
 
+    def _config_map_files(self, v):
+        """{path: text} of a configMap volume, from the current rendering."""
+        cm = find(self.docs, "ConfigMap", v["configMap"]["name"])
+        items = v["configMap"].get("items")
+        paths = {i["key"]: i["path"] for i in items} if items else {k: k for k in cm["data"]}
+        return {rel: cm["data"][key] for key, rel in paths.items()}
+
+    def _make_volume(self, v, path, fs_group):
+        """One volume of a pod spec at the host path `path`."""
+        if "emptyDir" in v:
+            os.makedirs(path, exist_ok=True)
+            os.chmod(path, 0o777)
+        elif "configMap" in v:
+            # The kubelet's layout (..data), so that an upgrade can change it in place (apply).
+            shutil.rmtree(path, ignore_errors=True)
+            kubelet_write_files(path, self._config_map_files(v),
+                                v["configMap"].get("defaultMode", 0o644))
+        elif "secret" in v:
+            sec = v["secret"]
+            self._write_files(path, self.secret_data(sec["secretName"]), sec.get("items"),
+                              sec.get("defaultMode", 0o644), (0, fs_group))
+        else:
+            raise NotImplementedError(f"volume {v['name']}: unsupported type")
+
     def make_volumes(self, sts, i):
         """Host directories for pod i's volumes, made the way the kubelet would when the pod
         is created: each pod has its own copy of every volume."""
@@ -251,23 +294,49 @@ class ChartRuntime:
             name = v["name"]
             if "emptyDir" in v:
                 path = os.path.join(sts.run_dir(i), "emptydir", name)
-                os.makedirs(path, exist_ok=True)
-                os.chmod(path, 0o777)
-            elif "configMap" in v:
-                cm = find(self.docs, "ConfigMap", v["configMap"]["name"])
-                path = os.path.join(sts.pod_dir(i), "volumes", name)
-                self._write_files(path, cm["data"], v["configMap"].get("items"),
-                                  v["configMap"].get("defaultMode", 0o644), (0, 0))
-            elif "secret" in v:
-                sec = v["secret"]
-                path = os.path.join(sts.pod_dir(i), "volumes", name)
-                self._write_files(path, self.secret_data(sec["secretName"]), sec.get("items"),
-                                  sec.get("defaultMode", 0o644), (0, fs_group))
             else:
-                raise NotImplementedError(f"volume {name}: unsupported type")
+                path = os.path.join(sts.pod_dir(i), "volumes", name)
+            self._make_volume(v, path, fs_group)
             out[name] = path
         self._volumes[i] = out
         return out
+
+    # ----- helm upgrade -----
+
+    def apply(self, sts, docs):
+        """`helm upgrade` of the objects the running pods see, without their hooks: the new
+        rendering's ConfigMaps reach every running pod's volumes as the kubelet updates them
+        (in place, no restart), and pods created from now on get the new rendering. Refuses a
+        rendering whose pod template differs (that would roll every pod)."""
+        new = PodSpec(docs)
+        if new.spec != self.pod.spec:
+            raise AssertionError("the upgrade changes the pod template: every pod would restart")
+        self.docs, self.pod = docs, new
+        for p in sts.pods:
+            if not p.running or p.ordinal not in self._volumes:
+                continue
+            for v in self.pod.spec.get("volumes", []):
+                if "configMap" in v:
+                    kubelet_write_files(self._volumes[p.ordinal][v["name"]],
+                                        self._config_map_files(v),
+                                        v["configMap"].get("defaultMode", 0o644))
+
+    def run_job(self, sts, job, timeout):
+        """A rendered Job's pod run to completion once, as the Job controller starts it: its
+        volumes from the current rendering, its one container in the runner with the pods' DNS
+        names (pod 0's /etc/hosts). Returns (exit code, output)."""
+        spec = PodSpec(self.docs, job)
+        _, fs_group = self._owner()
+        base = os.path.join(sts.root, "jobs", job["metadata"]["name"])
+        volumes = {}
+        for v in spec.spec.get("volumes", []):
+            volumes[v["name"]] = os.path.join(base, "volumes", v["name"])
+            self._make_volume(v, volumes[v["name"]], fs_group)
+        (c,) = spec.spec["containers"]
+        run = spec.run(c, sts.pods[0], volumes, self.runner.image_env(c["image"]), self.platform)
+        r = subprocess.run(self.runner.argv(sts, 0, run), capture_output=True, text=True,
+                           env=self.runner.env(run), stdin=subprocess.DEVNULL, timeout=timeout)
+        return r.returncode, r.stdout + r.stderr
 
     def volumes(self, i):
         """Pod i's volumes: {volume name: host path} (made when the pod was created)."""

@@ -73,6 +73,7 @@ VARIANTS = {
     "load-balancer": ["--set", "service.type=LoadBalancer",
                       "--set", "service.loadBalancerSourceRanges[0]=10.0.0.0/8"],
     "9-nodes-2-replicas": ["--set", "cluster.nodes=9", "--set", "cluster.replicas=2"],
+    "scaling-hooks-off": ["--set", "scaling.hooks.enabled=false"],
     "valkey": ["--set", "server=valkey"],
     "valkey-tls-own-image": TLS_SECRET + ["--set", "server=valkey",
                                           "--set", "redis.image.repository=mirror/valkey",
@@ -323,6 +324,11 @@ BROKEN = {
     "string where Kubernetes wants an integer": (["--set-string", "podSecurityContext.fsGroup=999"], "schema"),
     "unknown Kubernetes field": (["--set", "containerSecurityContext.readOnlyRootFilesystm=true"], "schema"),
     "invalid quantity type": (["--set", "redis.resources.limits.memory[0]=1Gi"], "schema"),
+    "hook Job deadline within the verb's wait": (["--set", "scaling.hooks.activeDeadlineSeconds=600"],
+                                                "render"),
+    "negative hook backoff": (["--set", "scaling.hooks.backoffLimit=-1"], "lint"),
+    "unknown scaling hooks key": (["--set", "scaling.hooks.timeout=5m"], "lint"),
+    "invalid hook resources": (["--set", "scaling.hooks.resources.limits.memory[0]=1Gi"], "schema"),
 }
 
 
@@ -444,6 +450,94 @@ def test_test_pod_matches_no_selector_of_the_redis_pods(variant):
         assert not matches(sel, test_pod["metadata"]["labels"]), f"the test pod matches {where}"
     # It still gets through the NetworkPolicy to every node's Redis, as a client.
     assert admits(find(docs, "NetworkPolicy"), test_pod["metadata"]["labels"], "default", 6379)
+
+
+# ----- the scaling hooks -----
+
+@pytest.mark.parametrize("variant", ["default", "tls-existing-secret", "platform-assigns-the-user",
+                                     "existing-secret"])
+def test_scaling_hooks_run_the_verb_as_the_agents_would(variant):
+    """helm upgrade (and rollback) runs `scale --drain-only` before the StatefulSet changes and
+    `scale` after it, as Jobs in the agent's image with the agent's connection settings: the
+    seed is pod 0 by name, the password and TLS files are the same mounted Secrets (never a
+    variable), the pod runs as the Redis pods do (non-root, read-only root), bounded, and is no
+    Redis pod for any selector. Only the hooks' own NetworkPolicy lets them in."""
+    docs = chartpod.render(*VARIANTS[variant], "--set", "cluster.nodes=8")
+    pod = chartpod.PodSpec(docs)
+    agent = pod.container("agent")
+    template = env_of(agent)["AGENT_PEER_HOST_TEMPLATE"]
+    pre, post = chartpod.hook_job(docs, "pre-upgrade"), chartpod.hook_job(docs, "post-upgrade")
+    assert chartpod.hook_job(docs, "pre-rollback") is pre
+    assert chartpod.hook_job(docs, "post-rollback") is post
+    for job, drain in ((pre, True), (post, False)):
+        meta = job["metadata"]
+        assert meta["annotations"]["helm.sh/hook-delete-policy"] == \
+            "before-hook-creation,hook-succeeded"  # a failed Job keeps its log
+        assert job["spec"]["backoffLimit"] == 1 and job["spec"]["activeDeadlineSeconds"] == 3600
+        spec = job["spec"]["template"]["spec"]
+        assert spec["restartPolicy"] == "Never" and spec["automountServiceAccountToken"] is False
+        assert spec["securityContext"] == pod.spec["securityContext"]
+        (c,) = spec["containers"]
+        assert c["image"] == agent["image"] and c["command"] == [
+            "/opt/redis-cluster-agent/bin/redis-cluster-agent"]
+        assert c["args"][:7] == ["scale", "--to", "8", "--replicas", "1", "--timeout", "600"]
+        assert ("--drain-only" in c["args"]) == drain
+        env = env_of(c)
+        assert env["AGENT_REDIS_ADDR"] == template.replace("{ordinal}", "0") + ":6379"
+        assert env["AGENT_PEER_HOST_TEMPLATE"] == template
+        assert all("valueFrom" not in e for e in c["env"])
+        for name, value in env_of(agent).items():
+            if name.startswith("AGENT_TLS") or name == "AGENT_REDIS_PASSWORD_FILE":
+                assert env[name] == value, name
+        assert ("AGENT_TLS" in env) == (variant == "tls-existing-secret")
+        agent_mounts = {m["name"]: m for m in agent["volumeMounts"]}
+        for m in c["volumeMounts"]:
+            assert m == agent_mounts[m["name"]] and m["readOnly"] is True and "subPath" not in m
+        volumes = {v["name"]: v for v in pod.spec["volumes"]}
+        assert all(v == volumes[v["name"]] for v in spec["volumes"])
+        assert c["securityContext"]["readOnlyRootFilesystem"] is True
+        assert c["securityContext"]["allowPrivilegeEscalation"] is False
+        assert c["resources"]["limits"]["memory"] == "128Mi"
+        labels = job["spec"]["template"]["metadata"]["labels"]
+        for where, sel in label_selectors(docs):
+            assert not matches(sel, labels), f"the hook pod matches {where}"
+    hooks_policy = find(docs, "NetworkPolicy", pre["metadata"]["name"][:-len("drain")] + "scale")
+    labels = pre["spec"]["template"]["metadata"]["labels"]
+    assert hooks_policy["spec"]["podSelector"] == find(docs, "NetworkPolicy")["spec"]["podSelector"]
+    assert admits(hooks_policy, labels, "default", 6379)
+    assert admits(hooks_policy, labels, "default", 9839)
+    assert not admits(hooks_policy, labels, "default", 16379)
+    assert not admits(find(docs, "NetworkPolicy"), labels, "default", 9839)
+    assert not admits(hooks_policy, {"app": "shop"}, "default", 6379)
+    weight = lambda d: int(d["metadata"]["annotations"]["helm.sh/hook-weight"])
+    assert weight(hooks_policy) < weight(pre) and weight(hooks_policy) < weight(post)
+    assert set(hooks_policy["metadata"]["annotations"]["helm.sh/hook"].split(",")) == {
+        "pre-upgrade", "post-upgrade", "pre-rollback", "post-rollback"}
+
+
+@pytest.mark.parametrize("args", [["--set", "scaling.hooks.enabled=false"],
+                                  ["--set", "agent.mode=observe"]])
+def test_no_scaling_hooks_when_off_or_observing(args):
+    docs = chartpod.render(*args)
+    assert not [d for d in docs if chartpod.upgrade_hook(d)]
+
+
+def test_scaling_hook_settings_reach_the_jobs():
+    docs = chartpod.render("--set", "scaling.hooks.waitSeconds=900",
+                           "--set", "scaling.hooks.activeDeadlineSeconds=7200",
+                           "--set", "scaling.hooks.backoffLimit=0",
+                           "--set", "scaling.hooks.extraArgs[0]=--batch-keys",
+                           "--set-string", "scaling.hooks.extraArgs[1]=500",
+                           "--set", "agent.httpPort=9840", "--set", "cluster.replicas=2",
+                           "--set", "cluster.nodes=9", "--set", "networkPolicy.enabled=false")
+    for hook in ("pre-upgrade", "post-upgrade"):
+        job = chartpod.hook_job(docs, hook)
+        assert job["spec"]["backoffLimit"] == 0 and job["spec"]["activeDeadlineSeconds"] == 7200
+        args = job["spec"]["template"]["spec"]["containers"][0]["args"]
+        assert args[:9] == ["scale", "--to", "9", "--replicas", "2", "--timeout", "900",
+                            "--agent-port", "9840"]
+        assert args[-2:] == ["--batch-keys", "500"]
+    assert [d["kind"] for d in docs if chartpod.upgrade_hook(d)] == ["Job", "Job"]
 
 
 # ----- names -----

@@ -70,6 +70,20 @@ app.kubernetes.io/component: test
 {{ include "redis-cluster-agent.clientLabel" . }}: "true"
 {{- end -}}
 
+{{- /*
+The scaling hook Jobs' pods (scale-hooks.yaml): the release's labels, never the selector labels
+(see testLabels); scaleSelectorLabels is what the hook NetworkPolicy admits.
+*/ -}}
+{{- define "redis-cluster-agent.scaleSelectorLabels" -}}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: scale
+{{- end -}}
+
+{{- define "redis-cluster-agent.scaleLabels" -}}
+{{ include "redis-cluster-agent.scaleSelectorLabels" . }}
+{{ include "redis-cluster-agent.releaseLabels" . }}
+{{- end -}}
+
 {{- /* metadata.annotations of every object, when there are any. */ -}}
 {{- define "redis-cluster-agent.annotations" -}}
 {{- $all := merge (dict) (.extra | default dict) .root.Values.commonAnnotations -}}

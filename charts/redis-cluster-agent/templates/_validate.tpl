@@ -15,6 +15,18 @@ repeats); validateAuth, which renders the pod template itself, from statefulset.
 {{- end -}}
 {{- include "redis-cluster-agent.validateTls" . -}}
 {{- include "redis-cluster-agent.validateServer" . -}}
+{{- include "redis-cluster-agent.validateScaling" . -}}
+{{- end -}}
+
+{{- /*
+A hook Job killed at its deadline while the verb still waits would fail the upgrade with no word
+from the verb: the Job's bound must leave the verb its waits and some time to move slots.
+*/ -}}
+{{- define "redis-cluster-agent.validateScaling" -}}
+{{- $h := .Values.scaling.hooks -}}
+{{- if and $h.enabled (le (int $h.activeDeadlineSeconds) (int $h.waitSeconds)) -}}
+{{- fail (printf "scaling.hooks.activeDeadlineSeconds (%d) must be more than scaling.hooks.waitSeconds (%d): the Job would be killed while the scale verb still waits, before it can say why; raise activeDeadlineSeconds (moving a million keys takes about a minute more)" (int $h.activeDeadlineSeconds) (int $h.waitSeconds)) -}}
+{{- end -}}
 {{- end -}}
 
 {{- /*

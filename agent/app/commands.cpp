@@ -25,15 +25,15 @@ extern char** environ;  // NOLINT(readability-identifier-naming)
 
 namespace agent::app {
 
-namespace {
-
-const log::Logger kLog("main");
-
 std::vector<std::string> environment() {
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
   return env;
 }
+
+namespace {
+
+const log::Logger kLog("main");
 
 int runPrepare(const config::Config& c) {
   peers::SystemResolver resolver;

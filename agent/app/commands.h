@@ -3,9 +3,15 @@
 // one command. main.cpp only calls mainEntry().
 #pragma once
 
+#include <string>
+#include <vector>
+
 namespace agent::app {
 
 int mainEntry(int argc, char** argv);
+
+// The process's environment ("NAME=value"), for config::parse.
+std::vector<std::string> environment();
 
 // Exit codes, documented in the README.
 inline constexpr int kExitOk = 0;

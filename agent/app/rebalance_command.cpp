@@ -13,6 +13,7 @@
 #include "app/commands.h"
 #include "common/counters.h"
 #include "common/log.h"
+#include "config/clients.h"
 #include "migrate/links.h"
 #include "migrate/rebalance.h"
 #include "redis/connection.h"
@@ -88,9 +89,27 @@ int run(const MigrateFlags& f) {
   return kExitOk;
 }
 
+// The agent's flags the verbs accept for their connections ("--flag=value" or "--flag value").
+Result<bool> parseAgentFlag(MigrateFlags& f, const std::vector<std::string>& args, size_t& i) {
+  static const std::vector<std::string> kAgentFlags = {"--tls",           "--tls-ca-file",
+                                                       "--tls-cert-file", "--tls-key-file",
+                                                       "--tls-verify",    "--peer-host-template"};
+  const std::string& a = args[i];
+  std::string name = a.substr(0, a.find('='));
+  if (std::find(kAgentFlags.begin(), kAgentFlags.end(), name) == kAgentFlags.end()) return false;
+  if (name != a) {
+    f.agent_flags.push_back(a);
+    return true;
+  }
+  if (i + 1 >= args.size()) return fail(Errc::Invalid, a + " needs a value");
+  f.agent_flags.push_back(a + "=" + args[++i]);
+  return true;
+}
+
 }  // namespace
 
 Result<bool> parseMigrateFlag(MigrateFlags& f, const std::vector<std::string>& args, size_t& i) {
+  if (auto agent_flag = parseAgentFlag(f, args, i); !agent_flag || *agent_flag) return agent_flag;
   const std::string& a = args[i];
   if (a == "--dry-run" || a == "--test-pause-after-open") {
     (a == "--dry-run" ? f.dry_run : f.pause_after_open) = true;
@@ -116,10 +135,24 @@ Result<bool> parseMigrateFlag(MigrateFlags& f, const std::vector<std::string>& a
 }
 
 Result<Connect> connectFrom(const MigrateFlags& f) {
-  if (auto seed = parseHostPort(f.seed); !seed) return seed.error();
+  auto seed = parseHostPort(f.seed);
+  if (!seed) return seed.error();
   auto password = redis::readPasswordFile(f.password_file);
   if (!password) return password.error();
-  return Connect{*password, redis::ConnectOptions{2000, 5000, *password}};
+  std::vector<std::string> args = {"redis-cluster-agent"};
+  args.insert(args.end(), f.agent_flags.begin(), f.agent_flags.end());
+  // Status reads the same connection flags and variables; the agent container's other AGENT_*
+  // variables are no concern of a verb.
+  auto agent = config::parseCommandLine(config::Command::Status, args, environment(),
+                                        config::EnvPolicy::Lenient);
+  if (!agent) return agent.error();
+  redis::ConnectOptions options{2000, 5000, *password};
+  options.tls = config::tlsOptions(*agent);
+  if (options.tls) {
+    agent->redis.host = seed->host;  // the seed stands for the pod's own Redis
+    options.tls_name_for = config::podServerNames(*agent);
+  }
+  return Connect{*password, options};
 }
 
 Result<std::vector<migrate::Peer>> seedPeers(const HostPort& seed, const redis::ConnectOptions& o) {

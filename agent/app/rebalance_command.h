@@ -9,6 +9,10 @@
 //   --batch-keys N             keys per MIGRATE (default: migrate::MoverOptions)
 //   --batch-slots N            slots moved together, each step pipelined for all of them
 //   --migrate-timeout-ms N     MIGRATE's timeout
+//   --tls, --tls-ca-file, --tls-cert-file, --tls-key-file, --tls-verify, --peer-host-template
+//                              the agent's own flags, with their AGENT_* variables (a pod's
+//                              settings when run there): TLS to every node, each node's
+//                              certificate checked for its pod's name
 //   --dry-run                  print the plan, move nothing
 //   --test-pause-after-open    stop (sleep) once the first slot is open: tests kill it there
 #pragma once
@@ -29,6 +33,8 @@ int runRebalance(const std::vector<std::string>& args);
 struct MigrateFlags {
   std::string seed;
   std::string password_file;
+  // The agent's connection flags given (--tls=on, ...), for config::parseCommandLine.
+  std::vector<std::string> agent_flags;
   migrate::MoverOptions mover;
   bool dry_run = false;
   bool pause_after_open = false;
@@ -39,7 +45,9 @@ struct MigrateFlags {
 Result<bool> parseMigrateFlag(MigrateFlags& f, const std::vector<std::string>& args, size_t& i);
 
 // The password and the connect options of a verb's connections (no secret in argv: the
-// password comes from --password-file).
+// password comes from --password-file). TLS as the agent's flags and AGENT_* variables say
+// (config/clients.h), with --tls-verify=name checking each node's certificate for the pod name
+// that resolves to its address (the seed's, for the name it was given by).
 struct Connect {
   std::optional<std::string> password;
   redis::ConnectOptions options;

@@ -452,6 +452,38 @@ int finish(const ScaleFlags& f, const Connect& c, const config::Shape& shape, Cl
   return kExitOk;
 }
 
+// Live nodes whose pod cannot be told (their agent does not answer): any of them might leave.
+std::vector<std::string> unknownPods(const Cluster& cl) {
+  std::vector<std::string> out;
+  for (const auto& n : cl.view.nodes()) {
+    if (alive(n) && !cl.ordinalOf(n.id)) {
+      out.push_back(
+          fmt::format("which pod runs node {} at {} is not known (its agent does not "
+                      "answer on --agent-port); it might be one that leaves",
+                      text::shortId(n.id), n.address.endpoint()));
+    }
+  }
+  return out;
+}
+
+// --drain-only when no pod leaves (the cluster grows or keeps its size; the chart's pre-upgrade
+// hook runs on every upgrade): nothing to drain once every live node's pod is known, and the
+// new pods are not waited for (they come after). nullopt when some pod leaves after all.
+std::optional<int> drainNothing(const ScaleFlags& f, const Connect& c, const config::Shape& shape,
+                                Cluster& cl) {
+  if (!f.drain_only || !leavingPods(cl, shape).empty()) return std::nullopt;
+  auto problems = waitUntil(f, c, "every node's pod to be known", unknownPods, cl);
+  if (!problems.empty()) {
+    kLog.error("Cannot tell whether a leaving pod runs a node; fix its agent and run again",
+               {{"waiting_for", fmt::format("{}", fmt::join(problems, "; "))}});
+    return kExitFailure;
+  }
+  if (!leavingPods(cl, shape).empty()) return std::nullopt;
+  std::fprintf(stderr, "scale: nothing to drain: no pod at ordinal %d or above runs a node\n",
+               shape.nodes);
+  return kExitOk;
+}
+
 int run(const ScaleFlags& f) {
   auto connect = connectFrom(f.engine);
   if (!connect) {
@@ -470,6 +502,7 @@ int run(const ScaleFlags& f) {
   }
   kLog.info("Scaling", {{"to", config::describeShape(shape)}});
   Cluster cl = std::move(*first);
+  if (auto done = drainNothing(f, *connect, shape, cl)) return *done;
   if (Status st = reachRoles(f, *connect, shape, cl); !st) {
     kLog.error("Scale stopped; run it again", {{"err", st.error().message}});
     return kExitFailure;

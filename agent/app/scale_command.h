@@ -15,11 +15,13 @@
 //     their nodes on every remaining node. A node that owns slots, or that a node still
 //     replicates, is never forgotten.
 // Safe to run again at any point; exits 0 only when the cluster has the new shape (with
-// --drain-only: when the leaving pods can be removed). Which pod runs a node is learned from
+// --drain-only: when the leaving pods can be removed; at once when no pod leaves, so the
+// chart's pre-upgrade hook can run it before any upgrade). Which pod runs a node is learned from
 // that pod's agent (/peerinfo, cluster/agent_info.h), never from an address alone.
 // Flags: --to N, --replicas R (default: as the cluster has now), --timeout SECONDS (600),
 // --agent-port PORT (9839), --drain-only, and rebalance's (--seed, default $AGENT_REDIS_ADDR,
-// else 127.0.0.1:6379; --password-file, default $AGENT_REDIS_PASSWORD_FILE; --batch-keys,
+// else 127.0.0.1:6379; --password-file, default $AGENT_REDIS_PASSWORD_FILE; the agent's TLS
+// flags and --peer-host-template, default their AGENT_* variables; --batch-keys,
 // --batch-slots, --migrate-timeout-ms).
 #pragma once
 

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "config/clients.h"
 
+#include <map>
+#include <memory>
 #include <utility>
+
+#include "common/clock.h"
 
 #include "peers/resolver.h"
 
@@ -49,6 +53,45 @@ ServerNameFor serverNames(const Config& c) {
       if (ip && *ip == host) return name;
     }
     return {};
+  };
+}
+
+namespace {
+
+// The pods' addresses and names as last resolved (podServerNames).
+struct NameBook {
+  std::map<std::string, std::string> name_of;  // address -> pod DNS name
+  int64_t resolved_ms = -1;
+
+  void resolve(const Config& c) {
+    name_of.clear();
+    peers::SystemResolver resolver;
+    // Redis Cluster's practical limit is ~1000 nodes: a wildcard DNS record ends here.
+    for (int k = 0; k < 1000; ++k) {
+      std::string name = c.peerHost(k);
+      auto ip = resolver.resolve(name, c.pod_ip);
+      if (ip) name_of[*ip] = name;
+      // Below the shape's size a missing pod is a gap; past it, the end of the pods.
+      if (!ip && k >= c.cluster_nodes) return;
+    }
+  }
+};
+
+}  // namespace
+
+ServerNameFor podServerNames(const Config& c) {
+  if (!c.tls || c.tls_verify != TlsVerify::Name || c.peer_host_template.empty()) return {};
+  auto book = std::make_shared<NameBook>();
+  return [c, book](const std::string& host) -> std::string {
+    if (host == c.redis.host && c.ordinal) return c.peerHost(*c.ordinal);
+    if (!peers::isIpLiteral(host)) return host;
+    auto it = book->name_of.find(host);
+    if (it == book->name_of.end() && monotonicMs() - book->resolved_ms >= 1000) {
+      book->resolve(c);
+      book->resolved_ms = monotonicMs();
+      it = book->name_of.find(host);
+    }
+    return it == book->name_of.end() ? std::string() : it->second;
   };
 }
 

@@ -33,6 +33,13 @@ std::optional<redis::TlsOptions> tlsOptions(const Config& c);
 using ServerNameFor = std::function<std::string(const std::string& host)>;
 ServerNameFor serverNames(const Config& c);
 
+// serverNames() for a process that opens many connections by address (the scale verb): a name
+// given as the host is its own; an address is looked up among the pods' names, from ordinal 0
+// up to --cluster-nodes and on past it to the first name that does not resolve (a scale-in's
+// leaving pods run beyond the new size). The names are resolved again only for an address not
+// seen yet, at most once a second.
+ServerNameFor podServerNames(const Config& c);
+
 // The pool of every pod's Redis: --cluster-nodes pods on the port of --redis-addr, their
 // agents on the port of --http-addr.
 cluster::PeerPoolOptions peerPoolOptions(const Config& c, std::optional<std::string> password);

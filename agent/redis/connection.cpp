@@ -118,7 +118,12 @@ Result<Connection> Connection::open(const Endpoint& endpoint, const ConnectOptio
   if (!fd) return fail(fd.error().code, fmt::format("{}: {}", endpoint.str(), fd.error().message));
   Stream stream;
   if (options.tls) {
-    auto tls = TlsSession::handshake(fd->get(), *options.tls, deadline, options.cancel.get());
+    TlsOptions tls_options = *options.tls;
+    if (tls_options.server_name.empty() && options.tls_name_for) {
+      tls_options.server_name = options.tls_name_for(endpoint.host);
+      tls_options.sni = !tls_options.server_name.empty();
+    }
+    auto tls = TlsSession::handshake(fd->get(), tls_options, deadline, options.cancel.get());
     if (!tls) {
       return fail(tls.error().code, fmt::format("{}: {}", endpoint.str(), tls.error().message));
     }

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -55,6 +56,10 @@ struct ConnectOptions {
   std::shared_ptr<const Credentials> credentials{};
   // When set and cancelled, every exchange ends at once with Errc::Transport ("cancelled").
   std::shared_ptr<const Canceller> cancel{};
+  // With TLS and no tls->server_name: the name the server at a host must prove ("" for the
+  // chain only), for clients that reach many servers by address with one set of options (the
+  // scale verb; config/clients.h).
+  std::function<std::string(const std::string& host)> tls_name_for{};
 };
 
 // Per-command overrides (e.g. a MIGRATE batch that may take longer, a large GETKEYSINSLOT).

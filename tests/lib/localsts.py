@@ -380,12 +380,17 @@ class LocalStatefulSet(PodConfig, Kubelet, Checks):
                 "--seed", f"{self.pods[0].ip}:{REDIS_PORT}", "--agent-port", str(HTTP_PORT)]
         if self.password is not None:
             argv += ["--password-file", self.secret_path]
+        if self.tls:
+            self._ensure_tls(None)
+            argv += self._tls_flags() + [f"--peer-host-template={self.status_template()}"]
         return argv + list(extra)
 
     def scale_verb(self, n, replicas, *extra, timeout=600):
         """Runs the scale verb: (exit code, output)."""
         # The verb's own bound first, so that it reports what it waited for.
         argv = self.scale_argv(n, replicas, "--timeout", str(max(1, int(timeout) - 15)), *extra)
+        if self.tls:  # the pods' DNS names, which the TLS name checks resolve
+            argv = hosts_file.in_namespace(self.hosts_path(), argv)
         r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
         return r.returncode, r.stdout + r.stderr
 

@@ -18,6 +18,7 @@ import pytest
 
 import certs
 import chartpod
+import scaling
 from conftest import MODULE_NET, TLS_MODULE_NET, new_sts
 from localsts import agent_binary
 from wait import wait_for
@@ -340,6 +341,92 @@ def test_pod_back_on_a_new_ip_heals(cluster):
     cluster.wait_healthy(timeout=60)
     nodes = cluster.command(0, "CLUSTER", "NODES")
     assert f"{new_ip}:6379" in nodes and f"{old_ip}:6379" not in nodes, nodes
+
+
+# ----- helm upgrade --set cluster.nodes=N: the rendered scaling hooks around the new size -----
+
+SCALE_PASSWORD = "contract-scale-Secret-7a2e"  # fixed: every rendering keeps it, as helm does
+SCALE_KEYS = 3000
+
+
+def scale_docs(nodes, *extra):
+    return chartpod.render(*VALUES, "--set", f"auth.password={SCALE_PASSWORD}",
+                           "--set", f"cluster.nodes={nodes}", *extra)
+
+
+def helm_upgrade(sts, docs, timeout=300):
+    """`helm upgrade` to `docs` on the local StatefulSet, in helm's order: the pre-upgrade hook
+    Job; the objects (the shape ConfigMap into every running pod as the kubelet updates it, then
+    the StatefulSet's size: new pods created, or the pods beyond it deleted, highest first);
+    the post-upgrade hook Job. A failed Job fails the upgrade. Returns the Jobs' output."""
+    out = ""
+    rc, text = sts.runtime.run_job(sts, chartpod.hook_job(docs, "pre-upgrade"), timeout)
+    out += text
+    assert rc == 0, f"the pre-upgrade hook failed ({rc}):\n{text}"
+    sts.runtime.apply(sts, docs)
+    old, new = sts.size, chartpod.PodSpec(docs).replicas
+    for i in reversed(range(new, old)):
+        sts.stop_pod(i)
+    sts.scale(new)
+    if new > old:
+        sts.start_pods(range(old, new))
+    rc, text = sts.runtime.run_job(sts, chartpod.hook_job(docs, "post-upgrade"), timeout)
+    out += text
+    assert rc == 0, f"the post-upgrade hook failed ({rc}):\n{text}"
+    return out
+
+
+def assert_scaled(sts, masters, out):
+    """The cluster has the shape: a clean check, even masters, every node knowing exactly the
+    pods there are, every key with its value, no password in the Jobs' output."""
+    assert SCALE_PASSWORD not in out
+    clean, check = scaling.check_clean(sts)
+    assert clean, check
+    ok, counts = scaling.balanced(sts)
+    assert ok and len(counts) == masters, counts
+    for p in sts.pods:
+        info = sts.command(p.ordinal, "CLUSTER", "INFO")
+        assert f"cluster_known_nodes:{sts.size}\r\n" in info, (p.name, info)
+    assert scaling.check_keys(sts, SCALE_KEYS) == []
+
+
+@pytest.mark.parametrize("variant", ["plain", "tls"])
+def test_helm_upgrade_scales_with_the_rendered_hooks(variant, tmp_path):
+    """The chart's scaling hooks as helm runs them (helm_upgrade), their command, arguments,
+    environment, mounts and user as rendered: 6 -> 8 pods (the pre-upgrade drain has nothing to
+    do, the post-upgrade scale waits for the new shard and rebalances) and, plaintext, back to 6
+    (the drain empties pods 6 and 7 before they go, the scale forgets their nodes); the TLS
+    variant (tls.existingSecret, names verified) goes 6 -> 8. Small data: 3000 keys."""
+    extra = ["--set", "tls.enabled=true", "--set", f"tls.existingSecret={TLS_SECRET}"] \
+        if variant == "tls" else []
+    docs = scale_docs(6, *extra)
+    tls, secrets = None, None
+    if variant == "tls":
+        tls = certs.make_cert(certs.make_ca(str(tmp_path / "ca")), str(tmp_path / "pods"))
+        secrets = {TLS_SECRET: {}}
+        for name in ("ca.crt", "tls.crt", "tls.key"):
+            with open(os.path.join(tls, name)) as f:
+                secrets[TLS_SECRET][name] = f.read()
+    sts = new_sts(str(tmp_path / "sts"), docs, podroot_runtime(docs, secrets=secrets),
+                  password=SCALE_PASSWORD, node_timeout=5000, server="redis", tls=tls)
+    STARTED.append(sts)
+    try:
+        sts.up()
+        sts.wait_healthy(timeout=60)
+        scaling.load(sts, SCALE_KEYS)
+        out = helm_upgrade(sts, scale_docs(8, *extra))
+        assert "scale: nothing to drain" in out, out
+        assert "scale: the cluster has its new shape: 8 nodes" in out, out
+        assert sts.replica_of(6) == 7, out
+        assert_scaled(sts, 4, out)
+        if variant == "tls":
+            return
+        out = helm_upgrade(sts, scale_docs(6))
+        assert "pod 6, pod 7 can be removed now" in out, out
+        assert "Forgetting a node whose pod is gone" in out, out
+        assert_scaled(sts, 3, out)
+    finally:
+        sts.down()
 
 
 # ----- broken values the static checks cannot see: the binary or Redis refuses them -----

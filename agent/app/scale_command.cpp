@@ -81,7 +81,8 @@ Result<ScaleFlags> parseScaleFlags(const std::vector<std::string>& args) {
     auto known = parseMigrateFlag(f.engine, args, i);
     if (!known) return known.error();
     if (*known) continue;
-    if (a == "--nodes-conf" && i + 1 < args.size()) {
+    if (a == "--nodes-conf") {
+      if (i + 1 >= args.size()) return fail(Errc::Invalid, a + " needs a value");
       f.nodes_conf = args[++i];
       continue;
     }

@@ -5,11 +5,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <functional>
+#include <memory>
 #include <thread>
 
 #include "app/commands.h"
@@ -68,11 +70,12 @@ void printProgress(const char* verb, const migrate::Progress& p, bool final_line
 
 // The --test-stop-at hook: the first time a move reaches `point`, the process stops itself
 // (SIGSTOP) for the test to SIGKILL it there, or to SIGCONT it after killing a Redis; later
-// passes go on. Tests only: no user has a reason to freeze a move.
+// passes go on. SIGSTOP stops every thread, so moves running side by side stop together.
+// Tests only: no user has a reason to freeze a move.
 std::function<void(migrate::MovePoint, int)> stopOnceAt(migrate::MovePoint point) {
-  return [point, stopped = false](migrate::MovePoint at, int slot) mutable {
-    if (at != point || stopped) return;
-    stopped = true;
+  auto stopped = std::make_shared<std::atomic<bool>>(false);
+  return [point, stopped](migrate::MovePoint at, int slot) {
+    if (at != point || stopped->exchange(true)) return;
     kLog.info("Stopping at a test point (SIGSTOP)",
               {{"point", migrate::movePointName(at)}, {"slot", slot}});
     std::fflush(nullptr);  // the test reads the output of a process it may kill

@@ -181,5 +181,9 @@ def test_a_scale_interrupted_at_every_point_and_by_dying_servers_completes(sts_f
     assert ok and len(counts) == 4, counts
     assert master_slots(sts)[sts.command(6, "CLUSTER", "MYID")] >= 4096 - 41
     assert check_keys(sts, KEYS) == []
-    assert writer.check_counters() == [], writer.report()
+    # No acknowledged write lost, no counter gone back. A counter above its attempts is the
+    # client's double write (redis-py sends again an INCR whose reply died with a SIGKILLed
+    # server), not the cluster's: reported, not a failure.
+    assert writer.check_counters(excess_ok=True) == [], writer.report()
+    print(f"counters above their attempts (client retries): {writer.excess}")
     print(f"interrupt timings (s since start): {timings}; total {time.monotonic() - t0:.1f}")

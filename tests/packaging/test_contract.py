@@ -3,7 +3,9 @@
 Command, args, env, volume mounts and security context of every container come from
 `helm template`; only what Kubernetes supplies is filled in (chartpod.py). So the flags and
 variables the chart passes, the paths it mounts, the user it runs as and the redis.conf it
-writes must all work with the agent binary of this build, or the cluster does not form.
+writes must all work with the agent binary of this build, or the cluster does not form. The
+scaling hook Jobs run the same way, around the StatefulSet's new size in helm's order
+(helm_upgrade): 6 -> 8 -> 6 pods, and 6 -> 8 over TLS (~100 s and ~10 s, 3000 keys).
 """
 import base64
 import contextlib

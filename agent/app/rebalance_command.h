@@ -9,6 +9,7 @@
 //   --batch-keys N             keys per MIGRATE (default: migrate::MoverOptions)
 //   --batch-slots N            slots moved together, each step pipelined for all of them
 //   --migrate-timeout-ms N     MIGRATE's timeout
+//   --parallel N               source -> target pairs moved at once (1: one after another)
 //   --dry-run                  print the plan, move nothing
 //   --test-pause-after-open    stop (sleep) once the first slot is open: tests kill it there
 #pragma once
@@ -30,6 +31,7 @@ struct MigrateFlags {
   std::string seed;
   std::string password_file;
   migrate::MoverOptions mover;
+  int parallel = migrate::RebalanceOptions{}.parallel;
   bool dry_run = false;
   bool pause_after_open = false;
 };

@@ -29,6 +29,7 @@ from writer import CounterWriter  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import plot  # noqa: E402
+import report  # noqa: E402
 
 GAP_GOAL_S = 1.0
 RATIO_GOAL = 10.0
@@ -121,13 +122,8 @@ def main():
         return 0 if worst <= GAP_GOAL_S and lost == 0 else 1
     without = run_once(args, False, second)
 
-    print("\nlongest write gap per shard (s):")
-    print(f"  {'shard':<6} {'handover':>9} {'plain':>9} {'ratio':>7}")
-    for i, (a, b) in enumerate(zip(with_h["gaps"], without["gaps"])):
-        print(f"  {i:<6} {a:>9.3f} {b:>9.3f} {b / a if a else float('inf'):>6.1f}x")
-    worst_with, worst_without = max(with_h["gaps"]), max(without["gaps"])
-    ratio = worst_without / worst_with if worst_with else float("inf")
-    print(f"  {'max':<6} {worst_with:>9.3f} {worst_without:>9.3f} {ratio:>6.1f}x")
+    worst_with, worst_without, ratio = report.gap_table(
+        ("handover", "plain"), with_h["gaps"], without["gaps"])
     plot.writes_per_second(
         args.png, f"rolling restart of 6 pods{' over TLS' if args.tls else ''}, "
         f"cluster-node-timeout {args.node_timeout}, each pod away {args.away:g}s: "
@@ -139,11 +135,7 @@ def main():
               worst_with <= GAP_GOAL_S),
              (f"{ratio:.1f}x shorter than without (goal >= {RATIO_GOAL:g}x)", ratio >= RATIO_GOAL),
              (f"acknowledged writes lost: {lost} counters (goal 0)", lost == 0)]
-    print()
-    for text, ok in goals:
-        print(f"  {'PASS' if ok else 'FAIL'}  {text}")
-    return 0 if all(ok for _, ok in goals) else 1
-
+    return report.verdict(goals)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -22,6 +22,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import plot  # noqa: E402
+import report  # noqa: E402
 from rolling_restart import run_once  # noqa: E402
 
 GAP_GOAL_S = 1.0
@@ -44,13 +45,8 @@ def main():
     same = run_once(args, True, first, label="redis to redis")
     moved = run_once(args, True, second, to_server="valkey", label="redis to valkey")
 
-    print("\nlongest write gap per shard (s):")
-    print(f"  {'shard':<6} {'redis->redis':>13} {'redis->valkey':>14} {'ratio':>7}")
-    for i, (a, b) in enumerate(zip(same["gaps"], moved["gaps"])):
-        print(f"  {i:<6} {a:>13.3f} {b:>14.3f} {b / a if a else float('inf'):>6.2f}x")
-    base, worst = max(same["gaps"]), max(moved["gaps"])
-    ratio = worst / base if base else float("inf")
-    print(f"  {'max':<6} {base:>13.3f} {worst:>14.3f} {ratio:>6.2f}x")
+    base, worst, ratio = report.gap_table(
+        ("redis->redis", "redis->valkey"), same["gaps"], moved["gaps"], ratio_digits=2)
     plot.writes_per_second(
         args.png, f"rolling update of 6 pods with the handover, cluster-node-timeout "
         f"{args.node_timeout}: acknowledged INCRs per second, all shards",
@@ -59,11 +55,7 @@ def main():
     lost = len(same["lost"]) + len(moved["lost"])
     goals = [(f"longest gap of the migration {worst:.3f}s <= {GAP_GOAL_S:g}s", worst <= GAP_GOAL_S),
              (f"acknowledged writes lost: {lost} counters (goal 0)", lost == 0)]
-    print()
-    for text, ok in goals:
-        print(f"  {'PASS' if ok else 'FAIL'}  {text}")
-    return 0 if all(ok for _, ok in goals) else 1
-
+    return report.verdict(goals)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -51,7 +51,8 @@ def moves_and_latency(path, title, runs):
         print("(no picture: python3-matplotlib is not installed; "
               "scripts/install-bench-tools.sh installs it)")
         return None
-    fig, axes = plt.subplots(2, len(runs), figsize=(5 * len(runs), 5.5), squeeze=False)
+    fig, axes = plt.subplots(2, len(runs), figsize=(5 * len(runs), 5.5), sharex="col",
+                             squeeze=False)
     top = max([ms for _, _, lat, _ in runs for _, ms in lat] or [0.001]) * 1000
     for col, (label, moved, latency, seconds) in enumerate(runs):
         keys_ax, lat_ax = axes[0, col], axes[1, col]

@@ -3,7 +3,8 @@
 
 Each round makes a fresh cluster on the local StatefulSet (8 pods: 3 masters with a replica each
 from `redis-cli --cluster create`, then a 4th shard added empty with `add-node`,
-`cluster-node-timeout 15000`, a password), loads KEYS keys of 100 bytes, starts the hit-counter
+`cluster-node-timeout 15000`, a password), loads KEYS keys of 100 bytes, has every pod save them
+(BGSAVE, waited for: else the load's own snapshots fall into the move), starts the hit-counter
 writer (tests/lib/writer.py: INCRs on every shard, every acknowledged one counted) and a sampler
 of the new master's DBSIZE (every 0.2 s), and times one tool filling the new master:
   - redis-cli: `redis-cli --cluster rebalance --cluster-use-empty-masters` (its defaults: 10 keys
@@ -41,8 +42,10 @@ sys.dont_write_bytecode = True
 
 from localsts import REDIS_PORT, LocalStatefulSet, agent_binary  # noqa: E402
 from plot import moves_and_latency  # noqa: E402
+from report import verdict  # noqa: E402
 from scaling import (balanced, check_clean, check_keys, load, make_cluster,  # noqa: E402
                      redis_cli_cluster)
+from wait import wait_for  # noqa: E402
 from writer import CounterWriter  # noqa: E402
 
 NODE_TIMEOUT = 15000
@@ -73,6 +76,27 @@ class KeySampler(threading.Thread):
         self.stop_event.set()
         self.join(10)
         self.client.close()
+
+
+def saving(sts):
+    """(True, None) once no pod is writing a snapshot or rewriting its AOF."""
+    for p in sts.pods:
+        info = sts.command(p.ordinal, "INFO", "persistence")
+        if "rdb_bgsave_in_progress:1" in info or "aof_rewrite_in_progress:1" in info:
+            return False, f"redis-{p.ordinal} is saving"
+    return True, None
+
+
+def settle(sts):
+    """Saves every pod's data now and waits for it: loading the keys makes each master snapshot
+    ("save 60 10000") a few seconds later, and on this shared disk that stalled every master
+    for up to 5.7 s in a 1M-key run, inside the move (see bench/README.md)."""
+    for p in sts.pods:
+        try:
+            sts.command(p.ordinal, "BGSAVE")
+        except Exception:  # noqa: BLE001 - one already running counts as well
+            pass
+    wait_for("snapshots after the load written", lambda: saving(sts), timeout=600, interval=0.5)
 
 
 def run_redis_cli(sts, _args):
@@ -117,6 +141,7 @@ def one_round(args, label, move):
         new_ordinal = next(p.ordinal for p in sts.pods
                            if sts.command(p.ordinal, "CLUSTER", "MYID") == new_id)
         load(sts, args.keys)
+        settle(sts)
         rc, out, seconds, writer, samples, slowest = timed_move(
             sts, new_ordinal, lambda: move(sts))
         if rc != 0:
@@ -167,21 +192,25 @@ def main():
     else:
         rounds.append(one_round(args, "redis-cli", lambda sts: run_redis_cli(sts, args)))
         baseline = rounds[0]["rate"]
-    for n in [int(p) for p in args.parallel.split(",")]:
+    for n in agents(args):
         rounds.append(one_round(args, f"agent x{n}",
                                 lambda sts, n=n: run_agent(sts, args, n)))
-    agents = [r for r in rounds if r["label"].startswith("agent")]
-    for r in agents:
-        print(f"  {r['label']}: {r['rate'] / baseline:5.1f}x redis-cli's keys/s "
-              f"(goal >= 10x), longest write gap {r['gap']:.3f} s (goal <= {GAP_GOAL} s)")
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
     if args.png:
         moves_and_latency(args.png, f"3 -> 4 masters, {args.keys} keys x 100 B, writer running",
                           [(r["label"], r["samples"], r["slowest"], r["seconds"])
                            for r in rounds])
-    good = all(r["ok"] for r in rounds) and \
-        all(r["rate"] >= 10 * baseline and r["gap"] <= GAP_GOAL for r in agents)
-    return 0 if good else 1
+    goals = [(f"{r['label']}: nothing lost, check clean, masters even", r["ok"]) for r in rounds]
+    for r in rounds[len(rounds) - len(agents(args)):]:
+        goals += [(f"{r['label']}: {r['rate'] / baseline:.1f}x redis-cli's keys/s (>= 10x)",
+                   r["rate"] >= 10 * baseline),
+                  (f"{r['label']}: longest write gap {r['gap']:.3f} s (<= {GAP_GOAL} s)",
+                   r["gap"] <= GAP_GOAL)]
+    return verdict(goals)
+
+
+def agents(args):
+    return [int(p) for p in args.parallel.split(",")]
 
 
 if __name__ == "__main__":

@@ -128,6 +128,19 @@ def moves_row(l):
          "{{gone_pod}} (scale back to {{scale_to}})")],
         "Slots owned by failed masters whose pods are gone with no replica to take over: a "
         "scale-in before draining (alert RedisClusterSlotsStranded)", w=24)
+    series(l, "Scale progress", [
+        (f"max({m('scale_slots_to_move')})", "slots to move"),
+        (f"max({m('scale_slots_moved')})", "slots moved"),
+        (f"max({m('scale_eta_seconds')})", "ETA (s)"),
+        (f"max({m('shape_masters')})", "masters in the shape")],
+        "How far the slots are from the shape the agents follow (cluster.nodes, "
+        "cluster.replicas): slots the scale verb still has to move, moved so far, and the "
+        "seconds left at its average rate")
+    series(l, "Keys arriving at importing nodes", [
+        (f"sum(clamp_min(deriv({m('node_keys')}[1m]), 0) and on (instance) "
+         f"({m('node_open_slots')}{{direction=\"importing\"}} > 0))", "keys/s")],
+        "Keys per second gained by the nodes that are importing slots: the speed of a scale's "
+        "data move (client writes to those nodes count too)")
 
 
 def agent_row(l):

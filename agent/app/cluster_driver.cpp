@@ -209,6 +209,29 @@ void ClusterDriver::noteStranded(const cluster::Snapshot& local,
   stranded_ = std::move(now);
 }
 
+// How far the slots are from the shape (layout/reshape.h): said when a scale's moves begin
+// and when they are done; the numbers go to /metrics. Observed only: the `scale` verb moves.
+void ClusterDriver::noteReshape(const cluster::Snapshot& local,
+                                const nodes_conf::OrdinalMap& ordinals) {
+  if (!local.nodes) return;
+  auto now = layout::assessReshape(
+      {&*local.nodes, &ordinals, config_.cluster_nodes, config_.cluster_replicas});
+  if (!now.known) return;  // keep the last numbers until every owner's pod is known
+  int before = reshape_.slots_to_move;
+  reshape_ = now;
+  reshape_progress_.update(now.slots_to_move, monotonicMs());
+  if (before == 0 && now.slots_to_move > 0) {
+    kLog.info("Slots are not where the cluster's shape wants them (a scale is due or running)",
+              {{"slotsToMove", now.slots_to_move},
+               {"leavingSlots", now.leaving_slots},
+               {"targetMasters", now.target_masters},
+               {"mastersWithSlots", now.masters_with_slots}});
+  } else if (before > 0 && now.slots_to_move == 0) {
+    kLog.info("Every master of the shape owns its share of the slots",
+              {{"targetMasters", now.target_masters}});
+  }
+}
+
 int64_t ClusterDriver::observeAndCreate(LocalRedis& local, const nodes_conf::OrdinalMap& ordinals,
                                         bool node_fresh) {
   stopWaitingIfMember(*local.snapshot());
@@ -219,6 +242,7 @@ int64_t ClusterDriver::observeAndCreate(LocalRedis& local, const nodes_conf::Ord
   } else {
     look(*local.snapshot(), ordinals, node_fresh);
     noteStranded(*local.snapshot(), ordinals);
+    noteReshape(*local.snapshot(), ordinals);
     sleep_ms = std::max(attention_.msUntilDue(), ClusterDriver::kAttentionPollMs / 4);
   }
   // After a crash of this agent the record is all that remembers the configured value.
@@ -254,6 +278,8 @@ void ClusterDriver::describe(state::StateView& view, const nodes_conf::OrdinalMa
   view.healing = healer_.phase() != cluster::HealPhase::Idle;
   view.unexpected_nodes = static_cast<int64_t>(healer_.unexpected().size());
   view.stranded = stranded_;
+  view.reshape = {config_.cluster_nodes, config_.cluster_replicas, reshape_,
+                  reshape_progress_.last()};
   view.layout = keeper_.report();
   view.nodes_refused = static_cast<int64_t>(healer_.refused().size());
   view.identity_conflicts = static_cast<int64_t>(conflicts_.size());

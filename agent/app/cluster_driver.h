@@ -19,6 +19,7 @@
 #include "common/counters.h"
 #include "config/config.h"
 #include "layout/keeper.h"
+#include "layout/reshape.h"
 #include "nodes_conf/ordinal_map.h"
 #include "state/view.h"
 
@@ -66,6 +67,7 @@ class ClusterDriver {
             bool node_fresh);
   void reportConflicts();
   void noteStranded(const cluster::Snapshot& local, const nodes_conf::OrdinalMap& ordinals);
+  void noteReshape(const cluster::Snapshot& local, const nodes_conf::OrdinalMap& ordinals);
 
   const config::Config& config_;
   cluster::PeerPool& peers_;
@@ -78,6 +80,8 @@ class ClusterDriver {
   bool full_round_ = false;  // the last round looked at every pod and none is still running
   std::vector<std::string> conflicts_;
   std::vector<cluster::Stranded> stranded_;  // as of the last look (cluster/stranded.h)
+  layout::Reshape reshape_;                  // as of the last look (layout/reshape.h)
+  layout::ReshapeProgress reshape_progress_;
 };
 
 // The keeper's target for --layout-keeper.

@@ -5,9 +5,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <functional>
+#include <memory>
 #include <thread>
 
 #include "app/commands.h"
@@ -64,6 +68,22 @@ void printProgress(const char* verb, const migrate::Progress& p, bool final_line
   }
 }
 
+// The --test-stop-at hook: the first time a move reaches `point`, the process stops itself
+// (SIGSTOP) for the test to SIGKILL it there, or to SIGCONT it after killing a Redis; later
+// passes go on. SIGSTOP stops every thread, so moves running side by side stop together.
+// Tests only: no user has a reason to freeze a move.
+std::function<void(migrate::MovePoint, int)> stopOnceAt(migrate::MovePoint point) {
+  auto stopped = std::make_shared<std::atomic<bool>>(false);
+  return [point, stopped](migrate::MovePoint at, int slot) {
+    if (at != point || stopped->exchange(true)) return;
+    kLog.info("Stopping at a test point (SIGSTOP)",
+              {{"point", migrate::movePointName(at)}, {"slot", slot}});
+    std::fflush(nullptr);  // the test reads the output of a process it may kill
+    ::raise(SIGSTOP);
+    kLog.info("Continued after the test point", {{"point", migrate::movePointName(at)}});
+  };
+}
+
 int run(const MigrateFlags& f) {
   auto connect = connectFrom(f);
   if (!connect) {
@@ -92,17 +112,23 @@ int run(const MigrateFlags& f) {
 
 Result<bool> parseMigrateFlag(MigrateFlags& f, const std::vector<std::string>& args, size_t& i) {
   const std::string& a = args[i];
-  if (a == "--dry-run" || a == "--test-pause-after-open") {
-    (a == "--dry-run" ? f.dry_run : f.pause_after_open) = true;
+  if (a == "--dry-run") {
+    f.dry_run = true;
     return true;
   }
   static const std::vector<std::string> kValued = {
-      "--seed",        "--password-file",      "--batch-keys",
-      "--batch-slots", "--migrate-timeout-ms", "--parallel"};
+      "--seed",         "--password-file", "--batch-keys", "--batch-slots", "--migrate-timeout-ms",
+      "--test-stop-at", "--parallel"};
   if (std::find(kValued.begin(), kValued.end(), a) == kValued.end()) return false;
   if (i + 1 >= args.size()) return fail(Errc::Invalid, a + " needs a value");
   const std::string& value = args[++i];
-  if (a == "--seed") {
+  if (a == "--test-stop-at") {
+    f.stop_at = migrate::parseMovePoint(value);
+    if (!f.stop_at) {
+      return fail(Errc::Invalid, fmt::format("--test-stop-at needs one of {}, not '{}'",
+                                             fmt::join(migrate::movePointNames(), ", "), value));
+    }
+  } else if (a == "--seed") {
     f.seed = value;
   } else if (a == "--password-file") {
     f.password_file = value;
@@ -147,12 +173,7 @@ Result<migrate::RebalanceReport> runEngine(const MigrateFlags& f, const Connect&
   options.wait_ready_ms = 60000;
   options.sleep = [](int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); };
   options.on_progress = [verb](const migrate::Progress& p) { printProgress(verb, p, false); };
-  if (f.pause_after_open) {
-    options.hooks.after_open = [](int slot) {
-      kLog.info("Paused after opening a slot (test hook)", {{"slot", slot}});
-      for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
-    };
-  }
+  if (f.stop_at) options.hooks.at = stopOnceAt(*f.stop_at);
   Activity activity;
   auto report = migrate::rebalance(links, peers, options, activity);
   if (report) printProgress(verb, report->progress, true);

@@ -11,9 +11,15 @@
 //   --migrate-timeout-ms N     MIGRATE's timeout
 //   --parallel N               source -> target pairs moved at once (1: one after another)
 //   --dry-run                  print the plan, move nothing
-//   --test-pause-after-open    stop (sleep) once the first slot is open: tests kill it there
+//   --test-stop-at POINT       for tests only (also on `scale`; not for users, so in no help
+//                              text): the process stops itself with SIGSTOP the first time a
+//                              slot move reaches POINT (migrate::MovePoint: after-importing,
+//                              after-open, mid-batch, before-setslot-node, after-setslot-target)
+//                              and the test SIGKILLs it there (a coordinator killed mid-move),
+//                              or kills a Redis and lets it go on with SIGCONT
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,7 +39,7 @@ struct MigrateFlags {
   migrate::MoverOptions mover;
   int parallel = migrate::RebalanceOptions{}.parallel;
   bool dry_run = false;
-  bool pause_after_open = false;
+  std::optional<migrate::MovePoint> stop_at;  // --test-stop-at (tests only)
 };
 
 // Parses args[i] (and its value, advancing i) when it is one of the engine's flags: false when

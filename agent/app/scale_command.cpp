@@ -15,11 +15,14 @@
 #include "app/commands.h"
 #include "app/rebalance_command.h"
 #include "cluster/agent_info.h"
+#include "cluster/stranded.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/text.h"
 #include "config/shape.h"
 #include "nodes_conf/nodes_conf.h"
+#include "nodes_conf/ordinal_map.h"
+#include "statefile/statefile.h"
 
 namespace agent::app {
 
@@ -38,6 +41,7 @@ struct ScaleFlags {
   int64_t timeout_ms = 600000;
   int agent_port = 9839;
   bool drain_only = false;
+  std::string nodes_conf;  // names the pods of stranded slots (the ordinal map beside it)
 };
 
 Result<int> positive(const std::string& flag, const std::string& text, int lo) {
@@ -64,6 +68,8 @@ Result<ScaleFlags> parseScaleFlags(const std::vector<std::string>& args) {
   // In the agent's container (kubectl exec) the pod's own settings are the defaults.
   const char* addr = std::getenv("AGENT_REDIS_ADDR");
   const char* password_file = std::getenv("AGENT_REDIS_PASSWORD_FILE");
+  const char* nodes_conf = std::getenv("AGENT_NODES_CONF");
+  if (nodes_conf != nullptr) f.nodes_conf = nodes_conf;
   f.engine.seed = addr != nullptr && *addr != '\0' ? addr : "127.0.0.1:6379";
   if (password_file != nullptr) f.engine.password_file = password_file;
   for (size_t i = 2; i < args.size(); ++i) {
@@ -75,6 +81,11 @@ Result<ScaleFlags> parseScaleFlags(const std::vector<std::string>& args) {
     auto known = parseMigrateFlag(f.engine, args, i);
     if (!known) return known.error();
     if (*known) continue;
+    if (a == "--nodes-conf") {
+      if (i + 1 >= args.size()) return fail(Errc::Invalid, a + " needs a value");
+      f.nodes_conf = args[++i];
+      continue;
+    }
     if (a != "--to" && a != "--replicas" && a != "--timeout" && a != "--agent-port") {
       return fail(Errc::Invalid, "unknown flag " + a);
     }
@@ -89,6 +100,7 @@ Result<ScaleFlags> parseScaleFlags(const std::vector<std::string>& args) {
 struct Cluster {
   nodes_conf::NodesConf view;
   std::map<std::string, int> ordinal;  // node ID -> ordinal, for the vouched ones
+  std::string set;                     // the peer host template an agent gave
   std::string name(const std::string& id) const {
     auto it = ordinal.find(id);
     return it == ordinal.end() ? text::shortId(id) : fmt::format("pod {}", it->second);
@@ -121,12 +133,15 @@ Result<Cluster> readCluster(const ScaleFlags& f, const Connect& c) {
   auto seed = parseHostPort(f.engine.seed);
   auto view = viewOf(*seed, c.options);
   if (!view) return view.error();
-  Cluster out{std::move(*view), {}};
+  Cluster out{std::move(*view), {}, {}};
   for (const auto& n : out.view.nodes()) {
     if (n.inHandshake() || n.isNoaddr()) continue;
     std::string host = addressOf(n, *seed).host;
     auto info = cluster::askAgent(host, f.agent_port, kAgentTimeoutMs, host);
-    if (info && info->node_id == n.id && info->ordinal >= 0) out.ordinal[n.id] = info->ordinal;
+    if (info && info->node_id == n.id && info->ordinal >= 0) {
+      out.ordinal[n.id] = info->ordinal;
+      if (out.set.empty()) out.set = info->set;
+    }
   }
   return out;
 }
@@ -304,6 +319,26 @@ Result<bool> useSurplusReplica(const ScaleFlags& f, const Connect& c, const Clus
   return false;
 }
 
+// Slots stranded on gone pods (cluster/stranded.h: a scale-in done before draining) make any
+// scale wrong: their keys exist only on those pods' volumes, so no slot is moved and no node
+// forgotten until the pods are back. Says what to do and returns true when there are some.
+bool refuseStranded(const ScaleFlags& f, const Cluster& cl) {
+  // The ordinal map beside the pod's nodes.conf names the pods no agent answers for any more.
+  std::optional<nodes_conf::OrdinalMap> map;
+  if (!f.nodes_conf.empty()) {
+    auto text = statefile::read(statefile::pathBeside(f.nodes_conf, statefile::kOrdinalMap));
+    if (text && *text) {
+      if (auto m = nodes_conf::OrdinalMap::parse(**text)) map = std::move(*m);
+    }
+  }
+  auto stranded = cluster::findStrandedByAgents(cl.view, cl.ordinal, cl.set, map ? &*map : nullptr);
+  for (const auto& s : stranded) {
+    std::fprintf(stderr, "scale: refused, nothing was changed: %s\n",
+                 cluster::describeStranded(s).c_str());
+  }
+  return !stranded.empty();
+}
+
 // Every master on pods 0..N-1 gets an even share; the others are drained.
 Status moveSlots(const ScaleFlags& f, const Connect& c, const Cluster& cl,
                  const config::Shape& shape) {
@@ -470,10 +505,12 @@ int run(const ScaleFlags& f) {
   }
   kLog.info("Scaling", {{"to", config::describeShape(shape)}});
   Cluster cl = std::move(*first);
+  if (refuseStranded(f, cl)) return kExitFailure;
   if (Status st = reachRoles(f, *connect, shape, cl); !st) {
     kLog.error("Scale stopped; run it again", {{"err", st.error().message}});
     return kExitFailure;
   }
+  if (refuseStranded(f, cl)) return kExitFailure;
   if (Status st = moveSlots(f, *connect, cl, shape); !st) {
     kLog.error("Moving slots stopped; run scale again to finish", {{"err", st.error().message}});
     return kExitFailure;

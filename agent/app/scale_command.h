@@ -20,7 +20,11 @@
 // Flags: --to N, --replicas R (default: as the cluster has now), --timeout SECONDS (600),
 // --agent-port PORT (9839), --drain-only, and rebalance's (--seed, default $AGENT_REDIS_ADDR,
 // else 127.0.0.1:6379; --password-file, default $AGENT_REDIS_PASSWORD_FILE; --batch-keys,
-// --batch-slots, --migrate-timeout-ms).
+// --batch-slots, --migrate-timeout-ms; --test-stop-at is for tests only, app/rebalance_command.h),
+// --nodes-conf PATH (default $AGENT_NODES_CONF: the ordinal map beside it names gone pods).
+// Refused (exit 1, nothing changed) while slots are stranded on gone pods (cluster/stranded.h:
+// a scale-in done before draining): it prints which pods to bring back, or the size to scale
+// the StatefulSet back to.
 #pragma once
 
 #include <string>

@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/text.h"
 #include "config/clients.h"
+#include "layout/reshape.h"
 #include "peers/resolver.h"
 #include "redis/connection.h"
 #include "statefile/statefile.h"
@@ -467,6 +468,38 @@ std::vector<cluster::Stranded> addStrandedProblems(const config::Config& c,
   return stranded;
 }
 
+// How far the slots are from the shape (layout/reshape.h), in the first answering pod's view:
+// pods' ordinals from their probes, the others (pods beyond the shape) from the agent's map.
+std::optional<layout::Reshape> reshapeStatus(const config::Config& c,
+                                             const std::vector<cluster::PeerProbe>& pods) {
+  auto map = readOrdinalMap(c).value_or(nodes_conf::OrdinalMap{});
+  const cluster::PeerProbe* viewer = nullptr;
+  for (const auto& p : pods) {
+    if (!p.live()) continue;
+    if (viewer == nullptr) viewer = &p;
+    if (!p.node_id.empty()) map.set(p.node_id, p.ordinal);
+  }
+  if (viewer == nullptr) return std::nullopt;
+  auto r =
+      layout::assessReshape({&*viewer->snapshot->nodes, &map, c.cluster_nodes, c.cluster_replicas});
+  if (!r.known) return std::nullopt;
+  return r;
+}
+
+// A scale that has slots left to move is a warning, not a problem: the cluster serves all the
+// while; the line says what is left and what moves it.
+void addReshapeWarning(const config::Config& c, const std::optional<layout::Reshape>& r,
+                       cluster::Health& health) {
+  if (!r || r->slots_to_move == 0) return;
+  health.warnings.push_back(fmt::format(
+      "the slots are not in the shape yet ({} pods, {} replica(s) per master: {} masters): {} "
+      "slots to move{}; `redis-cluster-agent scale --to {}` moves them (a helm upgrade runs it)",
+      c.cluster_nodes, c.cluster_replicas, r->target_masters, r->slots_to_move,
+      r->leaving_slots > 0 ? fmt::format(", {} of them off pods that leave", r->leaving_slots)
+                           : std::string(),
+      c.cluster_nodes));
+}
+
 AuthPhases readAuthPhases(cluster::PeerPool& pool, const std::vector<cluster::PeerProbe>& pods,
                           const std::optional<std::string>& password) {
   AuthPhases out;
@@ -511,6 +544,8 @@ int runStatus(const config::Config& c) {
   addIdentityProblems(pods, c, health);
   auto stranded = addStrandedProblems(c, pods, health);
   for (auto& w : versionWarnings(pods)) health.warnings.push_back(std::move(w));
+  auto reshape = reshapeStatus(c, pods);
+  addReshapeWarning(c, reshape, health);
   auto layout = layoutStatus(c, pods);
   const LayoutStatus* l = layout ? &*layout : nullptr;
   auto phases = readAuthPhases(pool, pods, *password);
@@ -520,6 +555,9 @@ int runStatus(const config::Config& c) {
     for (size_t i = 0; i < phases.size() && i < json["pods"].size(); ++i) {
       json["pods"][i]["authPhase"] = phases[i].second;
     }
+    json["shape"] = {{"nodes", c.cluster_nodes},
+                     {"replicas", c.cluster_replicas},
+                     {"slotsToMove", reshape ? Json(reshape->slots_to_move) : Json(nullptr)}};
     text = json.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
   } else {
     text = renderStatusTable(pods, health, l) + renderRotationLine(phases);

@@ -105,6 +105,28 @@ std::vector<Stranded> findStranded(const StrandedInput& in) {
   return out;
 }
 
+std::vector<Stranded> findStrandedByAgents(const nodes_conf::NodesConf& view,
+                                           const std::map<std::string, int>& vouched,
+                                           const std::string& set,
+                                           const nodes_conf::OrdinalMap* map) {
+  if (vouched.empty()) return {};
+  int size = 0;
+  for (const auto& [id, o] : vouched) size = std::max(size, o + 1);
+  std::vector<PeerProbe> pods(static_cast<size_t>(size));
+  for (int k = 0; k < size; ++k) {
+    auto& p = pods[static_cast<size_t>(k)];
+    p.ordinal = k;
+    auto name = text::expandTemplate(set, {{"ordinal", std::to_string(k)}});
+    p.name = name && !name->empty() ? *name : fmt::format("ordinal {}", k);
+  }
+  for (const auto& [id, o] : vouched) {
+    auto& p = pods[static_cast<size_t>(o)];
+    p.node_id = id;
+    if (const auto* n = view.find(id)) p.ip = n->address.host;
+  }
+  return findStranded({&view, &pods, map, size, set});
+}
+
 std::string describeStranded(const Stranded& s) {
   std::string who = s.pod.empty() ? fmt::format("node {}", text::shortId(s.node_id))
                                   : fmt::format("node {} of {}", text::shortId(s.node_id), s.pod);

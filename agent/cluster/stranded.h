@@ -10,6 +10,7 @@
 // /metrics; nothing here acts (docs/redis-facts.md, "A failed master nobody can replace").
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,18 @@ struct StrandedInput {
 // no pod of the set is known to have run it. A pod whose name resolves but whose Redis does not
 // answer is restarting, not gone, and is not reported. Sorted by ordinal, then ID.
 std::vector<Stranded> findStranded(const StrandedInput& in);
+
+// The same for a caller without probes of its own (the scale verb, which may run outside the
+// pods): the pods are the ones whose agents vouched for their nodes (`vouched`: node ID ->
+// ordinal), the StatefulSet's size is the highest of those ordinals plus one, `set` (the peer
+// host template an agent gave) names pods, and `map` (an ordinal map the caller could read, may
+// be null) gives the ordinal of a node no agent vouches for. A pod below that size whose agent
+// did not answer counts as restarting, not gone; with no agent answering nothing is known of
+// the StatefulSet and nothing is reported.
+std::vector<Stranded> findStrandedByAgents(const nodes_conf::NodesConf& view,
+                                           const std::map<std::string, int>& vouched,
+                                           const std::string& set,
+                                           const nodes_conf::OrdinalMap* map);
 
 // The one line that says what happened and what to do (log, `status`).
 std::string describeStranded(const Stranded& s);

@@ -93,6 +93,34 @@ void strandedFamilies(const state::StateView& v, Families& out) {
       per_master);
 }
 
+// The shape this agent follows and how far the slots are from it (layout/reshape.h): what a
+// scale in progress looks like from every pod, whoever runs it. Rate and ETA only while slots
+// are moving (no series before the first slot of a scale has moved).
+void reshapeFamilies(const state::StateView& v, Families& out) {
+  const auto& r = v.reshape;
+  gauge(out, "shape_nodes", "Pods in the shape the agent follows (--shape-file or --cluster-nodes)",
+        r.shape_nodes);
+  gauge(out, "shape_replicas", "Replicas per master in the shape the agent follows",
+        r.shape_replicas);
+  gauge(out, "shape_masters", "Masters (shards) the shape wants", r.now.target_masters);
+  gauge(out, "scale_slots_to_move",
+        "Slots to move before every master of the shape owns an even share and masters whose "
+        "pods leave own none (0: the slots are in shape)",
+        r.now.slots_to_move);
+  gauge(out, "scale_slots_moved", "Slots moved since the current scale began (0 when none runs)",
+        r.progress.moved);
+  Samples rate;
+  Samples eta;
+  if (r.progress.eta_s) {
+    rate.push_back({{}, r.progress.slots_per_second});
+    eta.push_back({{}, static_cast<double>(*r.progress.eta_s)});
+  }
+  add(out, pm::MetricType::Gauge, "scale_slots_per_second",
+      "Slots moved per second, on average since the current scale began", rate);
+  add(out, pm::MetricType::Gauge, "scale_eta_seconds",
+      "Seconds until the slots are in shape at the current scale's average rate", eta);
+}
+
 void agentFamilies(const state::StateView& v, Families& out) {
   gauge(out, "last_pass_timestamp_seconds",
         "When the agent's loop last finished a pass over the local Redis and the peers (unix time)",
@@ -141,6 +169,7 @@ void agentFamilies(const state::StateView& v, Families& out) {
       "Probes of peer pods' Redis the agent made (a snapshot and its agent's answer each)",
       {{{}, static_cast<double>(v.peer_probes)}});
   strandedFamilies(v, out);
+  reshapeFamilies(v, out);
   gauge(out, "unexpected_nodes",
         "Cluster nodes that are no pod of the StatefulSet (e.g. ordinals removed by a scale-in); "
         "reported, never forgotten",

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "common/log.h"
 
@@ -90,7 +91,39 @@ std::vector<Result<redis::Reply>> inRounds(Nodes& nodes, const std::string& id,
   return out;
 }
 
+constexpr std::pair<MovePoint, const char*> kMovePoints[] = {
+    {MovePoint::AfterImporting, "after-importing"},
+    {MovePoint::AfterOpen, "after-open"},
+    {MovePoint::MidBatch, "mid-batch"},
+    {MovePoint::BeforeSetslotNode, "before-setslot-node"},
+    {MovePoint::AfterSetslotTarget, "after-setslot-target"},
+};
+
 }  // namespace
+
+const char* movePointName(MovePoint point) {
+  for (const auto& [p, name] : kMovePoints) {
+    if (p == point) return name;
+  }
+  return "?";
+}
+
+std::optional<MovePoint> parseMovePoint(std::string_view name) {
+  for (const auto& [p, n] : kMovePoints) {
+    if (name == n) return p;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> movePointNames() {
+  std::vector<std::string> out;
+  for (const auto& [p, name] : kMovePoints) out.emplace_back(name);
+  return out;
+}
+
+void SlotMover::reached(MovePoint point, int slot) const {
+  if (hooks_.at) hooks_.at(point, slot);
+}
 
 Result<redis::Reply> Nodes::command(const std::string& id, const std::vector<std::string>& args,
                                     const redis::CommandOptions& options) {
@@ -133,6 +166,7 @@ Status SlotMover::open(int slot, const Peer& src, const Peer& dst) {
   kLog.debug("Opening the slot: target imports, then source migrates",
              {{"slot", slot}, {"from", src.id}, {"to", dst.id}});
   if (auto s = setslot(dst.id, slot, "IMPORTING", src.id); !s) return s;
+  reached(MovePoint::AfterImporting, slot);
   if (auto s = setslot(src.id, slot, "MIGRATING", dst.id); !s) {
     // The source cannot hand the slot over (it does not own it): take back our own IMPORTING,
     // which holds no key yet, rather than leave an open slot behind.
@@ -141,7 +175,7 @@ Status SlotMover::open(int slot, const Peer& src, const Peer& dst) {
     (void)setslot(dst.id, slot, "STABLE", "");
     return s;
   }
-  if (hooks_.after_open) hooks_.after_open(slot);
+  reached(MovePoint::AfterOpen, slot);
   return {};
 }
 
@@ -177,10 +211,12 @@ Status SlotMover::drain(int slot, const Peer& src, const Peer& dst) {
   batch_ = std::max(1, options_.batch_keys);
   int64_t timeout = options_.migrate_timeout_ms;
   int failures = 0;
+  bool moved = false;
   for (;;) {
     auto keys = keysIn(slot, src);
     if (!keys) return keys.error();
     if (keys->empty()) return {};
+    if (moved) reached(MovePoint::MidBatch, slot);
     size_t secret = 0;
     auto args = migrateCommand(dst, *keys, timeout, secret);
     redis::CommandOptions how;
@@ -193,6 +229,7 @@ Status SlotMover::drain(int slot, const Peer& src, const Peer& dst) {
       keys_moved_ += n;
       activity_.actions.add(Action::KeysMoved, n);
       failures = 0;
+      moved = moved || n > 0;
       continue;
     }
     if (isBusyKey(r.error())) {
@@ -269,7 +306,9 @@ Status SlotMover::close(const std::vector<int>& slots, const Peer& src, const Pe
                         const std::vector<std::string>& others) {
   kLog.debug("Slots drained: the target takes them first, then the source, then the others",
              {{"first_slot", slots.front()}, {"slots", slots.size()}, {"to", dst.id}});
+  reached(MovePoint::BeforeSetslotNode, slots.front());
   if (auto s = setslots(dst.id, slots, "NODE", dst.id, false); !s) return s;
+  reached(MovePoint::AfterSetslotTarget, slots.front());
   if (auto s = setslots(src.id, slots, "NODE", dst.id, true); !s) return s;
   for (const auto& id : others) {
     if (id == src.id || id == dst.id) continue;
@@ -294,8 +333,9 @@ Status SlotMover::moveSlots(const std::vector<int>& slots, const Peer& src, cons
 // next run repairs or refuses them with their owners in view.
 Status SlotMover::openMany(const std::vector<int>& slots, const Peer& src, const Peer& dst) {
   if (auto s = setslots(dst.id, slots, "IMPORTING", src.id, false); !s) return s;
+  reached(MovePoint::AfterImporting, slots.front());
   if (auto s = setslots(src.id, slots, "MIGRATING", dst.id, false); !s) return s;
-  if (hooks_.after_open) hooks_.after_open(slots.front());
+  reached(MovePoint::AfterOpen, slots.front());
   return {};
 }
 
@@ -306,7 +346,7 @@ Status SlotMover::openMany(const std::vector<int>& slots, const Peer& src, const
 Status SlotMover::drainMany(const std::vector<int>& slots, const Peer& src, const Peer& dst) {
   batch_ = std::max(1, options_.batch_keys);
   std::vector<int> pending = slots;
-  while (!pending.empty()) {
+  for (bool first = true; !pending.empty(); first = false) {
     std::vector<std::vector<std::string>> gets;
     gets.reserve(pending.size());
     for (int slot : pending) {
@@ -324,6 +364,7 @@ Status SlotMover::drainMany(const std::vector<int>& slots, const Peer& src, cons
       keys.emplace_back();
       for (const auto& e : r->elements) keys.back().push_back(e.str);
     }
+    if (!first && !with_keys.empty()) reached(MovePoint::MidBatch, with_keys.front());
     auto again = migrateMany(with_keys, keys, src, dst);
     if (!again) return again.error();
     pending = std::move(*again);

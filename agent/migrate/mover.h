@@ -19,6 +19,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/counters.h"
@@ -42,9 +43,24 @@ struct MoverOptions {
 // attempt stopped after SETSLOT NODE on the target) with the keys still left on the source.
 enum class Phase { Open, Drain };
 
-// Test hooks: called after the named step of a slot (e.g. to stop the process there).
+// Named points of a slot move, for tests that stop the coordinating process there (the hidden
+// --test-stop-at flag of the `rebalance` and `scale` verbs) and show that the next run finishes
+// the move, whichever point it stopped at. Both move() and moveSlots() pass every point.
+enum class MovePoint {
+  AfterImporting,      // IMPORTING set on the target only
+  AfterOpen,           // IMPORTING on the target and MIGRATING on the source
+  MidBatch,            // some keys MIGRATEd, more listed on the source (a slot with more keys
+                       // than the batch)
+  BeforeSetslotNode,   // the slot drained, no SETSLOT NODE sent yet
+  AfterSetslotTarget,  // the target owns the slot; the source and the others not told yet
+};
+const char* movePointName(MovePoint point);
+std::optional<MovePoint> parseMovePoint(std::string_view name);
+std::vector<std::string> movePointNames();
+
+// Test hooks: called at each named point with the (first) slot concerned.
 struct MoveHooks {
-  std::function<void(int slot)> after_open;
+  std::function<void(MovePoint point, int slot)> at;
 };
 
 class SlotMover {
@@ -86,6 +102,7 @@ class SlotMover {
   Status settleBusyKeys(int slot, const Peer& src, const Peer& dst,
                         const std::vector<std::string>& keys);
   Status setslot(const std::string& on, int slot, const std::string& how, const std::string& id);
+  void reached(MovePoint point, int slot) const;
 
   Nodes& nodes_;
   Activity& activity_;

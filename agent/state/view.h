@@ -19,6 +19,7 @@
 #include "cluster/stranded.h"
 #include "common/counters.h"
 #include "layout/keeper.h"
+#include "layout/reshape.h"
 #include "prepare/record.h"
 #include "probes/check.h"
 #include "redis/server_info.h"
@@ -72,6 +73,14 @@ struct TlsCertificate {
   int64_t not_after_unix = 0;  // 0: unreadable
 };
 
+// Where the cluster stands against the shape this agent follows (layout/reshape.h).
+struct ReshapeView {
+  int shape_nodes = 0;
+  int shape_replicas = 0;
+  layout::Reshape now;
+  layout::ReshapeProgress::Sample progress;  // of the scale running now; zeros when none
+};
+
 struct StateView {
   int64_t started_ms = 0;       // monotonic, when the agent started
   int64_t updated_ms = 0;       // monotonic, end of the last loop pass
@@ -113,6 +122,7 @@ struct StateView {
   RotationView rotation;
   // Failed masters whose pods are gone with no replica to take over (cluster/stranded.h).
   std::vector<cluster::Stranded> stranded;
+  ReshapeView reshape;
   std::vector<TlsCertificate> tls_certificates;  // empty with TLS off
 };
 

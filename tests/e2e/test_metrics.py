@@ -64,9 +64,11 @@ def test_prometheus_scrapes_every_agent_and_alerts(sts_factory, tmp_path):
         prom.wait_for("every pod ready", lambda: prom.scalar(f"sum({P}ready)") == 6)
         # Exported only with --tls=on; test_tls.py reads them from a TLS cluster's agents.
         tls_only = {f"{P}tls_certificate_expiry_timestamp_seconds"}
-        # One series per open slot or stranded master, only while there is one:
-        # test_stranded.py and test_migrate.py read them.
-        only_while = {f"{P}node_open_slot", f"{P}stranded_master_slots"}
+        # One series per open slot or stranded master, only while there is one; the rate and
+        # ETA of a scale only while one runs: test_stranded.py, test_migrate.py and
+        # test_scale.py read them.
+        only_while = {f"{P}node_open_slot", f"{P}stranded_master_slots",
+                      f"{P}scale_slots_per_second", f"{P}scale_eta_seconds"}
         missing = names_used() - set(prom.api("label/__name__/values")) - tls_only - only_while
         assert not missing, f"alerts/dashboard use metrics no agent exports: {missing}"
         assert not prom.firing("RedisClusterDown")

@@ -82,7 +82,7 @@ def test_rebalance_fills_a_new_master_under_writes(sts_factory):
 def test_a_killed_rebalance_is_finished_by_the_next_run(sts_factory):
     sts, _ = four_masters(sts_factory)
     load(sts, KEYS // 4)
-    proc = subprocess.Popen(rebalance_argv(sts, "--test-pause-after-open"),
+    proc = subprocess.Popen(rebalance_argv(sts, "--test-stop-at", "after-open"),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         # Stopped once the first slot is IMPORTING on the target and MIGRATING on the source.
@@ -93,7 +93,7 @@ def test_a_killed_rebalance_is_finished_by_the_next_run(sts_factory):
         proc.wait(10)
     first = proc.stdout.read()
     assert PASSWORD not in first
-    assert "Paused after opening a slot" in first, first
+    assert "Stopping at a test point" in first and "point=after-open" in first, first
     assert not no_open_slots(sts)[0]
     clean, check = check_clean(sts)
     assert not clean and "migrating" in check.lower(), check

@@ -6,11 +6,15 @@ shard (an empty master and its replica, not two more replicas of old masters), a
 the leaving shard (--drain-only), the pods go (data dirs kept, like retained PVCs), the verb
 forgets their nodes. Out again: the removed pods return with their old data dirs (retained
 PVCs) and make the new shard again. And replicas 1 -> 2 -> 1 (6 -> 9 -> 6 pods). After each: `redis-cli --cluster check` clean, the masters even, every node
-knowing exactly the pods there are, every key with its value, no acknowledged write lost.
-RCA_SCALE_KEYS sets the keys (20k here; the 200k-key run is bench/scale.py's)."""
+knowing exactly the pods there are, every key with its value, no acknowledged write lost (a
+counter above its attempts is redis-py's own double write, printed: tests/lib/writer.py).
+RCA_SCALE_KEYS sets the keys: 20k in CI; `RCA_SCALE_KEYS=200000` is the issue's 200k-key run
+(bench/README.md, "Scaling end to end with 200k keys")."""
 import os
 
+import agent_http
 from scaling import balanced, check_clean, check_keys, load, master_slots
+from wait import wait_for
 from writer import CounterWriter
 
 PASSWORD = "scale-e2e-Secret-4c1d"
@@ -31,6 +35,35 @@ def role_of(sts, i):
     return next(f for f in sts.cluster_nodes(i) if "myself" in f[2])[2]
 
 
+def reshape_metrics(sts, i):
+    m = agent_http.metrics(sts.pods[i].ip)
+    return {k: m.get(f"redis_cluster_agent_{k}") for k in
+            ("shape_nodes", "shape_masters", "scale_slots_to_move", "scale_slots_moved")}
+
+
+def wait_reshape(sts, i, nodes, to_move):
+    """Until pod i's agent follows a shape of `nodes` pods and counts `to_move` slots to move."""
+    want = {"shape_nodes": nodes, "scale_slots_to_move": to_move}
+    wait_for(f"agent {i}: shape {nodes}, {to_move} slots to move",
+             lambda: (all(reshape_metrics(sts, i)[k] == v for k, v in want.items()),
+                      reshape_metrics(sts, i)), timeout=30)
+
+
+def check_reshape_reported(sts, step, what):
+    """The agents show how far the slots are from a new shape before the verb moves them (the
+    scale's progress, whoever runs it): a quarter of the slots either way. `status` too when
+    growing (the local `status` takes the size from its flags, which follow the StatefulSet,
+    not the shape file: when shrinking it runs before the pods go)."""
+    if what != step:
+        return
+    growing = step == "pods started"
+    wait_reshape(sts, 0, 8 if growing else 6, 4096)
+    if growing:
+        rc, status = sts.status()
+        assert status["shape"]["slotsToMove"] == 4096, status["shape"]
+        assert any("4096 slots to move" in w for w in status["warnings"]), status["warnings"]
+
+
 def assert_shape(sts, masters, out):
     assert PASSWORD not in out, "the password leaked into the verb's output"
     clean, check = check_clean(sts)
@@ -48,8 +81,10 @@ def test_scale_out_by_a_shard_and_back_in_under_writes(sts_factory):
     load(sts, KEYS)
     writer = CounterWriter(sts).start()
     try:
-        out = sts.scale_cluster(8)
+        out = sts.scale_cluster(8, on_step=lambda w: check_reshape_reported(sts, "pods started", w))
         assert "scale: 100% " in out and "the cluster has its new shape" in out, out
+        for p in sts.pods:  # and once the verb is done, nothing is left to move
+            wait_reshape(sts, p.ordinal, 8, 0)
         # The new pods are a shard of their own: 7 follows the new master 6, from another
         # Kubernetes node, and 6 owns its share now.
         assert sts.replica_of(6) == 7
@@ -57,8 +92,9 @@ def test_scale_out_by_a_shard_and_back_in_under_writes(sts_factory):
         assert master_slots(sts)[sts.command(6, "CLUSTER", "MYID")] >= 4096 - 41
         assert_shape(sts, 4, out)
 
-        out = sts.scale_cluster(6)
+        out = sts.scale_cluster(6, on_step=lambda w: check_reshape_reported(sts, "shape written", w))
         assert "pod 6, pod 7 can be removed now" in out, out
+        wait_reshape(sts, 0, 6, 0)
         assert "Forgetting a node whose pod is gone" in out, out
         assert_shape(sts, 3, out)
 
@@ -72,7 +108,8 @@ def test_scale_out_by_a_shard_and_back_in_under_writes(sts_factory):
         assert sts.replica_of(master) == 13 - master
     finally:
         writer.stop()
-    assert writer.check_counters() == [], writer.report()
+    assert writer.check_counters(excess_ok=True) == [], writer.report()
+    print("client double writes (reported, not lost):", writer.excess)
     # Changing the size restarted no pod: the agents followed the shape file.
     assert "The cluster's shape changed" in open(sts.agent_log(0)).read()
 
@@ -93,7 +130,7 @@ def test_replicas_one_to_two_and_back_under_writes(sts_factory):
     sts = sts_factory(pods=6, replicas=1, password=PASSWORD)
     sts.up()
     sts.wait_healthy(timeout=120)
-    load(sts, KEYS // 4)
+    load(sts, KEYS)
     writer = CounterWriter(sts).start()
     try:
         out = sts.scale_cluster(9, replicas=2)  # the new pods are replicas: no slot moves
@@ -109,5 +146,6 @@ def test_replicas_one_to_two_and_back_under_writes(sts_factory):
         assert set(known_nodes(sts).values()) == {6}, known_nodes(sts)
     finally:
         writer.stop()
-    assert check_keys(sts, KEYS // 4) == []
-    assert writer.check_counters() == [], writer.report()
+    assert check_keys(sts, KEYS) == []
+    assert writer.check_counters(excess_ok=True) == [], writer.report()
+    print("client double writes (reported, not lost):", writer.excess)

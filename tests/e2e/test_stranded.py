@@ -2,9 +2,9 @@
 whose fourth shard (pods 6 and 7) owns slots. The agents of the remaining pods must say so
 clearly (log, `status`, /metrics) and change nothing: no FORGET of the gone master, no
 FAILOVER, no SETSLOT/ADDSLOTS of its slots, no RESET or FLUSH, checked with INFO commandstats
-on every node. Scaled back, the pods return with their data (new IPs, as a re-created pod gets)
-and the cluster recovers fully without anybody acting: `redis-cli --cluster check` clean,
-`status` healthy, every key present."""
+on every node; the scale verb refuses to run, with the same line. Scaled back, the pods return
+with their data (new IPs, as a re-created pod gets) and the cluster recovers fully without
+anybody acting: `redis-cli --cluster check` clean, `status` healthy, every key present."""
 import os
 import subprocess
 import time
@@ -108,6 +108,13 @@ def test_scale_in_before_draining_is_reported_and_undone_by_scaling_back(sts_fac
         log = sts.agent_log_text(i)
         assert "Slots are stranded on a gone pod" in log and "redis-6" in log, log[-3000:]
         assert "no longer resolves" in log and "PVCs are retained" in log
+    # The scale verb (a user's next try: `scale --to 6`) refuses with the same line and
+    # moves nothing; the commandstats check below covers it too.
+    rc, out = sts.scale_verb(6, 1, "--nodes-conf", f"{sts.data_dir(0)}/nodes.conf", timeout=60)
+    assert rc == 1, out
+    assert "scale: refused, nothing was changed" in out and "redis-6" in out, out
+    assert "scale the StatefulSet back to 8 replicas" in out, out
+    assert PASSWORD not in out
     # Give every agent time to do what it must not: each finishes passes for 2 x node-timeout
     # more (the healer's forced failover waits that long between attempts).
     since = time.time() + 2 * 3.0 + 1

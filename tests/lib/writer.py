@@ -261,9 +261,13 @@ class CounterWriter:
         return (sum(sum(t.attempted.values()) for t in self.threads),
                 sum(sum(t.acked.values()) for t in self.threads))
 
-    def check_counters(self):
+    def check_counters(self, excess_ok=False):
         """Problems with the final counter values: empty when no acknowledged write was lost
-        and no counter holds more than was attempted."""
+        and no counter holds more than was attempted. With excess_ok, a counter above its
+        attempts is kept in self.excess instead: redis-py 4.3.4 retries an INCR whose reply it
+        did not get in time on a new connection while the first one was applied (a client's
+        double write, not the cluster's; tests/lib/chaos.py reports it the same way)."""
+        self.excess = []
         client = self.sts.cluster_client(socket_timeout=2)
         problems = [f"{k} went back from {a} to {b}" for t in self.threads
                     for k, a, b in t.backwards]
@@ -274,7 +278,8 @@ class CounterWriter:
                     if value < t.acked[key]:
                         problems.append(f"{key}: {value} < {t.acked[key]} acknowledged (lost)")
                     if value > t.attempted[key]:
-                        problems.append(f"{key}: {value} > {t.attempted[key]} attempted")
+                        (self.excess if excess_ok else problems).append(
+                            f"{key}: {value} > {t.attempted[key]} attempted")
         finally:
             client.close()
         return problems

@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+#include <map>
+
 #include "cluster/healer.h"
 #include "support/fake_clock.h"
 #include "support/fake_cluster.h"
@@ -177,4 +179,48 @@ TEST_CASE("the healer sends nothing destructive while slots are stranded, on any
       }
     }
   }
+}
+
+namespace {
+
+// The view of pod `viewer` and the ordinals whose agents answer, as the scale verb has them.
+struct AgentsView {
+  std::shared_ptr<const nodes_conf::NodesConf> view;
+  std::map<std::string, int> vouched;
+};
+
+AgentsView agentsView(Fixture& f, std::initializer_list<int> answering, int viewer = 0) {
+  f.find(viewer);
+  AgentsView out{f.view, {}};
+  for (int o : answering) out.vouched[simId(o)] = o;
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("the scale verb's view: pods deleted before draining strand their slots") {
+  Fixture f(eightPods());
+  remove(f.fake, {6, 7});
+  auto a = agentsView(f, {0, 1, 2, 3, 4, 5});
+  auto found = findStrandedByAgents(*a.view, a.vouched, kTemplate, &f.map);
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].pod == "redis-6");
+  CHECK(found[0].scale_to == 8);
+  CHECK(describeStranded(found[0]).find("scale the StatefulSet back to 8 replicas") !=
+        std::string::npos);
+  SUBCASE("without an ordinal map it still refuses, without naming the pod") {
+    auto blind = findStrandedByAgents(*a.view, a.vouched, kTemplate, nullptr);
+    REQUIRE(blind.size() == 1);
+    CHECK(blind[0].pod.empty());
+    CHECK(describeStranded(blind[0]).find("bring back the pod that ran it") != std::string::npos);
+  }
+}
+
+TEST_CASE("the scale verb's view: a shard whose pods only restart is not stranded") {
+  Fixture f(eightPods());
+  remove(f.fake, {1, 5}, "fail");  // pod 1 (a master) and pod 5 (its replica) are down
+  auto a = agentsView(f, {0, 2, 3, 4, 6, 7});
+  CHECK(findStrandedByAgents(*a.view, a.vouched, kTemplate, &f.map).empty());
+  // No agent answers: nothing is known of the StatefulSet, so nothing is called gone.
+  CHECK(findStrandedByAgents(*a.view, {}, kTemplate, &f.map).empty());
 }

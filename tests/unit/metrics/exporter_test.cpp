@@ -343,3 +343,33 @@ TEST_CASE("open slots, keys and stranded slots") {
   auto [rc, out] = promtool(text);
   CHECK_MESSAGE(rc == 0, out);
 }
+
+TEST_CASE("a scale in progress: the shape, slots to move and moved, rate and ETA") {
+  metrics::Exporter exp(identity());
+  auto v = viewOf("master");
+  v.reshape.shape_nodes = 8;
+  v.reshape.shape_replicas = 1;
+  v.reshape.now.target_masters = 4;
+  auto quiet = parse(exp.render(v));
+  CHECK(at(quiet, "shape_nodes") == 8);
+  CHECK(at(quiet, "shape_replicas") == 1);
+  CHECK(at(quiet, "shape_masters") == 4);
+  CHECK(at(quiet, "scale_slots_to_move") == 0);
+  CHECK_FALSE(has(quiet, "scale_eta_seconds"));  // no scale, no rate
+  CHECK_FALSE(has(quiet, "scale_slots_per_second"));
+
+  v.reshape.now.slots_to_move = 3072;
+  v.reshape.progress.to_move = 3072;
+  v.reshape.progress.at_start = 4096;
+  v.reshape.progress.moved = 1024;
+  v.reshape.progress.slots_per_second = 102.4;
+  v.reshape.progress.eta_s = 30;
+  std::string text = exp.render(v);
+  auto m = parse(text);
+  CHECK(at(m, "scale_slots_to_move") == 3072);
+  CHECK(at(m, "scale_slots_moved") == 1024);
+  CHECK(at(m, "scale_slots_per_second") == doctest::Approx(102.4));
+  CHECK(at(m, "scale_eta_seconds") == 30);
+  auto [rc, out] = promtool(text);
+  CHECK_MESSAGE(rc == 0, out);
+}

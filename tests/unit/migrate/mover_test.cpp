@@ -4,6 +4,8 @@
 // and longer timeouts after failures, and a rebalance stopped at every step and run again.
 #include <doctest/doctest.h>
 
+#include <tuple>
+
 #include "fake_slots.h"
 #include "migrate/mover.h"
 #include "migrate/rebalance.h"
@@ -61,6 +63,39 @@ TEST_CASE(
   CHECK(activity.actions.get(Action::SlotMoved) == 1);
   CHECK(activity.actions.get(Action::KeysMoved) == 3);
   CHECK(mover.keysMoved() == 3);
+}
+
+TEST_CASE("the named stop points of a move come in order, at the same steps on both paths") {
+  auto f = FakeSlots::split(2, 1, 3);  // 3 keys per slot, 2 per MIGRATE: one is left mid-batch
+  Activity activity;
+  SlotMover mover(f, activity, {.batch_keys = 2});
+  using Seen = std::vector<std::tuple<std::string, int, std::string>>;
+  Seen seen;  // point, slot, the last command sent
+  mover.setHooks({[&](MovePoint point, int slot) {
+    seen.emplace_back(movePointName(point), slot, texts(f).back());
+  }});
+  REQUIRE(mover.move(5, peer(f, 0), peer(f, 2), ids(f)));
+  CHECK(seen == Seen{
+                    {"after-importing", 5, "3 CLUSTER SETSLOT 5 IMPORTING 1"},
+                    {"after-open", 5, "1 CLUSTER SETSLOT 5 MIGRATING 3"},
+                    {"mid-batch", 5, "1 CLUSTER GETKEYSINSLOT 5 2"},
+                    {"before-setslot-node", 5, "1 CLUSTER GETKEYSINSLOT 5 2"},
+                    {"after-setslot-target", 5, "3 CLUSTER SETSLOT 5 NODE 3"},
+                });
+  seen.clear();
+  REQUIRE(mover.moveSlots({6, 7}, peer(f, 0), peer(f, 2), ids(f)));
+  CHECK(seen == Seen{
+                    {"after-importing", 6, "3 CLUSTER SETSLOT 7 IMPORTING 1"},
+                    {"after-open", 6, "1 CLUSTER SETSLOT 7 MIGRATING 3"},
+                    {"mid-batch", 6, "1 CLUSTER GETKEYSINSLOT 7 2"},
+                    {"before-setslot-node", 6, "1 MIGRATE 10.0.0.3 6379  0 5000 KEYS(1)"},
+                    {"after-setslot-target", 6, "3 CLUSTER SETSLOT 7 NODE 3"},
+                });
+  for (const char* name : {"after-importing", "after-open", "mid-batch", "before-setslot-node",
+                           "after-setslot-target"}) {
+    CHECK(movePointName(*parseMovePoint(name)) == std::string(name));
+  }
+  CHECK_FALSE(parseMovePoint("after-lunch"));
 }
 
 TEST_CASE("MIGRATE authenticates with AUTH2 and marks the password secret; never REPLACE") {

@@ -136,8 +136,8 @@ Result<bool> parseMigrateFlag(MigrateFlags& f, const std::vector<std::string>& a
     return true;
   }
   static const std::vector<std::string> kValued = {
-      "--seed",        "--password-file",      "--batch-keys",
-      "--batch-slots", "--migrate-timeout-ms", "--test-stop-at"};
+      "--seed",         "--password-file", "--batch-keys", "--batch-slots", "--migrate-timeout-ms",
+      "--test-stop-at", "--parallel"};
   if (std::find(kValued.begin(), kValued.end(), a) == kValued.end()) return false;
   if (i + 1 >= args.size()) return fail(Errc::Invalid, a + " needs a value");
   const std::string& value = args[++i];
@@ -157,6 +157,7 @@ Result<bool> parseMigrateFlag(MigrateFlags& f, const std::vector<std::string>& a
     if (a == "--batch-keys") f.mover.batch_keys = static_cast<int>(*n);
     if (a == "--batch-slots") f.mover.slots_per_batch = static_cast<int>(*n);
     if (a == "--migrate-timeout-ms") f.mover.migrate_timeout_ms = *n;
+    if (a == "--parallel") f.parallel = static_cast<int>(*n);
   }
   return true;
 }
@@ -200,6 +201,7 @@ Result<migrate::RebalanceReport> runEngine(const MigrateFlags& f, const Connect&
   options.mover = f.mover;
   options.mover.password = connect.password;
   options.targets = std::move(targets);
+  options.parallel = f.parallel;
   options.dry_run = f.dry_run;
   options.wait_ready_ms = 60000;
   options.sleep = [](int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); };

@@ -13,6 +13,7 @@
 //                              the agent's own flags, with their AGENT_* variables (a pod's
 //                              settings when run there): TLS to every node, each node's
 //                              certificate checked for its pod's name
+//   --parallel N               source -> target pairs moved at once (1: one after another)
 //   --dry-run                  print the plan, move nothing
 //   --test-stop-at POINT       for tests only (also on `scale`; not for users, so in no help
 //                              text): the process stops itself with SIGSTOP the first time a
@@ -42,6 +43,7 @@ struct MigrateFlags {
   // The agent's connection flags given (--tls=on, ...), for config::parseCommandLine.
   std::vector<std::string> agent_flags;
   migrate::MoverOptions mover;
+  int parallel = migrate::RebalanceOptions{}.parallel;
   bool dry_run = false;
   std::optional<migrate::MovePoint> stop_at;  // --test-stop-at (tests only)
 };

@@ -3,6 +3,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <utility>
 
 #include "common/clock.h"
@@ -58,8 +59,10 @@ ServerNameFor serverNames(const Config& c) {
 
 namespace {
 
-// The pods' addresses and names as last resolved (podServerNames).
+// The pods' addresses and names as last resolved (podServerNames). The migration engine's
+// threads connect at the same time: one lock around the lookups.
 struct NameBook {
+  std::mutex mu;
   std::map<std::string, std::string> name_of;  // address -> pod DNS name
   int64_t resolved_ms = -1;
 
@@ -85,6 +88,7 @@ ServerNameFor podServerNames(const Config& c) {
   return [c, book](const std::string& host) -> std::string {
     if (host == c.redis.host && c.ordinal) return c.peerHost(*c.ordinal);
     if (!peers::isIpLiteral(host)) return host;
+    std::lock_guard lock(book->mu);
     auto it = book->name_of.find(host);
     if (it == book->name_of.end() && monotonicMs() - book->resolved_ms >= 1000) {
       book->resolve(c);

@@ -21,6 +21,10 @@ Result<redis::Connection*> Links::connection(const std::string& id) {
   return &placed->second;
 }
 
+std::unique_ptr<Nodes> Links::another() {
+  return std::make_unique<Links>(peers_, options_);
+}
+
 Result<std::vector<Result<redis::Reply>>> Links::pipeline(
     const std::string& id, const std::vector<std::vector<std::string>>& commands,
     const redis::CommandOptions& options) {

@@ -21,6 +21,7 @@ class Links final : public Nodes {
   Result<std::vector<Result<redis::Reply>>> pipeline(
       const std::string& id, const std::vector<std::vector<std::string>>& commands,
       const redis::CommandOptions& options) override;
+  std::unique_ptr<Nodes> another() override;
 
  private:
   Result<redis::Connection*> connection(const std::string& id);

@@ -6,6 +6,7 @@
 // cluster::Pods does: a move is between two nodes of CLUSTER NODES, wherever they run.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,11 @@ class Nodes {
   Result<redis::Reply> command(const std::string& id, const std::vector<std::string>& args) {
     return command(id, args, {});
   }
+
+  // Another seam to the same nodes with connections of its own, for moves run on another
+  // thread at the same time (a connection serves one thread: replies come back in order).
+  // nullptr when this seam cannot give one: the moves then run one after another.
+  virtual std::unique_ptr<Nodes> another() { return nullptr; }
 };
 
 }  // namespace agent::migrate

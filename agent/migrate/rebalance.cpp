@@ -6,7 +6,11 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <set>
+#include <thread>
 
 #include "common/log.h"
 
@@ -238,33 +242,113 @@ Status finishOpenSlots(SlotMover& mover, const std::vector<Peer>& peers,
 
 using Clock = std::chrono::steady_clock;
 
-Status runMoves(SlotMover& mover, const std::vector<Peer>& peers, const Plan& plan,
-                const RebalanceOptions& options, Progress& progress, Activity& activity) {
-  const auto started = Clock::now();
-  progress.slots_total = plan.slotsToMove();
-  for (const auto& move : plan.moves) {
-    kLog.info("Moving slots to even out the masters",
-              {{"from", move.from}, {"to", move.to}, {"slots", move.slots.size()}});
-    const size_t step = static_cast<size_t>(std::max(1, options.mover.slots_per_batch));
-    for (size_t at = 0; at < move.slots.size(); at += step) {
-      std::vector<int> slots(
-          move.slots.begin() + static_cast<long>(at),
-          move.slots.begin() + static_cast<long>(std::min(at + step, move.slots.size())));
-      auto moved =
-          mover.moveSlots(slots, peerOf(peers, move.from), peerOf(peers, move.to), idsOf(peers));
-      if (!moved) {
-        activity.errors.add(ErrorKind::MigrateFailed);
-        return fail(moved.error().code,
-                    fmt::format("slots {}-{} ({} -> {}): {}", slots.front(), slots.back(),
-                                move.from, move.to, moved.error().message));
-      }
-      progress.slots_done += static_cast<int>(slots.size());
-      progress.keys_moved = mover.keysMoved();
-      progress.seconds = std::chrono::duration<double>(Clock::now() - started).count();
-      if (options.on_progress) options.on_progress(progress);
+// What the threads of runMoves share: which pairs are taken, the progress, the first failure.
+class MoveRun {
+ public:
+  MoveRun(const Plan& plan, const RebalanceOptions& options, Progress& progress)
+      : plan_(plan), options_(options), progress_(progress) {
+    progress_.slots_total = plan.slotsToMove();
+  }
+
+  // The next pair no thread moves yet; nullptr once every pair is taken or a move failed.
+  const Move* next() {
+    std::lock_guard lock(mu_);
+    if (error_ || next_ >= plan_.moves.size()) return nullptr;
+    return &plan_.moves[next_++];
+  }
+
+  bool stopped() {
+    std::lock_guard lock(mu_);
+    return error_.has_value();
+  }
+
+  void done(int slots, int64_t keys) {
+    std::lock_guard lock(mu_);
+    progress_.slots_done += slots;
+    progress_.keys_moved += keys;
+    progress_.seconds = std::chrono::duration<double>(Clock::now() - started_).count();
+    if (options_.on_progress) options_.on_progress(progress_);
+  }
+
+  void failed(Error e) {
+    std::lock_guard lock(mu_);
+    if (!error_) error_ = std::move(e);
+  }
+
+  Status result() {
+    std::lock_guard lock(mu_);
+    if (error_) return *error_;
+    return {};
+  }
+
+ private:
+  std::mutex mu_;
+  const Plan& plan_;
+  const RebalanceOptions& options_;
+  Progress& progress_;
+  const Clock::time_point started_ = Clock::now();
+  size_t next_ = 0;
+  std::optional<Error> error_;
+};
+
+// Every slot of one pair, `slots_per_batch` at a time; stops between batches once another
+// pair failed (the batch under way is finished, so no slot is left open on purpose).
+Status movePair(SlotMover& mover, const Move& move, const std::vector<Peer>& peers,
+                const RebalanceOptions& options, MoveRun& run, Activity& activity) {
+  kLog.info("Moving slots to even out the masters",
+            {{"from", move.from}, {"to", move.to}, {"slots", move.slots.size()}});
+  const size_t step = static_cast<size_t>(std::max(1, options.mover.slots_per_batch));
+  for (size_t at = 0; at < move.slots.size() && !run.stopped(); at += step) {
+    std::vector<int> slots(
+        move.slots.begin() + static_cast<long>(at),
+        move.slots.begin() + static_cast<long>(std::min(at + step, move.slots.size())));
+    const int64_t keys_before = mover.keysMoved();
+    auto moved =
+        mover.moveSlots(slots, peerOf(peers, move.from), peerOf(peers, move.to), idsOf(peers));
+    if (!moved) {
+      activity.errors.add(ErrorKind::MigrateFailed);
+      return fail(moved.error().code,
+                  fmt::format("slots {}-{} ({} -> {}): {}", slots.front(), slots.back(), move.from,
+                              move.to, moved.error().message));
     }
+    run.done(static_cast<int>(slots.size()), mover.keysMoved() - keys_before);
   }
   return {};
+}
+
+// One thread's share of the moves: pair after pair, until none is left.
+void movePairs(Nodes& nodes, const std::vector<Peer>& peers, const RebalanceOptions& options,
+               MoveRun& run, Activity& activity) {
+  SlotMover mover(nodes, activity, options.mover);
+  mover.setHooks(options.hooks);
+  while (const Move* move = run.next()) {
+    if (auto s = movePair(mover, *move, peers, options, run, activity); !s) {
+      run.failed(s.error());
+      return;
+    }
+  }
+}
+
+// Up to options.parallel pairs at once: this thread plus one thread per extra seam.
+Status runMoves(Nodes& nodes, const std::vector<Peer>& peers, const Plan& plan,
+                const RebalanceOptions& options, Progress& progress, Activity& activity) {
+  MoveRun run(plan, options, progress);
+  const size_t workers =
+      std::min(static_cast<size_t>(std::max(1, options.parallel)), plan.moves.size());
+  std::vector<std::unique_ptr<Nodes>> seams;
+  for (size_t i = 1; i < workers; ++i) {
+    auto seam = nodes.another();
+    if (!seam) break;
+    seams.push_back(std::move(seam));
+  }
+  std::vector<std::thread> threads;
+  threads.reserve(seams.size());
+  for (auto& seam : seams) {
+    threads.emplace_back([&, n = seam.get()] { movePairs(*n, peers, options, run, activity); });
+  }
+  movePairs(nodes, peers, options, run, activity);
+  for (auto& t : threads) t.join();
+  return run.result();
 }
 
 // readMasters, again every 500 ms while it is refused (the masters do not agree or are not ok
@@ -314,7 +398,7 @@ Result<RebalanceReport> rebalance(Nodes& nodes, const std::vector<Peer>& candida
                                   {"ideal", report.plan.ideal},
                                   {"tolerance", report.plan.tolerance}});
   if (options.dry_run || report.plan.moves.empty()) return report;
-  if (auto ran = runMoves(mover, peers, report.plan, options, report.progress, activity); !ran) {
+  if (auto ran = runMoves(nodes, peers, report.plan, options, report.progress, activity); !ran) {
     return ran.error();
   }
   return report;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // A rebalance from start to end: read every master's own view, finish the slot moves an earlier
 // attempt left open (like `redis-cli --cluster fix`, but never by overwriting a key), plan the
-// moves (migrate/plan.h) and carry them out slot by slot (migrate/mover.h), with a progress line.
+// moves (migrate/plan.h) and carry them out slot by slot (migrate/mover.h), several source ->
+// target pairs at once, with a progress line.
 // Safe to run again at any point: a run that was stopped is completed by the next one.
 #pragma once
 
@@ -68,8 +69,14 @@ struct RebalanceOptions {
   MoverOptions mover;
   std::vector<std::string> targets;  // masters that should own slots; empty: every master
   bool dry_run = false;              // plan and repair nothing, move nothing
-  MoveHooks hooks;
-  std::function<void(const Progress&)> on_progress;  // after every slot
+  // Source -> target pairs moved at the same time, each on a thread with its own connections
+  // (Nodes::another()). Two pairs never share a slot, and each slot keeps its step order; only
+  // the nodes' work overlaps (one pair's fsync of nodes.conf or MIGRATE round trip while
+  // another's keys move). bench/README.md "Slot moves" measured the default.
+  int parallel = 3;
+  MoveHooks hooks;  // called from every pair's thread, possibly at the same time
+  // After every batch of slots, from the thread that moved it; calls never overlap.
+  std::function<void(const Progress&)> on_progress;
   // How long to wait for the masters to agree and be ok before refusing (0: do not wait), and
   // how to wait (tests pass a fake).
   int64_t wait_ready_ms = 0;

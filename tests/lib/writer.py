@@ -117,6 +117,7 @@ class _ShardWriter(threading.Thread):
         self.client_password = None
         self.reconnects = 0  # new clients built because the password changed
         self.acked_per_second = {}  # whole seconds since start -> acknowledged writes
+        self.slowest_per_second = {}  # whole seconds since start -> slowest attempt (seconds)
         # Attempts that failed or took longer than SLOW: (start, seconds taken, outcome), start
         # in seconds since the thread started; what happened inside the longest gap.
         self.events = []
@@ -127,8 +128,15 @@ class _ShardWriter(threading.Thread):
                                        socket_connect_timeout=self.socket_timeout)
 
     def _event(self, began, outcome):
+        self._took(began)
         if len(self.events) < MAX_EVENTS:
             self.events.append((began - self.started, time.monotonic() - began, outcome))
+
+    def _took(self, began):
+        """Records how long the attempt that began at `began` took, in the second it began."""
+        second = int(began - self.started)
+        took = time.monotonic() - began
+        self.slowest_per_second[second] = max(self.slowest_per_second.get(second, 0.0), took)
 
     def gap_events(self):
         """The recorded attempts that began within the longest gap, and what the client logged
@@ -184,6 +192,8 @@ class _ShardWriter(threading.Thread):
             now = time.monotonic()
             if now - began > SLOW:
                 self._event(began, "acknowledged")
+            else:
+                self._took(began)
             self.acked[key] += 1
             second = int(now - self.started)
             self.acked_per_second[second] = self.acked_per_second.get(second, 0) + 1
@@ -210,6 +220,7 @@ class CounterWriter:
                         for i, keys in enumerate(self.keys)]
 
     def start(self):
+        self.started = time.monotonic()  # the threads' own starts follow within milliseconds
         for t in self.threads:
             t.start()
         return self
@@ -235,6 +246,15 @@ class CounterWriter:
         if not seconds:
             return []
         return [sum(t.acked_per_second.get(s, 0) for t in self.threads)
+                for s in range(max(seconds) + 1)]
+
+    def slowest(self):
+        """The slowest attempt (acknowledged or failed) of each second, all shards together, in
+        seconds: [slowest in second 0, in second 1, ...] (0 for a second without an attempt)."""
+        seconds = [s for t in self.threads for s in t.slowest_per_second]
+        if not seconds:
+            return []
+        return [max(t.slowest_per_second.get(s, 0.0) for t in self.threads)
                 for s in range(max(seconds) + 1)]
 
     def totals(self):

@@ -558,7 +558,25 @@ bool isScaleCommand(const std::vector<std::string>& args) {
   return args.size() >= 2 && args[1] == "scale";
 }
 
+constexpr const char* kScaleUsage =
+    "Usage: redis-cluster-agent scale --to N [--replicas R] [--drain-only] [flags]\n\n"
+    "Changes the cluster to N pods (R replicas per master) in order: waits for the new pods'\n"
+    "roles, moves slots until every master owns an even share, drains the shards of pods that\n"
+    "go away (--drain-only stops there: the pods can then be removed), then forgets their\n"
+    "nodes. Safe to run again; exits 0 only when the cluster has the new shape.\n\n"
+    "Flags: --to N, --replicas R, --drain-only, --timeout SECONDS, --seed HOST:PORT,\n"
+    "  --password-file PATH, --agent-port PORT, --nodes-conf PATH, --batch-keys N,\n"
+    "  --batch-slots N, --migrate-timeout-ms MS, --parallel N, and the agent's TLS flags\n"
+    "  (--tls, --tls-ca-file, --tls-cert-file, --tls-key-file, --tls-verify,\n"
+    "  --peer-host-template). In the agent's container the pod's own AGENT_* variables are the\n"
+    "  defaults. README.md, \"Scaling\", says more.\n";
+
 int runScale(const std::vector<std::string>& args) {
+  if (std::find_if(args.begin() + std::min<size_t>(2, args.size()), args.end(),
+                   [](const std::string& a) { return a == "--help" || a == "-h"; }) != args.end()) {
+    std::fputs(kScaleUsage, stdout);
+    return kExitOk;
+  }
   log::init(log::Format::Text, log::Level::Info);
   auto flags = parseScaleFlags(args);
   if (!flags) {

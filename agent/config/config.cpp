@@ -248,6 +248,7 @@ std::string usage() {
          "  run       the sidecar: creates, heals, probes, metrics\n"
          "  status    print the cluster as a table; exit 0 only when healthy\n"
          "  handover  hand this master's role to its best replica (preStop)\n"
+         "  scale     grow or shrink the cluster to N pods, moving slots (scale --help)\n"
          "  version   print the version\n\n"
          "Every flag has an environment variable; a flag wins over its variable.\n"
          "Run 'redis-cluster-agent <command> --help' for the flags of a command.\n";

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "app/rebalance_command.h"
+#include "app/scale_command.h"
 
 using namespace agent;
 
@@ -87,4 +88,10 @@ TEST_CASE("a bad TLS setting stops the verb with the agent's own message") {
   std::vector<std::string> args = {"redis-cluster-agent", "scale", "--tls-verify"};
   size_t i = 2;
   CHECK_FALSE(app::parseMigrateFlag(f, args, i));  // needs a value
+}
+
+TEST_CASE("scale --help prints its usage and exits 0, without touching a cluster") {
+  CHECK(app::runScale({"redis-cluster-agent", "scale", "--help"}) == 0);
+  CHECK(app::runScale({"redis-cluster-agent", "scale", "--to", "8", "-h"}) == 0);
+  CHECK(app::runScale({"redis-cluster-agent", "scale"}) == 2);  // --to is required
 }

@@ -23,7 +23,7 @@ redis-cli at 1M keys moves 250k keys at ~500-800 keys/s on this machine (5-8 min
 round of an earlier run, e.g. the 200k one), said so in the output.
 
 Usage: /usr/bin/python3 bench/scale.py [--keys 200000] [--parallel 1,3] [--batch 100]
-           [--slots 128] [--skip-cli --cli-rate KEYS_PER_S] [--png bench/scale.png]
+           [--slots 256] [--skip-cli --cli-rate KEYS_PER_S] [--png bench/scale.png]
            [--net 127.16] [--root /tmp/rca-bench-scale]
 Needs root and a built agent (RCA_AGENT_BIN or build/agent/redis-cluster-agent; give a copy, so
 a rebuild cannot change the binary under a running bench).
@@ -144,6 +144,8 @@ def one_round(args, label, move):
         settle(sts)
         rc, out, seconds, writer, samples, slowest = timed_move(
             sts, new_ordinal, lambda: move(sts))
+        if args.show_log:
+            print(out)
         if rc != 0:
             raise SystemExit(f"{label} failed (rc {rc}):\n{out[-3000:]}")
         moved = sts.command(new_ordinal, "DBSIZE")
@@ -172,9 +174,10 @@ def main():
     ap.add_argument("--keys", type=int, default=200000)
     ap.add_argument("--parallel", default="1,3", help="the agent's --parallel, one round each")
     ap.add_argument("--batch", type=int, default=100, help="the agent's --batch-keys")
-    ap.add_argument("--slots", type=int, default=128, help="the agent's --batch-slots")
+    ap.add_argument("--slots", type=int, default=256, help="the agent's --batch-slots")
     ap.add_argument("--skip-cli", action="store_true", help="no redis-cli round (see above)")
     ap.add_argument("--cli-rate", type=float, help="with --skip-cli: redis-cli's keys/s")
+    ap.add_argument("--show-log", action="store_true", help="print the agent's log of each move")
     ap.add_argument("--png", default=os.path.join(HERE, "scale.png"))
     ap.add_argument("--net", default="127.16")
     ap.add_argument("--root", default="/tmp/rca-bench-scale")

@@ -292,28 +292,36 @@ class MoveRun {
 };
 
 // Every slot of one pair, `slots_per_batch` at a time; stops between batches once another
-// pair failed (the batch under way is finished, so no slot is left open on purpose).
+// pair failed (the batch under way is finished, so no slot is left open on purpose). Each batch
+// ends with the target and the source owning the change; the other masters are told once, at
+// the end: telling them per batch waited on masters busy with other pairs' MIGRATEs (a quarter
+// of the pair's time, bench/README.md "Slot moves"), and gossip carries it to them meanwhile.
 Status movePair(SlotMover& mover, const Move& move, const std::vector<Peer>& peers,
                 const RebalanceOptions& options, MoveRun& run, Activity& activity) {
   kLog.info("Moving slots to even out the masters",
             {{"from", move.from}, {"to", move.to}, {"slots", move.slots.size()}});
+  const Peer src = peerOf(peers, move.from);
+  const Peer dst = peerOf(peers, move.to);
   const size_t step = static_cast<size_t>(std::max(1, options.mover.slots_per_batch));
+  std::vector<int> closed;
+  Status result;
   for (size_t at = 0; at < move.slots.size() && !run.stopped(); at += step) {
     std::vector<int> slots(
         move.slots.begin() + static_cast<long>(at),
         move.slots.begin() + static_cast<long>(std::min(at + step, move.slots.size())));
     const int64_t keys_before = mover.keysMoved();
-    auto moved =
-        mover.moveSlots(slots, peerOf(peers, move.from), peerOf(peers, move.to), idsOf(peers));
-    if (!moved) {
+    if (auto moved = mover.moveSlots(slots, src, dst, {}); !moved) {
       activity.errors.add(ErrorKind::MigrateFailed);
-      return fail(moved.error().code,
-                  fmt::format("slots {}-{} ({} -> {}): {}", slots.front(), slots.back(), move.from,
-                              move.to, moved.error().message));
+      result = fail(moved.error().code,
+                    fmt::format("slots {}-{} ({} -> {}): {}", slots.front(), slots.back(),
+                                move.from, move.to, moved.error().message));
+      break;
     }
+    closed.insert(closed.end(), slots.begin(), slots.end());
     run.done(static_cast<int>(slots.size()), mover.keysMoved() - keys_before);
   }
-  return {};
+  mover.announce(closed, src, dst, idsOf(peers));
+  return result;
 }
 
 // One thread's share of the moves: pair after pair, until none is left.

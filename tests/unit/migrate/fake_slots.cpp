@@ -181,6 +181,9 @@ Result<std::vector<Result<redis::Reply>>> FakeSlots::pipeline(
       }
     }
     out.push_back(apply(node(id), args));
+    if (lose_reply && lose_reply(id, args)) {
+      return fail(Errc::Transport, "connection closed by the server");
+    }
   }
   return out;
 }
@@ -199,6 +202,11 @@ Result<redis::Reply> FakeSlots::apply(SlotNode& n, const std::vector<std::string
     return text(fmt::format("cluster_state:{}\r\n", n.state_ok ? "ok" : "fail"));
   }
   if (cmd == "CLUSTER" && args.at(1) == "SETSLOT") return setslot(n, args);
+  if (cmd == "INFO") return text("# Server\r\nredis_version:7.0.15\r\nserver_name:redis\r\n");
+  if (cmd == "CLUSTER" && args.at(1) == "BUMPEPOCH") {
+    if (!n.master) return fail(Errc::Server, "ERR Please use BUMPEPOCH only with masters.");
+    return Reply{Reply::Type::Status, "BUMPED 1", 0, {}};
+  }
   if (cmd == "CLUSTER" && args.at(1) == "GETKEYSINSLOT") {
     Reply r{Reply::Type::Array, "", 0, {}};
     const auto& keys = n.keys[std::stoi(args.at(2))];

@@ -43,6 +43,9 @@ class FakeSlots final : public migrate::Nodes {
   std::function<std::optional<Result<redis::Reply>>(const std::string& id,
                                                     const std::vector<std::string>& args)>
       before;
+  // Called after the model applied a command: true fails the pipeline as a connection the
+  // server closed would (Valkey drops a master's clients when its last slot leaves).
+  std::function<bool(const std::string& id, const std::vector<std::string>& args)> lose_reply;
 
   struct Sent {
     std::string id;

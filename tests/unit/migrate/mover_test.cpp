@@ -40,7 +40,7 @@ Result<redis::Reply> transportError() {
 
 TEST_CASE(
     "one slot: IMPORTING on the target, MIGRATING on the source, batches, then NODE "
-    "on the target, the source and the others, in that order") {
+    "on the target (epoch bumped), the source and the others, in that order") {
   auto f = FakeSlots::split(2, 1, 3);  // 1: 0-8191, 2: 8192-16383, 3: empty
   Activity activity;
   SlotMover mover(f, activity, {.batch_keys = 2});
@@ -53,6 +53,8 @@ TEST_CASE(
                         "1 CLUSTER GETKEYSINSLOT 5 2",
                         "1 MIGRATE 10.0.0.3 6379  0 5000 KEYS(1)",
                         "1 CLUSTER GETKEYSINSLOT 5 2",
+                        "3 INFO server",
+                        "3 CLUSTER BUMPEPOCH",
                         "3 CLUSTER SETSLOT 5 NODE 3",
                         "1 CLUSTER SETSLOT 5 NODE 3",
                         "2 CLUSTER SETSLOT 5 NODE 3",
@@ -365,6 +367,9 @@ TEST_CASE("slots moved together: each step pipelined for all of them, in the sam
                         "1 CLUSTER GETKEYSINSLOT 6 10",
                         "1 MIGRATE 10.0.0.3 6379  0 5000 KEYS(1)",
                         "1 MIGRATE 10.0.0.3 6379  0 5000 KEYS(1)",
+                        "3 INFO server",
+                        "3 CLUSTER BUMPEPOCH",
+                        "3 CLUSTER SETSLOT 5 STABLE",
                         "3 CLUSTER SETSLOT 5 NODE 3",
                         "3 CLUSTER SETSLOT 6 NODE 3",
                         "1 CLUSTER SETSLOT 5 NODE 3",
@@ -374,6 +379,39 @@ TEST_CASE("slots moved together: each step pipelined for all of them, in the sam
                     });
   CHECK(f.openSlots() == 0);
   CHECK(activity.actions.get(Action::SlotMoved) == 2);
+}
+
+TEST_CASE("a source that closes the connection after its SETSLOT NODE: fine only if it let go") {
+  auto f = FakeSlots::split(2, 1, 1);
+  const std::string source = f.nodes[0].id;
+  auto lose_after = [&](const std::string& slot) {
+    f.lose_reply = [&, slot](const std::string& id, const std::vector<std::string>& args) {
+      return id == source && args[1] == "SETSLOT" && args[2] == slot && args[3] == "NODE";
+    };
+  };
+  Activity activity;
+  SlotMover mover(f, activity, {.batch_keys = 10});
+  lose_after("6");  // the last of the batch: every NODE was applied, as Valkey does
+  REQUIRE(mover.moveSlots({5, 6}, peer(f, 0), peer(f, 2), ids(f)));
+  CHECK(f.owner(5) == f.nodes[2].id);
+  CHECK(f.owner(6) == f.nodes[2].id);
+  CHECK(f.openSlots() == 0);
+
+  // A source that cannot be asked afterwards may still claim the slots: not done.
+  lose_after("7");
+  f.before = [&](const std::string& id,
+                 const std::vector<std::string>& args) -> std::optional<Result<redis::Reply>> {
+    if (id == source && args[1] == "NODES") return fail(Errc::Transport, "connection refused");
+    return std::nullopt;
+  };
+  auto cut = mover.moveSlots({7, 8}, peer(f, 0), peer(f, 2), ids(f));
+  REQUIRE_FALSE(cut);
+  CHECK(cut.error().code == Errc::Transport);
+  f.lose_reply = nullptr;
+  f.before = nullptr;
+  REQUIRE(mover.move(8, peer(f, 0), peer(f, 2), ids(f), Phase::Drain));
+  CHECK(f.owner(8) == f.nodes[2].id);
+  CHECK(f.openSlots() == 0);
 }
 
 TEST_CASE("slots moved together: a slot whose MIGRATE times out is drained on its own") {

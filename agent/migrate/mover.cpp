@@ -325,14 +325,14 @@ Status SlotMover::close(const std::vector<int>& slots, const Peer& src, const Pe
 }
 
 // SETSLOT NODE on a node importing the slot makes it bump its config epoch and broadcast a PONG
-// to every node, each of which walks all 16384 slots twice to read it: per slot, that was a
-// third of the cluster's CPU while 4096 slots moved 3 -> 4 masters (bench/README.md "Slot
-// moves"). So the target ends the IMPORTING of every slot of the batch but the last itself
-// (STABLE, then NODE in the same pipeline: the slot keeps its old owner in between), after
-// bumping its epoch once as NODE would have done for each slot: its claims must beat the
-// source's, or the others would hand the slots back to the source with an UPDATE. The last
-// slot's NODE takes Redis' own path, and its one broadcast carries the whole batch to every
-// node, replicas included.
+// to every node, each of which walks all 16384 slots to read it: per slot, that took a sixth of
+// the machine's CPU while 4096 slots moved 3 -> 4 masters (bench/README.md "Slot moves"). So
+// the target ends the IMPORTING of every slot of the batch but the last itself (STABLE, then
+// NODE in the same pipeline: the slot keeps its old owner in between), after bumping its epoch
+// once as NODE would have done for each slot: its claims must beat the source's, or the others
+// would hand the slots back to the source with an UPDATE. The last slot's NODE takes Redis' own
+// path, and its one broadcast carries the whole batch to every node, replicas included
+// (docs/redis-facts.md, "Moving a slot").
 Status SlotMover::takeOver(const std::vector<int>& slots, const Peer& dst) {
   if (replicatesSetslot(dst)) return setslots(dst.id, slots, "NODE", dst.id, false);
   std::vector<std::vector<std::string>> commands = {{"CLUSTER", "BUMPEPOCH"}};

@@ -500,6 +500,10 @@ def test_pod_runs_as_the_user_the_platform_assigns(tmp_path):
         sts.start_pod(0)
         pod = sts.pods[0]
         assert proc_ids(pod.redis.pid) == (PLATFORM["runAsUser"], 0)
+        # The agent's pod wrapper drops to the platform's UID just before it execs the agent:
+        # wait for the exec (start_pod waits for Redis, not for the agent).
+        wait_for("the agent exec'd", lambda: server_exe(pod.agent.pid).startswith("redis-cluster"),
+                 timeout=20)
         assert proc_ids(pod.agent.pid) == (PLATFORM["runAsUser"], 0)
         r = subprocess.run(["redis-cli", "-h", pod.ip, "ping"], capture_output=True, text=True)
         assert r.stdout.startswith("NOAUTH"), r.stdout + r.stderr

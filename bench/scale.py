@@ -23,8 +23,8 @@ redis-cli at 1M keys moves 250k keys at ~500-800 keys/s on this machine (5-8 min
 round of an earlier run, e.g. the 200k one), said so in the output.
 
 Usage: /usr/bin/python3 bench/scale.py [--keys 200000] [--parallel 1,3] [--batch 100]
-           [--slots 256] [--skip-cli --cli-rate KEYS_PER_S] [--png bench/scale.png]
-           [--net 127.16] [--root /tmp/rca-bench-scale]
+           [--slots 256] [--costs] [--show-log] [--skip-cli --cli-rate KEYS_PER_S]
+           [--png bench/scale.png] [--net 127.16] [--root /tmp/rca-bench-scale]
 Needs root and a built agent (RCA_AGENT_BIN or build/agent/redis-cluster-agent; give a copy, so
 a rebuild cannot change the binary under a running bench).
 """
@@ -112,6 +112,45 @@ def run_agent(sts, args, parallel):
     return r.returncode, r.stdout + r.stderr
 
 
+def cpu_seconds():
+    """{pid: (command line, CPU seconds used so far)} of every redis-server."""
+    out = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline") as f:
+                cmd = f.read().replace("\0", " ").strip()
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if cmd.startswith("redis-server"):
+            out[pid] = (cmd, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
+    return out
+
+
+def pongs_sent(sts):
+    """{ordinal: cluster_stats_messages_pong_sent}."""
+    out = {}
+    for p in sts.pods:
+        for line in sts.command(p.ordinal, "CLUSTER", "INFO").splitlines():
+            if line.startswith("cluster_stats_messages_pong_sent:"):
+                out[p.ordinal] = int(line.split(":")[1])
+    return out
+
+
+def print_costs(keys, cpu_before, pongs_before, cpu_after, pongs_after):
+    """What the move cost the servers: CPU seconds per process and PONGs sent per node."""
+    total = 0.0
+    for pid, (cmd, after) in sorted(cpu_after.items()):
+        used = after - cpu_before.get(pid, (cmd, 0.0))[1]
+        total += used
+        print(f"    cpu {used:6.2f} s  {cmd}")
+    print(f"    cpu {total:6.2f} s  all redis-servers = {total / max(keys, 1) * 1e6:.0f} us per "
+          f"moved key")
+    print("    PONGs sent during the move: " + ", ".join(
+        f"redis-{o} {pongs_after[o] - pongs_before.get(o, 0)}" for o in sorted(pongs_after)))
+
+
 def timed_move(sts, new_ordinal, move):
     """Runs move() with the writer and the sampler around it: (rc, output, seconds, writer,
     samples relative to the move's start, slowest write per second since the move's start)."""
@@ -142,8 +181,14 @@ def one_round(args, label, move):
                            if sts.command(p.ordinal, "CLUSTER", "MYID") == new_id)
         load(sts, args.keys)
         settle(sts)
-        rc, out, seconds, writer, samples, slowest = timed_move(
-            sts, new_ordinal, lambda: move(sts))
+        costs = {}
+
+        def measured():
+            costs["before"] = (cpu_seconds(), pongs_sent(sts))
+            result = move(sts)
+            costs["after"] = (cpu_seconds(), pongs_sent(sts))
+            return result
+        rc, out, seconds, writer, samples, slowest = timed_move(sts, new_ordinal, measured)
         if args.show_log:
             print(out)
         if rc != 0:
@@ -163,6 +208,8 @@ def one_round(args, label, move):
               flush=True)
         if not ok:
             print(check[-2000:], lost[:10], lost_writes[:10])
+        if args.costs:
+            print_costs(moved, *costs["before"], *costs["after"])
         if gap > GAP_GOAL:
             print("\n".join("    " + line for line in writer.report()))
         return {"label": label, "keys": moved, "seconds": seconds, "rate": moved / seconds,
@@ -177,6 +224,9 @@ def main():
     ap.add_argument("--slots", type=int, default=256, help="the agent's --batch-slots")
     ap.add_argument("--skip-cli", action="store_true", help="no redis-cli round (see above)")
     ap.add_argument("--cli-rate", type=float, help="with --skip-cli: redis-cli's keys/s")
+    ap.add_argument("--costs", action="store_true",
+                    help="print each redis-server's CPU seconds and each node's PONGs sent "
+                         "during the move")
     ap.add_argument("--show-log", action="store_true", help="print the agent's log of each move")
     ap.add_argument("--png", default=os.path.join(HERE, "scale.png"))
     ap.add_argument("--net", default="127.16")

@@ -127,12 +127,24 @@ def test_classic_sidecar_agent_finishes_the_handover_after_its_sigterm(sts_facto
     replica = sts.replica_of(other)
     agent = sts.pods[other].agent
     sts.command(replica, "CLIENT", "PAUSE", "600", "ALL")
-    timer = threading.Timer(0.15, agent.send, (signal.SIGTERM,))
+    # SIGTERM once the agent has the handover request (a fixed delay raced the preStop's start
+    # under ASan: the signal came first and the test saw inProgress=false).
+    stop = threading.Event()
+
+    def sigterm_once_requested():
+        deadline = time.monotonic() + 10
+        while not stop.is_set() and time.monotonic() < deadline:
+            if "Handover requested" in sts.agent_log_text(other):
+                agent.send(signal.SIGTERM)
+                return
+            time.sleep(0.02)
+    timer = threading.Thread(target=sigterm_once_requested)
     timer.start()
     try:
         pre = sts.delete_pod(other)
     finally:
-        timer.cancel()
+        stop.set()
+        timer.join()
     assert pre.rc == 0 and pre.outcome == "done", pre
     assert pre.seconds > 0.4, pre
     log = sts.agent_log_text(other)

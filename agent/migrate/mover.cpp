@@ -128,22 +128,13 @@ void SlotMover::reached(MovePoint point, int slot) const {
   if (hooks_.at) hooks_.at(point, slot);
 }
 
-Result<redis::Reply> Nodes::command(const std::string& id, const std::vector<std::string>& args,
-                                    const redis::CommandOptions& options) {
-  auto replies = pipeline(id, {args}, options);
-  if (!replies) return replies.error();
-  if (replies->size() != 1) return fail(Errc::Protocol, "expected one reply");
-  return std::move(replies->front());
-}
-
 SlotMover::SlotMover(Nodes& nodes, Activity& activity, MoverOptions options)
     : nodes_(nodes),
       activity_(activity),
       options_(std::move(options)),
       batch_(std::max(1, options_.batch_keys)) {}
 
-Status SlotMover::move(int slot, const Peer& src, const Peer& dst,
-                       const std::vector<std::string>& others, Phase from) {
+Status SlotMover::move(int slot, const Peer& src, const Peer& dst, Phase from) {
   if (from == Phase::Open) {
     if (auto opened = open(slot, src, dst); !opened) {
       // The target owns the slot already: an earlier attempt got as far as SETSLOT NODE on it.
@@ -153,7 +144,7 @@ Status SlotMover::move(int slot, const Peer& src, const Peer& dst,
     }
   }
   if (auto drained = drain(slot, src, dst); !drained) return drained;
-  return close({slot}, src, dst, others);
+  return close({slot}, src, dst);
 }
 
 Status SlotMover::setslot(const std::string& on, int slot, const std::string& how,
@@ -305,9 +296,8 @@ Status SlotMover::setslots(const std::string& on, const std::vector<int>& slots,
   return {};
 }
 
-Status SlotMover::close(const std::vector<int>& slots, const Peer& src, const Peer& dst,
-                        const std::vector<std::string>& others) {
-  kLog.debug("Slots drained: the target takes them first, then the source, then the others",
+Status SlotMover::close(const std::vector<int>& slots, const Peer& src, const Peer& dst) {
+  kLog.debug("Slots drained: the target takes them first, then the source",
              {{"first_slot", slots.front()}, {"slots", slots.size()}, {"to", dst.id}});
   reached(MovePoint::BeforeSetslotNode, slots.front());
   if (auto s = takeOver(slots, dst); !s) return s;
@@ -320,7 +310,6 @@ Status SlotMover::close(const std::vector<int>& slots, const Peer& src, const Pe
         {{"from", src.id}, {"to", dst.id}, {"slots", slots.size()}});
   }
   activity_.actions.add(Action::SlotMoved, static_cast<int64_t>(slots.size()));
-  announce(slots, src, dst, others);
   return {};
 }
 
@@ -370,12 +359,9 @@ bool SlotMover::replicatesSetslot(const Peer& dst) {
 }
 
 bool SlotMover::gaveUp(const std::vector<int>& slots, const Peer& src) {
-  auto text = nodes_.command(src.id, {"CLUSTER", "NODES"});
-  if (!text) return false;
-  auto view = nodes_conf::parseClusterNodes(text->str);
+  auto view = viewOf(nodes_, src);
   if (!view) return false;
   const auto& me = view->myself();
-  if (me.id != src.id) return false;
   if (me.isReplica()) return true;
   for (const auto& r : me.slots) {
     for (int slot : slots) {
@@ -404,12 +390,11 @@ void SlotMover::announce(const std::vector<int>& slots, const Peer& src, const P
   }
 }
 
-Status SlotMover::moveSlots(const std::vector<int>& slots, const Peer& src, const Peer& dst,
-                            const std::vector<std::string>& others) {
+Status SlotMover::moveSlots(const std::vector<int>& slots, const Peer& src, const Peer& dst) {
   if (slots.empty()) return {};
   if (auto s = openMany(slots, src, dst); !s) return s;
   if (auto s = drainMany(slots, src, dst); !s) return s;
-  return close(slots, src, dst, others);
+  return close(slots, src, dst);
 }
 
 // A refusal leaves the slots open (a slot the source does not own: the plan is stale); the

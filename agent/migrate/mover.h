@@ -68,24 +68,20 @@ class SlotMover {
  public:
   SlotMover(Nodes& nodes, Activity& activity, MoverOptions options);
 
-  // Moves `slot` from `src` to `dst`; `others` are the remaining masters, told the new owner
-  // last (a refusal there is logged, not fatal: gossip carries the target's newer epoch).
-  // Fails with Errc::Refused on differing BUSYKEY copies, else with the error of the step that
-  // failed; the slot then stays open and move() can be called again.
-  Status move(int slot, const Peer& src, const Peer& dst, const std::vector<std::string>& others,
-              Phase from = Phase::Open);
+  // Moves `slot` from `src` to `dst`: afterwards both name `dst` as its owner, and announce()
+  // tells the other masters. Fails with Errc::Refused on differing BUSYKEY copies, else with the
+  // error of the step that failed; the slot then stays open and move() can be called again.
+  Status move(int slot, const Peer& src, const Peer& dst, Phase from = Phase::Open);
 
   // Moves several slots between the same pair with the same steps, each step pipelined for
   // all of them (the step order holds for every slot). A failure leaves the slots open; a slot
   // whose MIGRATE failed is drained on its own, with move()'s smaller batches and retries.
-  // With `others` empty only the target and the source learn the new owner: announce() tells
-  // the others later, for many batches at once.
-  Status moveSlots(const std::vector<int>& slots, const Peer& src, const Peer& dst,
-                   const std::vector<std::string>& others);
+  Status moveSlots(const std::vector<int>& slots, const Peer& src, const Peer& dst);
 
   // Tells every master in `others` but `src` and `dst` that `dst` owns `slots` now (slots whose
-  // move was closed on the target and the source). Refusals are logged, not fatal: the target's
-  // bumped epoch reaches them by gossip anyway; this only saves them that wait.
+  // move was closed on the target and the source), last, so that no slot is ever without an
+  // owner; a caller moving many batches tells them once at the end. Refusals are logged, not
+  // fatal: the target's bumped epoch reaches them by gossip anyway; this only saves the wait.
   void announce(const std::vector<int>& slots, const Peer& src, const Peer& dst,
                 const std::vector<std::string>& others);
 
@@ -96,8 +92,7 @@ class SlotMover {
  private:
   Status open(int slot, const Peer& src, const Peer& dst);
   Status drain(int slot, const Peer& src, const Peer& dst);
-  Status close(const std::vector<int>& slots, const Peer& src, const Peer& dst,
-               const std::vector<std::string>& others);
+  Status close(const std::vector<int>& slots, const Peer& src, const Peer& dst);
   Status openMany(const std::vector<int>& slots, const Peer& src, const Peer& dst);
   Status drainMany(const std::vector<int>& slots, const Peer& src, const Peer& dst);
   Result<std::vector<int>> migrateMany(const std::vector<int>& slots,

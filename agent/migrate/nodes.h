@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "nodes_conf/nodes_conf.h"
 #include "redis/connection.h"
 
 namespace agent::migrate {
@@ -43,5 +44,8 @@ class Nodes {
   // nullptr when this seam cannot give one: the moves then run one after another.
   virtual std::unique_ptr<Nodes> another() { return nullptr; }
 };
+
+// `peer`'s CLUSTER NODES, refused when another node answers at its address (a stale plan).
+Result<nodes_conf::NodesConf> viewOf(Nodes& nodes, const Peer& peer);
 
 }  // namespace agent::migrate

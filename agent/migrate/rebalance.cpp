@@ -33,20 +33,6 @@ std::vector<int> expand(const std::vector<nodes_conf::SlotRange>& ranges) {
   return out;
 }
 
-Result<nodes_conf::NodesConf> viewOf(Nodes& nodes, const Peer& peer) {
-  auto text = nodes.command(peer.id, {"CLUSTER", "NODES"});
-  if (!text) return text.error();
-  auto view = nodes_conf::parseClusterNodes(text->str);
-  if (!view) return fail(Errc::Protocol, peer.id + ": " + view.error().message);
-  const auto& me = view->myself();
-  if (me.id != peer.id) {
-    return fail(Errc::Refused, fmt::format("{}:{} runs node {}, not {}: the cluster changed "
-                                           "meanwhile; run again",
-                                           peer.host, peer.port, me.id, peer.id));
-  }
-  return view;
-}
-
 Status checkState(Nodes& nodes, const Peer& peer) {
   auto info = nodes.command(peer.id, {"CLUSTER", "INFO"});
   if (!info) return info.error();
@@ -229,12 +215,13 @@ Status finishOpenSlots(SlotMover& mover, const std::vector<Peer>& peers,
                {"from", r.from},
                {"to", r.to},
                {"phase", r.phase == Phase::Open ? "whole move" : "drain and close"}});
-    auto moved =
-        mover.move(r.slot, peerOf(peers, r.from), peerOf(peers, r.to), idsOf(peers), r.phase);
-    if (!moved) {
+    const Peer& src = peerOf(peers, r.from);
+    const Peer& dst = peerOf(peers, r.to);
+    if (auto moved = mover.move(r.slot, src, dst, r.phase); !moved) {
       activity.errors.add(ErrorKind::MigrateFailed);
       return moved;
     }
+    mover.announce({r.slot}, src, dst, idsOf(peers));
     activity.actions.add(Action::SlotRepaired);
   }
   return {};
@@ -310,7 +297,7 @@ Status movePair(SlotMover& mover, const Move& move, const std::vector<Peer>& pee
         move.slots.begin() + static_cast<long>(at),
         move.slots.begin() + static_cast<long>(std::min(at + step, move.slots.size())));
     const int64_t keys_before = mover.keysMoved();
-    if (auto moved = mover.moveSlots(slots, src, dst, {}); !moved) {
+    if (auto moved = mover.moveSlots(slots, src, dst); !moved) {
       activity.errors.add(ErrorKind::MigrateFailed);
       result = fail(moved.error().code,
                     fmt::format("slots {}-{} ({} -> {}): {}", slots.front(), slots.back(),

@@ -44,7 +44,8 @@ TEST_CASE(
   auto f = FakeSlots::split(2, 1, 3);  // 1: 0-8191, 2: 8192-16383, 3: empty
   Activity activity;
   SlotMover mover(f, activity, {.batch_keys = 2});
-  REQUIRE(mover.move(5, peer(f, 0), peer(f, 2), ids(f)));
+  REQUIRE(mover.move(5, peer(f, 0), peer(f, 2)));
+  mover.announce({5}, peer(f, 0), peer(f, 2), ids(f));
   CHECK(texts(f) == std::vector<std::string>{
                         "3 CLUSTER SETSLOT 5 IMPORTING 1",
                         "1 CLUSTER SETSLOT 5 MIGRATING 3",
@@ -76,7 +77,7 @@ TEST_CASE("the named stop points of a move come in order, at the same steps on b
   mover.setHooks({[&](MovePoint point, int slot) {
     seen.emplace_back(movePointName(point), slot, texts(f).back());
   }});
-  REQUIRE(mover.move(5, peer(f, 0), peer(f, 2), ids(f)));
+  REQUIRE(mover.move(5, peer(f, 0), peer(f, 2)));
   CHECK(seen == Seen{
                     {"after-importing", 5, "3 CLUSTER SETSLOT 5 IMPORTING 1"},
                     {"after-open", 5, "1 CLUSTER SETSLOT 5 MIGRATING 3"},
@@ -85,7 +86,7 @@ TEST_CASE("the named stop points of a move come in order, at the same steps on b
                     {"after-setslot-target", 5, "3 CLUSTER SETSLOT 5 NODE 3"},
                 });
   seen.clear();
-  REQUIRE(mover.moveSlots({6, 7}, peer(f, 0), peer(f, 2), ids(f)));
+  REQUIRE(mover.moveSlots({6, 7}, peer(f, 0), peer(f, 2)));
   CHECK(seen == Seen{
                     {"after-importing", 6, "3 CLUSTER SETSLOT 7 IMPORTING 1"},
                     {"after-open", 6, "1 CLUSTER SETSLOT 7 MIGRATING 3"},
@@ -107,7 +108,7 @@ TEST_CASE("MIGRATE authenticates with AUTH2 and marks the password secret; never
   MoverOptions o;
   o.password = "s3cret-pass";
   SlotMover mover(f, activity, o);
-  REQUIRE(mover.move(7, peer(f, 0), peer(f, 1), ids(f)));
+  REQUIRE(mover.move(7, peer(f, 0), peer(f, 1)));
   int migrates = 0;
   for (const auto& s : f.sent) {
     CHECK(std::find(s.args.begin(), s.args.end(), "REPLACE") == s.args.end());
@@ -129,7 +130,7 @@ TEST_CASE("BUSYKEY with identical copies: the source's copy is dropped and the m
   f.nodes[1].keys[9]["k9-1"] = "v";  // an earlier MIGRATE got there, its reply was lost
   Activity activity;
   SlotMover mover(f, activity, {});
-  REQUIRE(mover.move(9, peer(f, 0), peer(f, 1), ids(f)));
+  REQUIRE(mover.move(9, peer(f, 0), peer(f, 1)));
   CHECK(f.nodes[1].keys[9].size() == 3);
   CHECK(f.nodes[0].keys[9].empty());
   CHECK(f.owner(9) == f.nodes[1].id);
@@ -142,7 +143,7 @@ TEST_CASE("BUSYKEY with different copies: reported, both kept, the slot stays op
   f.nodes[1].keys[9]["k9-1"] = "other";
   Activity activity;
   SlotMover mover(f, activity, {});
-  auto moved = mover.move(9, peer(f, 0), peer(f, 1), ids(f));
+  auto moved = mover.move(9, peer(f, 0), peer(f, 1));
   REQUIRE_FALSE(moved);
   CHECK(moved.error().code == Errc::Refused);
   CHECK(moved.error().message.find("k9-1") != std::string::npos);
@@ -164,7 +165,7 @@ TEST_CASE("a batch that times out is sent again in halves, down to one key") {
   };
   Activity activity;
   SlotMover mover(f, activity, {.batch_keys = 8});
-  REQUIRE(mover.move(3, peer(f, 0), peer(f, 1), ids(f)));
+  REQUIRE(mover.move(3, peer(f, 0), peer(f, 1)));
   CHECK(f.nodes[1].keys[3].size() == 8);
   CHECK(f.nodes[0].keys[3].empty());
   CHECK(activity.errors.get(ErrorKind::MigrateRetried) == 2);  // 8 -> 4 -> 2
@@ -181,7 +182,7 @@ TEST_CASE("a big key that times out alone is retried with a longer timeout, then
   };
   Activity activity;
   SlotMover mover(f, activity, {.batch_keys = 10, .migrate_timeout_ms = 1000});
-  REQUIRE(mover.move(3, peer(f, 0), peer(f, 1), ids(f)));
+  REQUIRE(mover.move(3, peer(f, 0), peer(f, 1)));
   auto sent = f.texts("MIGRATE");
   REQUIRE(sent.size() == 3);
   CHECK(sent[2].find(" 4000 ") != std::string::npos);  // 1000 -> 2000 -> 4000
@@ -193,7 +194,7 @@ TEST_CASE("a big key that times out alone is retried with a longer timeout, then
     return std::nullopt;
   };
   SlotMover stuck(g, activity, {.retries = 2});
-  auto moved = stuck.move(3, peer(g, 0), peer(g, 1), ids(g));
+  auto moved = stuck.move(3, peer(g, 0), peer(g, 1));
   REQUIRE_FALSE(moved);
   CHECK(g.nodes[0].keys[3].size() == 1);  // nothing lost
   CHECK(g.openSlots() == 2);              // left open for the next run
@@ -357,7 +358,8 @@ TEST_CASE("slots moved together: each step pipelined for all of them, in the sam
   auto f = FakeSlots::split(2, 1, 1);  // one key per slot: each slot drains in one MIGRATE
   Activity activity;
   SlotMover mover(f, activity, {.batch_keys = 10});
-  REQUIRE(mover.moveSlots({5, 6}, peer(f, 0), peer(f, 2), ids(f)));
+  REQUIRE(mover.moveSlots({5, 6}, peer(f, 0), peer(f, 2)));
+  mover.announce({5, 6}, peer(f, 0), peer(f, 2), ids(f));
   CHECK(texts(f) == std::vector<std::string>{
                         "3 CLUSTER SETSLOT 5 IMPORTING 1",
                         "3 CLUSTER SETSLOT 6 IMPORTING 1",
@@ -392,7 +394,7 @@ TEST_CASE("a source that closes the connection after its SETSLOT NODE: fine only
   Activity activity;
   SlotMover mover(f, activity, {.batch_keys = 10});
   lose_after("6");  // the last of the batch: every NODE was applied, as Valkey does
-  REQUIRE(mover.moveSlots({5, 6}, peer(f, 0), peer(f, 2), ids(f)));
+  REQUIRE(mover.moveSlots({5, 6}, peer(f, 0), peer(f, 2)));
   CHECK(f.owner(5) == f.nodes[2].id);
   CHECK(f.owner(6) == f.nodes[2].id);
   CHECK(f.openSlots() == 0);
@@ -404,12 +406,12 @@ TEST_CASE("a source that closes the connection after its SETSLOT NODE: fine only
     if (id == source && args[1] == "NODES") return fail(Errc::Transport, "connection refused");
     return std::nullopt;
   };
-  auto cut = mover.moveSlots({7, 8}, peer(f, 0), peer(f, 2), ids(f));
+  auto cut = mover.moveSlots({7, 8}, peer(f, 0), peer(f, 2));
   REQUIRE_FALSE(cut);
   CHECK(cut.error().code == Errc::Transport);
   f.lose_reply = nullptr;
   f.before = nullptr;
-  REQUIRE(mover.move(8, peer(f, 0), peer(f, 2), ids(f), Phase::Drain));
+  REQUIRE(mover.move(8, peer(f, 0), peer(f, 2), Phase::Drain));
   CHECK(f.owner(8) == f.nodes[2].id);
   CHECK(f.openSlots() == 0);
 }
@@ -424,7 +426,7 @@ TEST_CASE("slots moved together: a slot whose MIGRATE times out is drained on it
   };
   Activity activity;
   SlotMover mover(f, activity, {.batch_keys = 4});
-  REQUIRE(mover.moveSlots({1, 2, 3}, peer(f, 0), peer(f, 1), ids(f)));
+  REQUIRE(mover.moveSlots({1, 2, 3}, peer(f, 0), peer(f, 1)));
   for (int s : {1, 2, 3}) CHECK(f.nodes[1].keys[s].size() == 6);
   CHECK(f.openSlots() == 0);
   CHECK(activity.errors.get(ErrorKind::MigrateRetried) == 1);

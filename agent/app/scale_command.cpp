@@ -162,6 +162,12 @@ bool staying(const Cluster& c, const nodes_conf::Node& n, int to) {
   return o && *o < to;
 }
 
+// Only a node its agent vouches for is known to leave; one of unknown pod is neither.
+bool leaving(const Cluster& c, const nodes_conf::Node& n, int to) {
+  auto o = c.ordinalOf(n.id);
+  return o && *o >= to;
+}
+
 // What keeps pods 0..N-1 from being members in the shape's roles; empty when they are.
 std::vector<std::string> roleProblems(const Cluster& c, const config::Shape& shape) {
   std::vector<std::string> out;
@@ -234,7 +240,7 @@ Result<bool> moveMasterOffLeaving(const ScaleFlags& f, const Connect& c, const C
   if (masters >= shape.masters()) return false;
   auto seed = parseHostPort(f.engine.seed);
   for (const auto& m : cl.view.nodes()) {
-    if (!m.isMaster() || m.slots.empty() || staying(cl, m, shape.nodes)) continue;
+    if (!m.isMaster() || m.slots.empty() || !leaving(cl, m, shape.nodes)) continue;
     for (const auto& r : cl.view.nodes()) {
       if (r.master_id != m.id || !alive(r) || !staying(cl, r, shape.nodes)) continue;
       kLog.info("A staying replica takes over a shard whose master's pod leaves",
@@ -433,11 +439,29 @@ std::vector<std::string> cleanViews(const ScaleFlags& f, const Connect& c, const
   return out;
 }
 
+// Live nodes whose pod cannot be told (their agent does not answer): any of them might leave.
+std::vector<std::string> unknownPods(const Cluster& cl) {
+  std::vector<std::string> out;
+  for (const auto& n : cl.view.nodes()) {
+    if (alive(n) && !cl.ordinalOf(n.id)) {
+      out.push_back(
+          fmt::format("which pod runs node {} at {} is not known (its agent does not "
+                      "answer on --agent-port); it might be one that leaves",
+                      text::shortId(n.id), n.address.endpoint()));
+    }
+  }
+  return out;
+}
+
 // Until the staying pods are members in their roles (moving masters off leaving pods first).
 Status reachRoles(const ScaleFlags& f, const Connect& c, const config::Shape& shape, Cluster& cl) {
   auto problems = waitUntil(
       f, c, "the pods to take their roles",
       [&](Cluster& now) -> std::vector<std::string> {
+        // No role changes on a guess: a node whose agent does not vouch for it (not answering,
+        // or its Redis just restarted and not read yet) would count as leaving, and its shard
+        // would be failed over or a replica reset to make up for it.
+        if (auto unknown = unknownPods(now); !unknown.empty()) return unknown;
         auto moved = moveMasterOffLeaving(f, c, now, shape);
         if (!moved) return {moved.error().message};
         if (*moved) return {"a master moved off a leaving pod"};
@@ -485,20 +509,6 @@ int finish(const ScaleFlags& f, const Connect& c, const config::Shape& shape, Cl
   std::fprintf(stderr, "scale: the cluster has its new shape: %s\n",
                config::describeShape(shape).c_str());
   return kExitOk;
-}
-
-// Live nodes whose pod cannot be told (their agent does not answer): any of them might leave.
-std::vector<std::string> unknownPods(const Cluster& cl) {
-  std::vector<std::string> out;
-  for (const auto& n : cl.view.nodes()) {
-    if (alive(n) && !cl.ordinalOf(n.id)) {
-      out.push_back(
-          fmt::format("which pod runs node {} at {} is not known (its agent does not "
-                      "answer on --agent-port); it might be one that leaves",
-                      text::shortId(n.id), n.address.endpoint()));
-    }
-  }
-  return out;
 }
 
 // --drain-only when no pod leaves (the cluster grows or keeps its size; the chart's pre-upgrade

@@ -3,15 +3,12 @@ master with `redis-cluster-agent rebalance` while the hit-counter writer runs, t
 `redis-cli --cluster check` clean, every loaded key present with its value, the masters even,
 no acknowledged write lost; and a run killed once a slot is open, finished by the next run."""
 import os
-import signal
 import subprocess
-
-import pytest
 
 from agent_http import metrics
 from localsts import REDIS_PORT, agent_binary
-from scaling import (balanced, check_clean, check_keys, load, make_cluster, master_slots,
-                     no_open_slots, open_slots_of)
+from scaling import (StoppedVerb, balanced, check_clean, check_keys, load, make_cluster,
+                     master_slots, no_open_slots, open_slots_of)
 from wait import wait_for
 from writer import CounterWriter
 
@@ -30,12 +27,6 @@ def run_rebalance(sts, *extra, timeout=600):
     out = r.stdout + r.stderr
     assert PASSWORD not in out, "the password leaked into the engine's output"
     return r.returncode, out
-
-
-def stopped(pid):
-    """Whether process `pid` is stopped by a signal."""
-    with open(f"/proc/{pid}/stat") as f:
-        return f.read().rsplit(")", 1)[1].split()[0] == "T"
 
 
 def open_slot_gauges(sts, i):
@@ -83,19 +74,11 @@ def test_rebalance_fills_a_new_master_under_writes(sts_factory):
 def test_a_killed_rebalance_is_finished_by_the_next_run(sts_factory):
     sts, _ = four_masters(sts_factory)
     load(sts, KEYS // 4)
-    proc = subprocess.Popen(rebalance_argv(sts, "--test-stop-at", "after-open"),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        # The verb stops itself (SIGSTOP) once the first slot is IMPORTING on the target and
-        # MIGRATING on the source.
-        wait_for("the rebalance stopped at its test point",
-                 lambda: stopped(proc.pid) or proc.poll() is not None, timeout=90)
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
-    first = proc.stdout.read()
-    assert PASSWORD not in first
-    assert "Stopping at a test point" in first and "point=after-open" in first, first
+    # The verb stops itself (SIGSTOP) once the first slot is IMPORTING on the target and
+    # MIGRATING on the source, and is killed there.
+    verb = StoppedVerb(rebalance_argv(sts), "after-open", sts.root, timeout=90)
+    verb.kill()
+    assert PASSWORD not in verb.output()
     assert not no_open_slots(sts)[0]
     clean, check = check_clean(sts)
     assert not clean and "migrating" in check.lower(), check

@@ -11,33 +11,13 @@ import time
 
 from agent_http import metrics
 from localsts import REDIS_PORT, agent_binary
-from scaling import check_clean, check_keys, load, make_cluster, master_slots
+from scaling import (check_clean, check_keys, command_calls, destructive_since, load,
+                     make_cluster, master_slots)
 from wait import wait_for
 
 PASSWORD = "stranded-e2e-Secret-4b1c"
 KEYS = int(os.environ.get("RCA_STRANDED_KEYS", "5000"))
 STRANDED = "redis_cluster_agent_stranded_slots"
-# Every command that changes who owns a slot, forgets or resets a node, or drops data.
-DESTRUCTIVE = ("cluster|forget", "cluster|failover", "cluster|setslot", "cluster|addslots",
-               "cluster|addslotsrange", "cluster|delslots", "cluster|delslotsrange",
-               "cluster|reset", "cluster|replicate", "cluster|bumpepoch",
-               "cluster|set-config-epoch", "flushall", "flushdb")
-
-
-def command_calls(sts, i):
-    """{command: calls} from INFO commandstats of pod i."""
-    out = {}
-    for line in sts.command(i, "INFO", "commandstats").splitlines():
-        if line.startswith("cmdstat_"):
-            name, _, stats = line[len("cmdstat_"):].partition(":")
-            out[name] = int(stats.split(",")[0].split("=")[1])
-    return out
-
-
-def destructive_since(sts, i, before):
-    now = command_calls(sts, i)
-    return {c: now.get(c, 0) - before.get(c, 0) for c in DESTRUCTIVE
-            if now.get(c, 0) != before.get(c, 0)}
 
 
 def ordinals_learned(sts, i, n):

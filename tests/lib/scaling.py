@@ -8,7 +8,10 @@ every key tells whether any key was lost or changed.
 """
 import hashlib
 import os
+import re
+import signal
 import subprocess
+import time
 
 from localsts import REDIS_PORT
 from wait import wait_for
@@ -36,6 +39,76 @@ def redis_cli_cluster(sts, *args, timeout=600):
 
 def addr(sts, i):
     return f"{sts.pods[i].ip}:{REDIS_PORT}"
+
+
+# Every command that changes who owns a slot, forgets or resets a node, or drops data.
+DESTRUCTIVE = ("cluster|forget", "cluster|failover", "cluster|setslot", "cluster|addslots",
+               "cluster|addslotsrange", "cluster|delslots", "cluster|delslotsrange",
+               "cluster|reset", "cluster|replicate", "cluster|bumpepoch",
+               "cluster|set-config-epoch", "flushall", "flushdb")
+
+
+def command_calls(sts, i):
+    """{command: calls} from INFO commandstats of pod i."""
+    out = {}
+    for line in sts.command(i, "INFO", "commandstats").splitlines():
+        if line.startswith("cmdstat_"):
+            name, _, stats = line[len("cmdstat_"):].partition(":")
+            out[name] = int(stats.split(",")[0].split("=")[1])
+    return out
+
+
+def destructive_since(sts, i, before):
+    now = command_calls(sts, i)
+    return {c: now.get(c, 0) - before.get(c, 0) for c in DESTRUCTIVE
+            if now.get(c, 0) != before.get(c, 0)}
+
+
+
+class StoppedVerb:
+    """A `scale` or `rebalance` run (`argv`, with --test-stop-at `point`) until it stops itself
+    there (SIGSTOP). Its output goes to a file in `log_dir`, since a stopped process drains no
+    pipe; `slot` is the slot it stopped on."""
+
+    def __init__(self, argv, point, log_dir, timeout=180):
+        self.log_path = os.path.join(log_dir, f"verb-{point}-{time.monotonic_ns()}.log")
+        with open(self.log_path, "w") as log:
+            self.proc = subprocess.Popen([*argv, "--test-stop-at", point], stdout=log,
+                                         stderr=subprocess.STDOUT)
+        self.exit_status = None
+        try:
+            wait_for(f"the verb to stop at {point}", self._stopped, timeout=timeout, interval=0.1)
+        except BaseException:
+            self.kill()
+            raise
+        out = self.output()
+        assert self.exit_status is None, f"the verb ended before {point}:\n{out[-3000:]}"
+        found = re.search(r"Stopping at a test point.*point=" + point + r".*slot=(\d+)", out)
+        assert found, out[-3000:]
+        self.slot = int(found.group(1))
+
+    def _stopped(self):
+        pid, status = os.waitpid(self.proc.pid, os.WUNTRACED | os.WNOHANG)
+        if pid == 0:
+            return False, "running"
+        if not os.WIFSTOPPED(status):
+            self.exit_status = status  # it ended (reaped here: Popen will not see it)
+        return True, None
+
+    def output(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def kill(self):
+        if self.exit_status is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+            self.exit_status = self.proc.returncode
+
+    def go_on(self, timeout=240):
+        """SIGCONT: the verb goes on from where it stopped; its exit code."""
+        self.proc.send_signal(signal.SIGCONT)
+        return self.proc.wait(timeout)
 
 
 def check_clean(sts):
@@ -119,6 +192,9 @@ def make_cluster(sts, masters, new_masters=1, timeout=120):
         node_id = sts.command(m, "CLUSTER", "MYID")
         wait_for(f"redis-{m} known to every node", lambda: _everyone_knows(sts, node_id, range(m)),
                  timeout=timeout)
+        # redis-cli's add-node refuses ("Nodes don't agree about configuration") until the new
+        # node has learned every master's slots by gossip too, which can take a moment longer.
+        wait_for("every node agrees after the add", lambda: check_clean(sts), timeout=timeout)
         rc, out = redis_cli_cluster(sts, "add-node", addr(sts, m + 1), addr(sts, 0),
                                     "--cluster-slave", "--cluster-master-id", node_id)
         assert rc == 0, out

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "common/log.h"
+#include "common/text.h"
 
 namespace agent::migrate {
 
@@ -43,6 +44,36 @@ Status checkState(Nodes& nodes, const Peer& peer) {
                                            peer.id));
   }
   return {};
+}
+
+// Valkey 8 copies slot states (SETSLOT) to a master's replicas, but only to those online at the
+// time: a replica still syncing (5 s at least, the default diskless sync delay) misses the final
+// SETSLOT NODE and keeps an IMPORTING or MIGRATING marker that its master no longer has and that
+// nothing clears (measured, 8.0.1). So on Valkey slots move only while every replica a master
+// has in the cluster is online. Redis copies no slot state: it is not asked.
+Status checkReplicasOnline(Nodes& nodes, const Peer& peer, const nodes_conf::NodesConf& view) {
+  int replicas = 0;
+  for (const auto& n : view.nodes()) {
+    replicas += n.master_id == peer.id && !n.isFailed() && !n.isNoaddr() ? 1 : 0;
+  }
+  if (replicas == 0) return {};
+  auto replies = nodes.pipeline(peer.id, {{"INFO", "server"}, {"INFO", "replication"}}, {});
+  if (!replies) return replies.error();
+  for (const auto& r : *replies) {
+    if (!r) return fail(r.error().code, peer.id + ": INFO: " + r.error().message);
+  }
+  if (replies->size() != 2) return fail(Errc::Protocol, peer.id + ": INFO: expected two replies");
+  if ((*replies)[0]->str.find("server_name:valkey") == std::string::npos) return {};
+  int online = 0;
+  for (auto line : text::splitLines((*replies)[1]->str)) {
+    online += text::startsWith(line, "slave") && line.find("state=online") != line.npos ? 1 : 0;
+  }
+  if (online >= replicas) return {};
+  return fail(Errc::Refused,
+              fmt::format("{} has {} replica(s) in the cluster but {} online: Valkey copies slot "
+                          "moves only to online replicas (one still syncing would keep a stale "
+                          "slot marker): wait and run again",
+                          peer.id, replicas, online));
 }
 
 // Every master must know every other one, as a working master, before slots move between
@@ -146,6 +177,7 @@ Result<std::vector<Master>> readMasters(Nodes& nodes, const std::vector<Peer>& p
   for (const auto& [p, view] : views) {
     if (auto agreed = checkAgreement(p, view, live); !agreed) return agreed.error();
     if (auto ok = checkState(nodes, p); !ok) return ok.error();
+    if (auto ok = checkReplicasOnline(nodes, p, view); !ok) return ok.error();
     const auto& me = view.myself();
     masters.push_back({p, expand(me.slots), me.open_slots});
   }

@@ -156,8 +156,9 @@ std::string FakeSlots::clusterNodes(const SlotNode& me) const {
   for (const auto& n : nodes) {
     if (me.hidden.count(n.id) != 0) continue;
     bool self = n.id == me.id;
-    out += fmt::format("{} {}:{}@{} {}{} - 0 0 1 connected{}", n.id, n.host, n.port, n.port + 10000,
-                       self ? "myself," : "", n.master ? "master" : "slave", ranges(n.owned));
+    out += fmt::format("{} {}:{}@{} {}{} {} 0 0 1 connected{}", n.id, n.host, n.port,
+                       n.port + 10000, self ? "myself," : "", n.master ? "master" : "slave",
+                       n.replica_of.empty() ? "-" : n.replica_of, ranges(n.owned));
     if (self) {
       for (const auto& [s, to] : n.migrating) out += fmt::format(" [{}->-{}]", s, to);
       for (const auto& [s, from] : n.importing) out += fmt::format(" [{}-<-{}]", s, from);
@@ -202,7 +203,13 @@ Result<redis::Reply> FakeSlots::apply(SlotNode& n, const std::vector<std::string
     return text(fmt::format("cluster_state:{}\r\n", n.state_ok ? "ok" : "fail"));
   }
   if (cmd == "CLUSTER" && args.at(1) == "SETSLOT") return setslot(n, args);
-  if (cmd == "INFO") return text("# Server\r\nredis_version:7.0.15\r\nserver_name:redis\r\n");
+  if (cmd == "INFO" && args.size() > 1 && args[1] == "replication") {
+    return text("# Replication\r\nrole:master\r\n" + n.replicas_info);
+  }
+  if (cmd == "INFO") {
+    return text(n.valkey ? "# Server\r\nvalkey_version:8.0.1\r\nserver_name:valkey\r\n"
+                         : "# Server\r\nredis_version:7.0.15\r\nserver_name:redis\r\n");
+  }
   if (cmd == "CLUSTER" && args.at(1) == "BUMPEPOCH") {
     if (!n.master) return fail(Errc::Server, "ERR Please use BUMPEPOCH only with masters.");
     return Reply{Reply::Type::Status, "BUMPED 1", 0, {}};

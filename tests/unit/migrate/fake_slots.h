@@ -28,6 +28,9 @@ struct SlotNode {
   std::map<int, std::map<std::string, std::string>> keys;  // slot -> key -> value
   std::set<std::string> hidden;  // nodes it has not heard of yet (left out of CLUSTER NODES)
   bool state_ok = true;          // CLUSTER INFO's cluster_state
+  std::string replica_of;        // a replica's master, for CLUSTER NODES
+  bool valkey = false;           // INFO server's server_name
+  std::string replicas_info;     // INFO replication's "slaveN:..." lines
   int keyCount() const;
 };
 

@@ -432,3 +432,35 @@ TEST_CASE("slots moved together: a slot whose MIGRATE times out is drained on it
   CHECK(activity.errors.get(ErrorKind::MigrateRetried) == 1);
   CHECK(f.keysOnOwners());
 }
+
+TEST_CASE("on Valkey, slots move only once every replica of a master is online") {
+  // Valkey copies SETSLOT only to online replicas: one still syncing would miss the final NODE.
+  auto f = FakeSlots::split(3, 2, 1);
+  f.nodes[4].master = false;
+  f.nodes[4].replica_of = f.nodes[0].id;
+  for (auto& n : f.nodes) n.valkey = true;
+  f.nodes[0].replicas_info = "slave0:ip=10.0.0.5,port=6379,state=wait_bgsave,offset=0,lag=0\r\n";
+  Activity activity;
+  RebalanceOptions o;
+  o.wait_ready_ms = 1000;
+  int64_t slept = 0;
+  o.sleep = [&](int64_t ms) { slept += ms; };
+  auto refused = rebalance(f, f.peers(), o, activity);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code == Errc::Refused);
+  CHECK(refused.error().message.find("1 replica(s) in the cluster but 0 online") !=
+        std::string::npos);
+  CHECK(slept == 1000);
+  CHECK(f.texts("CLUSTER SETSLOT").empty());
+
+  f.nodes[0].replicas_info = "slave0:ip=10.0.0.5,port=6379,state=online,offset=9,lag=0\r\n";
+  REQUIRE(rebalance(f, f.peers(), o, activity));
+  for (size_t i = 0; i < 4; ++i) CHECK(f.nodes[i].owned.size() == 4096);
+
+  // Redis copies no slot state: a syncing replica does not hold the move back.
+  auto g = FakeSlots::split(3, 2, 1);
+  g.nodes[4].master = false;
+  g.nodes[4].replica_of = g.nodes[0].id;
+  g.nodes[0].replicas_info = "slave0:ip=10.0.0.5,port=6379,state=wait_bgsave,offset=0,lag=0\r\n";
+  REQUIRE(rebalance(g, g.peers(), o, activity));
+}

@@ -8,6 +8,8 @@
 
 #include "common/log.h"
 #include "nodes_conf/nodes_conf.h"
+#include "redis/info.h"
+#include "redis/server_info.h"
 
 namespace agent::migrate {
 
@@ -353,7 +355,8 @@ bool SlotMover::replicatesSetslot(const Peer& dst) {
   auto known = valkey_.find(dst.id);
   if (known != valkey_.end()) return known->second;
   auto info = nodes_.command(dst.id, {"INFO", "server"});
-  const bool valkey = !info || info->str.find("server_name:valkey") != std::string::npos;
+  auto server = info ? redis::serverInfoFrom(redis::InfoFields::parse(info->str)) : std::nullopt;
+  const bool valkey = !server || server->name == "valkey";
   valkey_[dst.id] = valkey;
   return valkey;
 }

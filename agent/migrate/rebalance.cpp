@@ -14,6 +14,8 @@
 
 #include "common/log.h"
 #include "common/text.h"
+#include "redis/info.h"
+#include "redis/server_info.h"
 
 namespace agent::migrate {
 
@@ -63,7 +65,8 @@ Status checkReplicasOnline(Nodes& nodes, const Peer& peer, const nodes_conf::Nod
     if (!r) return fail(r.error().code, peer.id + ": INFO: " + r.error().message);
   }
   if (replies->size() != 2) return fail(Errc::Protocol, peer.id + ": INFO: expected two replies");
-  if ((*replies)[0]->str.find("server_name:valkey") == std::string::npos) return {};
+  auto server = redis::serverInfoFrom(redis::InfoFields::parse((*replies)[0]->str));
+  if (!server || server->name != "valkey") return {};
   int online = 0;
   for (auto line : text::splitLines((*replies)[1]->str)) {
     online += text::startsWith(line, "slave") && line.find("state=online") != line.npos ? 1 : 0;

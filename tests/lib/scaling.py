@@ -64,7 +64,6 @@ def destructive_since(sts, i, before):
             if now.get(c, 0) != before.get(c, 0)}
 
 
-
 class StoppedVerb:
     """A `scale` or `rebalance` run (`argv`, with --test-stop-at `point`) until it stops itself
     there (SIGSTOP). Its output goes to a file in `log_dir`, since a stopped process drains no

@@ -207,8 +207,9 @@ Result<redis::Reply> FakeSlots::apply(SlotNode& n, const std::vector<std::string
     return text("# Replication\r\nrole:master\r\n" + n.replicas_info);
   }
   if (cmd == "INFO") {
-    return text(n.valkey ? "# Server\r\nvalkey_version:8.0.1\r\nserver_name:valkey\r\n"
-                         : "# Server\r\nredis_version:7.0.15\r\nserver_name:redis\r\n");
+    constexpr const char* kValkey =
+        "# Server\r\nredis_version:7.2.4\r\nserver_name:valkey\r\nvalkey_version:8.0.1\r\n";
+    return text(n.valkey ? kValkey : "# Server\r\nredis_version:7.0.15\r\nserver_name:redis\r\n");
   }
   if (cmd == "CLUSTER" && args.at(1) == "BUMPEPOCH") {
     if (!n.master) return fail(Errc::Server, "ERR Please use BUMPEPOCH only with masters.");
